@@ -1,0 +1,11 @@
+"""Import every domain's models so Base.metadata is complete (Alembic, create_all)."""
+
+from __future__ import annotations
+
+import cases.models  # noqa: F401
+import console.models  # noqa: F401
+import dispatch.models  # noqa: F401
+import telephony.models  # noqa: F401
+from console.db import Base
+
+metadata = Base.metadata

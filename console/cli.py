@@ -1,0 +1,51 @@
+"""Maintenance commands: python -m console.cli upgrade | demo | check-services."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from console.config import BASE_DIR, load_config
+
+
+def upgrade(url: str) -> None:
+    """Run Alembic migrations up to head."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(BASE_DIR / "alembic.ini"))
+    cfg.set_main_option("script_location", str(BASE_DIR / "migrations"))
+    cfg.attributes["database_url"] = url
+    command.upgrade(cfg, "head")
+
+
+def demo(url: str) -> None:
+    """Load the demo province, teams, users and agencies, then print the logins."""
+    from console import all_models  # noqa: F401
+    from console.db import make_engine, make_sessionmaker, session_scope
+    from console.demo import DEMO_PASSWORD, USERS, load_demo
+
+    factory = make_sessionmaker(make_engine(url))
+    with session_scope(factory) as session:
+        added = load_demo(session)
+    print(f"demo data: {added}")
+    print(f"logins (password for all: {DEMO_PASSWORD}):")
+    for username, display, role, prov, team in USERS:
+        scope = prov or "national"
+        print(f"  {username:<14} {role.value:<13} {scope:<9} {display}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    parser = argparse.ArgumentParser(prog="console.cli")
+    parser.add_argument("command", choices=["upgrade", "demo"])
+    args = parser.parse_args(argv)
+    url = load_config()["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        (BASE_DIR / "instance").mkdir(exist_ok=True)
+    {"upgrade": upgrade, "demo": demo}[args.command](url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Demo data for `make run`: Phitsanulok with teams, a user for every role, agencies;
+Chiang Mai beside it so province isolation can be seen."""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases.enums import AgencyKind
+from cases.models import Agency
+from console.db import utcnow
+from console.enums import Role
+from console.models import User
+from console.service import hash_password
+from dispatch.enums import TeamStatus
+from dispatch.models import Team
+
+DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo1300")
+
+TEAMS = [
+    # code, name, province, status, skills, lat, lon
+    ("PSL-1", "ทีม พม. หนึ่งเดียว พิษณุโลก 1", "65", TeamStatus.AVAILABLE,
+     ["child_protection", "domestic_violence"], 16.8211, 100.2659),
+    ("PSL-2", "ทีม พม. หนึ่งเดียว พิษณุโลก 2", "65", TeamStatus.AVAILABLE,
+     ["elderly", "disability"], 16.7770, 100.2100),
+    ("PSL-3", "ทีม พม. หนึ่งเดียว วังทอง", "65", TeamStatus.OFF_DUTY,
+     ["homeless", "psychiatric"], 16.8260, 100.4300),
+    ("CMI-1", "ทีม พม. หนึ่งเดียว เชียงใหม่ 1", "50", TeamStatus.AVAILABLE,
+     ["child_protection", "trafficking"], 18.7883, 98.9853),
+    ("CMI-2", "ทีม พม. หนึ่งเดียว เชียงใหม่ 2", "50", TeamStatus.AVAILABLE,
+     ["elderly"], 18.8000, 99.0200),
+]
+
+USERS = [
+    # username, display name, role, province, team code
+    ("calltaker", "สมศรี รับสาย", Role.CALL_TAKER, "65", None),
+    ("dispatcher", "วิชัย สั่งการ", Role.DISPATCHER, "65", None),
+    ("supervisor", "อรุณี หัวหน้าเวร", Role.SUPERVISOR, "65", None),
+    ("team1", "ประเสริฐ ทีมหนึ่ง", Role.FIELD_MEMBER, "65", "PSL-1"),
+    ("team2", "มาลี ทีมสอง", Role.FIELD_MEMBER, "65", "PSL-2"),
+    ("caseworker", "นภา นักสังคมสงเคราะห์", Role.CASE_WORKER, "65", None),
+    ("cm.dispatcher", "สุริยา สั่งการเชียงใหม่", Role.DISPATCHER, "50", None),
+    ("cm.team1", "ดวงใจ ทีมเชียงใหม่", Role.FIELD_MEMBER, "50", "CMI-1"),
+    ("national", "ศรส. ส่วนกลาง", Role.SUPERVISOR, None, None),
+    ("admin", "ผู้ดูแลระบบ", Role.ADMIN, None, None),
+]
+
+AGENCIES = [
+    ("ศูนย์พึ่งได้ (OSCC) โรงพยาบาลพุทธชินราช", "OSCC Buddhachinaraj Hospital", AgencyKind.OSCC,
+     "055-270-300", "65"),
+    ("สถานีตำรวจภูธรเมืองพิษณุโลก", "Mueang Phitsanulok Police Station", AgencyKind.POLICE,
+     "055-258-777", "65"),
+    ("ศูนย์ดำรงธรรมจังหวัดพิษณุโลก", "Phitsanulok Damrongtham Centre", AgencyKind.DAMRONGTHAM,
+     "055-252-741", "65"),
+    ("สำนักงานพัฒนาสังคมและความมั่นคงของมนุษย์จังหวัดพิษณุโลก", "Phitsanulok MSDHS office",
+     AgencyKind.MSDHS, "055-245-054", "65"),
+    ("ศูนย์ดำรงธรรมจังหวัดเชียงใหม่", "Chiang Mai Damrongtham Centre", AgencyKind.DAMRONGTHAM,
+     "053-112-500", "50"),
+    ("สายด่วนตำรวจ 191", "Police emergency 191", AgencyKind.POLICE, "191", None),
+    ("สายด่วนการแพทย์ฉุกเฉิน 1669", "Emergency medical services 1669", AgencyKind.HOSPITAL,
+     "1669", None),
+    ("สายด่วนสุขภาพจิต 1323", "Mental health hotline 1323", AgencyKind.HOSPITAL, "1323", None),
+    ("ศูนย์ดำรงธรรม สายด่วน 1567", "Damrongtham hotline 1567", AgencyKind.DAMRONGTHAM, "1567",
+     None),
+]
+
+
+def load_demo(session: Session, *, password_hash: str | None = None) -> dict[str, int]:
+    """Insert what is missing (safe to run again); returns how many rows were added."""
+    # One argon2 hash serves every demo user (same password, one salt): loading stays fast.
+    password_hash = password_hash or hash_password(DEMO_PASSWORD)
+    added = {"teams": 0, "users": 0, "agencies": 0}
+    teams: dict[str, Team] = {t.code: t for t in session.scalars(select(Team))}
+    now = utcnow()
+    for code, name, prov, status, skills, lat, lon in TEAMS:
+        if code not in teams:
+            teams[code] = Team(code=code, name=name, province_code=prov, status=status,
+                               skills=skills, lat=lat, lon=lon, position_at=now,
+                               status_changed_at=now)
+            session.add(teams[code])
+            added["teams"] += 1
+    session.flush()
+    existing = set(session.scalars(select(User.username)))
+    for username, display, role, prov, team_code in USERS:
+        if username not in existing:
+            session.add(User(username=username, display_name=display, role=role,
+                             province_code=prov, password_hash=password_hash,
+                             team_id=teams[team_code].id if team_code else None))
+            added["users"] += 1
+    known = set(session.scalars(select(Agency.name_en)))
+    for name_th, name_en, kind, phone, prov in AGENCIES:
+        if name_en not in known:
+            session.add(Agency(name_th=name_th, name_en=name_en, kind=kind, phone=phone,
+                               province_code=prov))
+            added["agencies"] += 1
+    session.flush()
+    return added

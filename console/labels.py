@@ -1,0 +1,129 @@
+"""Translated labels for every enum value the screens show (one place, also sent to the JS)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+BANGKOK = ZoneInfo("Asia/Bangkok")
+
+LABELS = {
+    "category": {
+        "children": _l("Children"),
+        "domestic_violence": _l("Domestic violence"),
+        "elderly": _l("Elderly"),
+        "disability": _l("Disability"),
+        "homeless": _l("Homeless / begging"),
+        "trafficking": _l("Trafficking"),
+        "suicide_risk": _l("Suicide risk"),
+        "other": _l("Other"),
+    },
+    "priority": {
+        "P1": _l("P1 life in danger now"),
+        "P2": _l("P2 urgent"),
+        "P3": _l("P3 soon"),
+        "P4": _l("P4 no time pressure"),
+    },
+    "status": {
+        "new": _l("New"),
+        "assigned": _l("Assigned"),
+        "acknowledged": _l("Acknowledged"),
+        "en_route": _l("En route"),
+        "on_scene": _l("On scene"),
+        "resolved": _l("Resolved"),
+        "handed_over": _l("Handed to case management"),
+        "cancelled": _l("Cancelled"),
+    },
+    "team_status": {
+        "off_duty": _l("Off duty"),
+        "available": _l("Available"),
+        "assigned": _l("Assigned"),
+        "en_route": _l("En route"),
+        "on_scene": _l("On scene"),
+    },
+    "outcome": {
+        "advice_given": _l("Advice given"),
+        "referred_elsewhere": _l("Referred elsewhere"),
+        "not_our_remit": _l("Not our remit, redirected"),
+        "hoax": _l("Hoax / nuisance"),
+        "silent": _l("Silent call"),
+        "incident_created": _l("Incident created"),
+    },
+    "age_group": {
+        "child": _l("Child (0-17)"),
+        "adult": _l("Adult (18-59)"),
+        "elder": _l("Older person (60+)"),
+        "unknown": _l("Age unknown"),
+    },
+    "sex": {
+        "female": _l("Female"),
+        "male": _l("Male"),
+        "other": _l("Other"),
+        "unknown": _l("Not known"),
+    },
+    "vulnerable_group": {
+        "none": _l("None stated"),
+        "child": _l("Child"),
+        "woman": _l("Woman"),
+        "elderly": _l("Older person"),
+        "disabled": _l("Person with disability"),
+        "homeless": _l("Homeless person"),
+        "migrant": _l("Migrant / stateless"),
+        "pregnant": _l("Pregnant"),
+    },
+    "precision": {
+        "point": _l("exact point"),
+        "subdistrict": _l("subdistrict centre, ±3 km"),
+        "district": _l("district centre, ±15 km"),
+        "province": _l("province centre, ±50 km"),
+    },
+    "case_status": {
+        "intake": _l("Intake"),
+        "fact_finding": _l("Fact-finding"),
+        "planning": _l("Assistance plan"),
+        "referred": _l("Referred"),
+        "follow_up": _l("Follow-up"),
+        "closed": _l("Closed"),
+    },
+    "role": {
+        "call_taker": _l("Call-taker"),
+        "dispatcher": _l("Dispatcher"),
+        "supervisor": _l("Supervisor"),
+        "field_member": _l("Field team member"),
+        "case_worker": _l("Case worker"),
+        "admin": _l("Administrator"),
+    },
+}
+
+
+def labels_json() -> dict[str, dict[str, str]]:
+    """All labels as plain strings in the current language, for the page's JS."""
+    return {group: {k: str(v) for k, v in items.items()} for group, items in LABELS.items()}
+
+
+def label(group: str, value: object) -> str:
+    """One translated label; the raw value when unknown."""
+    key = getattr(value, "value", value)
+    return str(LABELS.get(group, {}).get(key, key))
+
+
+_TH_MONTHS = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.", "ก.ย.", "ต.ค.",
+              "พ.ย.", "ธ.ค.")
+_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def format_be(value: datetime | None, *, with_time: bool = True, lang: str | None = None) -> str:
+    """Bangkok local date in the Buddhist era: '22 พ.ย. 2569 09:26' / '22 Nov 2569 BE 09:26'."""
+    if value is None:
+        return ""
+    lang = lang or str(get_locale() or "th")
+    local = value.astimezone(BANGKOK)
+    year = local.year + 543
+    if lang.startswith("th"):
+        text = f"{local.day} {_TH_MONTHS[local.month - 1]} {year}"
+    else:
+        text = f"{local.day} {_EN_MONTHS[local.month - 1]} {year} BE"
+    return f"{text} {local:%H:%M}" if with_time else text

@@ -1,0 +1,80 @@
+"""Users, the append-only audit log and the realtime event outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from console.db import Base, UTCDateTime, str_enum, utcnow
+from console.enums import Role
+
+
+class User(UserMixin, Base):
+    """A console user with one role, scoped to one province or national (province_code NULL)."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    province_code: Mapped[str | None] = mapped_column(String(2))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    locale: Mapped[str | None] = mapped_column(String(5))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return self.active
+
+    @property
+    def is_national(self) -> bool:
+        """True when the user sees every province."""
+        return self.province_code is None
+
+    def can_see_province(self, code: str | None) -> bool:
+        """Whether this user's scope covers a province."""
+        return self.is_national or code == self.province_code
+
+
+class AuditLog(Base):
+    """Append-only record of who did or read what, and when (PDPA)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RealtimeCounter(Base):
+    """One row whose value is the last realtime sequence number handed out."""
+
+    __tablename__ = "realtime_counter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RealtimeEvent(Base):
+    """Outbox of realtime events, written in the same transaction as the change they announce."""
+
+    __tablename__ = "realtime_event"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(64))
+    rooms: Mapped[list[str]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -1,0 +1,88 @@
+"""Realtime delivery: an outbox written with the change, sent only after the commit.
+
+Domain `events.py` modules call `publish()`; nothing else emits. Each event gets a sequence
+number from a counter row that is locked until the transaction ends, so sequence order equals
+commit order and a reconnecting client can ask for everything after the last number it saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from console.db import utcnow
+from console.models import RealtimeCounter, RealtimeEvent
+
+OUTBOX_KEY = "realtime_outbox"
+SENDER_KEY = "realtime_sender"
+
+Sender = Callable[[str, dict[str, Any], list[str]], None]
+
+
+def next_seq(session: Session) -> int:
+    """Take the next sequence number; the counter row stays locked until commit or rollback."""
+    # NOTE: UPDATE takes the row lock at once (PostgreSQL) or the write lock (SQLite), so two
+    # transactions that publish events commit in the order of their sequence numbers.
+    value = session.execute(
+        update(RealtimeCounter)
+        .where(RealtimeCounter.id == 1)
+        .values(value=RealtimeCounter.value + 1)
+        .returning(RealtimeCounter.value)
+    ).scalar_one_or_none()
+    if value is None:
+        session.add(RealtimeCounter(id=1, value=1))
+        session.flush()
+        value = 1
+    return value
+
+
+def publish(session: Session, name: str, data: dict[str, Any], rooms: Iterable[str]) -> dict:
+    """Store an event in the outbox and queue it for sending after this session commits."""
+    rooms = sorted(set(rooms))
+    seq = next_seq(session)
+    at = utcnow()
+    envelope = {"seq": seq, "name": name, "at": at.isoformat(), "data": data}
+    session.add(RealtimeEvent(seq=seq, name=name, rooms=rooms, payload=envelope, created_at=at))
+    session.info.setdefault(OUTBOX_KEY, []).append((envelope, rooms))
+    return envelope
+
+
+def head(session: Session) -> int:
+    """The last sequence number handed out (0 when none)."""
+    value = session.scalar(select(RealtimeCounter.value).where(RealtimeCounter.id == 1))
+    return value or 0
+
+
+def missed(session: Session, *, since: int, rooms: set[str], limit: int) -> tuple[list[dict], bool]:
+    """Events after `since` addressed to any of `rooms`, oldest first; False if more than limit."""
+    out: list[dict] = []
+    stmt = (
+        select(RealtimeEvent)
+        .where(RealtimeEvent.seq > since)
+        .order_by(RealtimeEvent.seq)
+        .execution_options(yield_per=200)
+    )
+    for row in session.scalars(stmt):
+        if rooms.intersection(row.rooms):
+            if len(out) >= limit:
+                return out, False
+            out.append(row.payload)
+    return out, True
+
+
+@event.listens_for(Session, "after_commit")
+def _send_after_commit(session: Session) -> None:
+    outbox = session.info.pop(OUTBOX_KEY, None)
+    sender: Sender | None = session.info.get(SENDER_KEY)
+    if not outbox or sender is None:
+        return
+    for envelope, rooms in outbox:
+        sender(envelope["name"], envelope, rooms)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop(OUTBOX_KEY, None)

@@ -1,0 +1,36 @@
+"""Socket.IO room names, and which rooms a user may join."""
+
+from __future__ import annotations
+
+from console.enums import DESK_STAFF, Role
+from console.models import User
+
+NATIONAL = "national"
+CASES_NATIONAL = "cases:national"
+
+
+def desk_rooms(province_code: str | None) -> list[str]:
+    """Rooms of desk staff who may see an object of this province."""
+    return [NATIONAL] + ([f"province:{province_code}"] if province_code else [])
+
+
+def team_room(team_id: int) -> str:
+    """The room of one rapid-response team's members."""
+    return f"team:{team_id}"
+
+
+def case_rooms(province_code: str) -> list[str]:
+    """Rooms of case workers who may see a case of this province."""
+    return [CASES_NATIONAL, f"cases:{province_code}"]
+
+
+def rooms_for_user(user: User) -> set[str]:
+    """Every room this user's role and scope allow, and no other."""
+    rooms: set[str] = set()
+    if user.role in DESK_STAFF:
+        rooms.add(NATIONAL if user.is_national else f"province:{user.province_code}")
+    if user.role is Role.FIELD_MEMBER and user.team_id is not None:
+        rooms.add(team_room(user.team_id))
+    if user.role in (Role.CASE_WORKER, Role.SUPERVISOR, Role.ADMIN):
+        rooms.add(CASES_NATIONAL if user.is_national else f"cases:{user.province_code}")
+    return rooms

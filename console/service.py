@@ -1,0 +1,113 @@
+"""Users, authentication and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from console.db import utcnow
+from console.enums import Role
+from console.errors import DomainError, NotFound
+from console.models import AuditLog, User
+
+_hasher = PasswordHasher()
+# A real hash to verify against when the username is unknown, so timing does not reveal it.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password."""
+    return _hasher.hash(password)
+
+
+def record_audit(
+    *,
+    session: Session,
+    actor_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditLog:
+    """Append one audit row; rows are never updated or deleted."""
+    row = AuditLog(
+        actor_id=actor_id,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        detail=detail or {},
+        at=at or utcnow(),
+    )
+    session.add(row)
+    return row
+
+
+@event.listens_for(Session, "before_flush")
+def _audit_is_append_only(session: Session, _ctx, _instances) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditLog):
+            raise DomainError("The audit log is append-only.")
+
+
+def authenticate(*, session: Session, username: str, password: str) -> User | None:
+    """Return the active user whose password matches, else None (constant-time-ish)."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None or not user.active:
+        try:
+            _hasher.verify(_DUMMY_HASH, password or "x")
+        except VerificationError:
+            pass
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        record_audit(
+            session=session, actor_id=user.id, action="login.failed", entity="user",
+            entity_id=user.id,
+        )
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utcnow()
+    record_audit(session=session, actor_id=user.id, action="login", entity="user", entity_id=user.id)
+    return user
+
+
+def create_user(
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    display_name: str,
+    role: Role,
+    province_code: str | None,
+    team_id: int | None = None,
+    phone: str | None = None,
+) -> User:
+    """Create a user with an argon2 password hash."""
+    user = User(
+        username=username.strip().lower(),
+        display_name=display_name,
+        password_hash=hash_password(password),
+        role=role,
+        province_code=province_code,
+        team_id=team_id,
+        phone=phone,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(*, session: Session, user_id: int) -> User:
+    """Load a user or raise NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user")
+    return user

@@ -1,0 +1,119 @@
+"""Request plumbing: the per-request DB session, access checks, errors mapped to clear 4xx."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import current_app, g, jsonify, render_template, request
+from flask_babel import gettext
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from console.enums import DESK_ROLES
+from console.errors import N_, DomainError, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+
+def db() -> Session:
+    """The session of this request (or socket event), opened on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["db_factory"]()
+    return g.db_session
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    """Roll back anything uncommitted and close the request's session."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.rollback()
+        session.close()
+
+
+def wants_json() -> bool:
+    """API paths and JSON clients get JSON errors; pages get HTML."""
+    return request.path.startswith("/api/") or request.is_json or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def translate(message: str, params: dict[str, Any] | None = None) -> str:
+    """Translate a domain message and fill its parameters."""
+    text = gettext(message)
+    return text % params if params else text
+
+
+def json_body() -> Any:
+    """The request's JSON body, or a clear 400 when it is not JSON."""
+    data = request.get_json(silent=True)
+    if data is None:
+        raise DomainError(N_("Send the data as JSON."))
+    return data
+
+
+def desk_required(desk: str) -> Callable:
+    """Only logged-in users whose role may use this desk (403 otherwise)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if current_user.role not in DESK_ROLES[desk]:
+                return error_response(403, N_("Your role cannot use this desk."))
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def error_response(status: int, message: str, params: dict | None = None,
+                   fields: dict[str, str] | None = None):
+    """One shape for every refusal: JSON {error, fields} or an HTML page with the message."""
+    text = translate(message, params)
+    if wants_json():
+        body: dict[str, Any] = {"error": text}
+        if fields:
+            body["fields"] = fields
+        return jsonify(body), status
+    return render_template("error.html", message=text, status=status, fields=fields), status
+
+
+def register_error_handlers(app) -> None:
+    """Map domain errors, CSRF failures and HTTP errors to clear answers in the user's language."""
+
+    @app.errorhandler(ValidationFailed)
+    def _validation(exc: ValidationFailed):
+        fields = {k: translate(m, p) for k, (m, p) in exc.errors.items()}
+        return error_response(exc.status, exc.message, fields=fields)
+
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        return error_response(exc.status, exc.message, exc.params)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_exc: CSRFError):
+        return error_response(
+            400, N_("Your form expired or came from another site. Reload the page and try again.")
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        messages = {
+            404: N_("Not found."),
+            405: N_("This action is not allowed here."),
+            413: N_("The upload is too large."),
+            400: N_("The request could not be read."),
+        }
+        return error_response(exc.code or 500, messages.get(exc.code, N_("Request refused.")))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unexpected error")
+        return error_response(500, N_("Something went wrong; nothing was saved. Try again."))

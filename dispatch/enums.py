@@ -1,0 +1,159 @@
+"""Incident and team vocabularies and their state machines (tables, not scattered ifs)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    """What kind of danger the incident is about."""
+
+    CHILDREN = "children"
+    DOMESTIC_VIOLENCE = "domestic_violence"
+    ELDERLY = "elderly"
+    DISABILITY = "disability"
+    HOMELESS = "homeless"
+    TRAFFICKING = "trafficking"
+    SUICIDE_RISK = "suicide_risk"
+    OTHER = "other"
+
+
+class Priority(StrEnum):
+    """P1 life in danger now ... P4 no time pressure."""
+
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+
+
+class Source(StrEnum):
+    """Where the incident came from."""
+
+    HOTLINE = "hotline"
+    ESS = "ess"
+    LINE = "line"
+    APP = "app"
+
+
+class AgeGroup(StrEnum):
+    """Age group of a person involved."""
+
+    CHILD = "child"  # 0-17
+    ADULT = "adult"  # 18-59
+    ELDER = "elder"  # 60+
+    UNKNOWN = "unknown"
+
+
+class Sex(StrEnum):
+    """Sex of a person involved, as told by the caller."""
+
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class VulnerableGroup(StrEnum):
+    """Vulnerable group a person belongs to."""
+
+    NONE = "none"
+    CHILD = "child"
+    WOMAN = "woman"
+    ELDERLY = "elderly"
+    DISABLED = "disabled"
+    HOMELESS = "homeless"
+    MIGRANT = "migrant"
+    PREGNANT = "pregnant"
+
+
+class Precision(StrEnum):
+    """How exact an incident's coordinates are."""
+
+    POINT = "point"
+    SUBDISTRICT = "subdistrict"
+    DISTRICT = "district"
+    PROVINCE = "province"
+
+
+class IncidentStatus(StrEnum):
+    """Where an incident stands in the rapid-response path."""
+
+    NEW = "new"
+    ASSIGNED = "assigned"
+    ACKNOWLEDGED = "acknowledged"
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    RESOLVED = "resolved"
+    HANDED_OVER = "handed_over"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = frozenset(
+    {
+        IncidentStatus.NEW,
+        IncidentStatus.ASSIGNED,
+        IncidentStatus.ACKNOWLEDGED,
+        IncidentStatus.EN_ROUTE,
+        IncidentStatus.ON_SCENE,
+    }
+)
+
+INCIDENT_TRANSITIONS: dict[IncidentStatus, frozenset[IncidentStatus]] = {
+    IncidentStatus.NEW: frozenset({IncidentStatus.ASSIGNED, IncidentStatus.CANCELLED}),
+    IncidentStatus.ASSIGNED: frozenset({IncidentStatus.ACKNOWLEDGED, IncidentStatus.CANCELLED}),
+    IncidentStatus.ACKNOWLEDGED: frozenset({IncidentStatus.EN_ROUTE, IncidentStatus.CANCELLED}),
+    IncidentStatus.EN_ROUTE: frozenset({IncidentStatus.ON_SCENE, IncidentStatus.CANCELLED}),
+    IncidentStatus.ON_SCENE: frozenset({IncidentStatus.RESOLVED}),
+    IncidentStatus.RESOLVED: frozenset({IncidentStatus.HANDED_OVER}),
+    IncidentStatus.HANDED_OVER: frozenset(),
+    IncidentStatus.CANCELLED: frozenset(),
+}
+
+# The incident timestamp column stamped when a status is entered.
+STATUS_TIMESTAMP: dict[IncidentStatus, str] = {
+    IncidentStatus.ASSIGNED: "dispatched_at",
+    IncidentStatus.ACKNOWLEDGED: "acknowledged_at",
+    IncidentStatus.EN_ROUTE: "en_route_at",
+    IncidentStatus.ON_SCENE: "on_scene_at",
+    IncidentStatus.RESOLVED: "resolved_at",
+    IncidentStatus.HANDED_OVER: "handed_over_at",
+    IncidentStatus.CANCELLED: "cancelled_at",
+}
+
+# Moves a field-team member makes from the team page, in order.
+TEAM_STEPS: tuple[IncidentStatus, ...] = (
+    IncidentStatus.ACKNOWLEDGED,
+    IncidentStatus.EN_ROUTE,
+    IncidentStatus.ON_SCENE,
+    IncidentStatus.RESOLVED,
+)
+
+
+class TeamStatus(StrEnum):
+    """What a rapid-response team is doing."""
+
+    OFF_DUTY = "off_duty"
+    AVAILABLE = "available"
+    ASSIGNED = "assigned"
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+
+
+TEAM_TRANSITIONS: dict[TeamStatus, frozenset[TeamStatus]] = {
+    TeamStatus.OFF_DUTY: frozenset({TeamStatus.AVAILABLE}),
+    TeamStatus.AVAILABLE: frozenset({TeamStatus.OFF_DUTY, TeamStatus.ASSIGNED}),
+    TeamStatus.ASSIGNED: frozenset({TeamStatus.EN_ROUTE, TeamStatus.AVAILABLE}),
+    TeamStatus.EN_ROUTE: frozenset({TeamStatus.ON_SCENE, TeamStatus.AVAILABLE}),
+    TeamStatus.ON_SCENE: frozenset({TeamStatus.AVAILABLE}),
+}
+
+# Team status that follows each incident status reached by the team.
+TEAM_STATUS_FOR_INCIDENT: dict[IncidentStatus, TeamStatus] = {
+    IncidentStatus.ASSIGNED: TeamStatus.ASSIGNED,
+    IncidentStatus.ACKNOWLEDGED: TeamStatus.ASSIGNED,
+    IncidentStatus.EN_ROUTE: TeamStatus.EN_ROUTE,
+    IncidentStatus.ON_SCENE: TeamStatus.ON_SCENE,
+    IncidentStatus.RESOLVED: TeamStatus.AVAILABLE,
+    IncidentStatus.CANCELLED: TeamStatus.AVAILABLE,
+}

@@ -1,0 +1,113 @@
+"""Outbound realtime events of the dispatch domain (one payload builder per event name)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from console import realtime
+from console.rooms import desk_rooms, team_room
+from dispatch.models import Incident, Team
+from geo import gazetteer
+
+INCIDENT_CREATED = "incident.created"
+INCIDENT_UPDATED = "incident.updated"
+TEAM_UPDATED = "team.updated"
+
+_TIMES = (
+    "created_at", "triaged_at", "dispatched_at", "acknowledged_at", "en_route_at",
+    "on_scene_at", "resolved_at", "handed_over_at", "cancelled_at", "updated_at",
+)
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def place_names(province_code: str | None, district_code: str | None, sub_code: str | None) -> dict:
+    """Thai and English names of an incident's province, district and subdistrict."""
+    names: dict[str, str] = {}
+    for key, code in (("province", province_code), ("district", district_code),
+                      ("subdistrict", sub_code)):
+        place = gazetteer.get(code) if code else None
+        names[f"{key}_th"] = place.name_th if place else ""
+        names[f"{key}_en"] = place.name_en if place else ""
+    return names
+
+
+def incident_payload(incident: Incident) -> dict[str, Any]:
+    """Everything a board, map or team page shows about an incident."""
+    team = incident.team
+    data: dict[str, Any] = {
+        "id": incident.id,
+        "ref": incident.ref,
+        "status": incident.status.value,
+        "category": incident.category.value,
+        "priority": incident.priority.value,
+        "source": incident.source.value,
+        "summary": incident.summary,
+        "notes": incident.notes,
+        "province_code": incident.province_code,
+        "district_code": incident.district_code,
+        "subdistrict_code": incident.subdistrict_code,
+        "place": place_names(
+            incident.province_code, incident.district_code, incident.subdistrict_code
+        ),
+        "address_text": incident.address_text,
+        "lat": incident.lat,
+        "lon": incident.lon,
+        "precision": incident.precision.value,
+        "team_id": incident.team_id,
+        "team_name": team.name if team else None,
+        "people": [
+            {
+                "age_group": p.age_group.value,
+                "sex": p.sex.value,
+                "vulnerable_group": p.vulnerable_group.value,
+            }
+            for p in incident.people
+        ],
+    }
+    for name in _TIMES:
+        data[name] = _iso(getattr(incident, name))
+    return data
+
+
+def team_payload(team: Team) -> dict[str, Any]:
+    """What consoles show about a team."""
+    return {
+        "id": team.id,
+        "code": team.code,
+        "name": team.name,
+        "province_code": team.province_code,
+        "status": team.status.value,
+        "skills": list(team.skills or []),
+        "lat": team.lat,
+        "lon": team.lon,
+        "position_at": _iso(team.position_at),
+        "status_changed_at": _iso(team.status_changed_at),
+    }
+
+
+def incident_created(*, session: Session, incident: Incident) -> dict:
+    """A new incident, for the desks of its province."""
+    return realtime.publish(
+        session, INCIDENT_CREATED, incident_payload(incident), desk_rooms(incident.province_code)
+    )
+
+
+def incident_updated(
+    *, session: Session, incident: Incident, previous_team_id: int | None = None
+) -> dict:
+    """An incident changed: its province's desks and the teams holding (or losing) it hear."""
+    rooms = desk_rooms(incident.province_code)
+    for team_id in {incident.team_id, previous_team_id} - {None}:
+        rooms.append(team_room(team_id))
+    return realtime.publish(session, INCIDENT_UPDATED, incident_payload(incident), rooms)
+
+
+def team_updated(*, session: Session, team: Team) -> dict:
+    """A team's status or position changed."""
+    rooms = desk_rooms(team.province_code) + [team_room(team.id)]
+    return realtime.publish(session, TEAM_UPDATED, team_payload(team), rooms)

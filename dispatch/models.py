@@ -1,0 +1,144 @@
+"""Incidents, the people in them, rapid-response teams, assignments and the timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from console.db import Base, UTCDateTime, str_enum, utcnow
+from dispatch.enums import (
+    AgeGroup,
+    Category,
+    IncidentStatus,
+    Precision,
+    Priority,
+    Sex,
+    Source,
+    TeamStatus,
+    VulnerableGroup,
+)
+
+
+class Team(Base):
+    """A rapid-response team (หน่วยเคลื่อนที่เร็ว) of one province."""
+
+    __tablename__ = "team"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    province_code: Mapped[str] = mapped_column(String(2), index=True)
+    status: Mapped[TeamStatus] = mapped_column(str_enum(TeamStatus), default=TeamStatus.AVAILABLE)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    position_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Incident(Base):
+    """Someone needs help: the record that travels from intake to case management."""
+
+    __tablename__ = "incident"
+    __table_args__ = (
+        CheckConstraint("lat IS NULL OR (lat >= -90 AND lat <= 90)", name="lat_range"),
+        CheckConstraint("lon IS NULL OR (lon >= -180 AND lon <= 180)", name="lon_range"),
+        Index("ix_incident_province_status", "province_code", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str | None] = mapped_column(String(32), unique=True)
+    source: Mapped[Source] = mapped_column(str_enum(Source), default=Source.HOTLINE)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id"))
+    category: Mapped[Category] = mapped_column(str_enum(Category))
+    priority: Mapped[Priority] = mapped_column(str_enum(Priority, length=2))
+    status: Mapped[IncidentStatus] = mapped_column(
+        str_enum(IncidentStatus), default=IncidentStatus.NEW
+    )
+    summary: Mapped[str] = mapped_column(Text)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # Location
+    province_code: Mapped[str] = mapped_column(String(2))
+    district_code: Mapped[str | None] = mapped_column(String(4))
+    subdistrict_code: Mapped[str | None] = mapped_column(String(6))
+    address_text: Mapped[str] = mapped_column(Text, default="")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    precision: Mapped[Precision] = mapped_column(str_enum(Precision, length=12))
+    # Who holds it now
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # The standard intervals, stored, not derived from logs.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    en_route_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    on_scene_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    people: Mapped[list[IncidentPerson]] = relationship(
+        back_populates="incident", order_by="IncidentPerson.id", cascade="all, delete-orphan"
+    )
+    timeline: Mapped[list[TimelineEntry]] = relationship(
+        back_populates="incident", order_by="TimelineEntry.id", cascade="all, delete-orphan"
+    )
+    team: Mapped[Team | None] = relationship()
+
+
+class IncidentPerson(Base):
+    """A person involved in an incident (minimum data, PDPA)."""
+
+    __tablename__ = "incident_person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    age_group: Mapped[AgeGroup] = mapped_column(str_enum(AgeGroup, length=12))
+    sex: Mapped[Sex] = mapped_column(str_enum(Sex, length=12))
+    vulnerable_group: Mapped[VulnerableGroup] = mapped_column(str_enum(VulnerableGroup))
+
+    incident: Mapped[Incident] = relationship(back_populates="people")
+
+
+class Assignment(Base):
+    """A team given an incident by a dispatcher; at most one active per incident."""
+
+    __tablename__ = "assignment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"), index=True)
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class TimelineEntry(Base):
+    """One thing that happened to an incident: who, when, from which status to which."""
+
+    __tablename__ = "incident_timeline"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str | None] = mapped_column(String(24))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    incident: Mapped[Incident] = relationship(back_populates="timeline")
+
+

@@ -1,0 +1,84 @@
+"""Input schemas for incidents and the moves made on them."""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import Field, field_validator, model_validator
+
+from console.errors import N_
+from console.validation import FieldError, Schema
+from dispatch.enums import AgeGroup, Category, Priority, Sex, VulnerableGroup
+from telephony.schemas import CallIn
+
+
+class PersonIn(Schema):
+    """A person involved in the incident."""
+
+    age_group: AgeGroup = AgeGroup.UNKNOWN
+    sex: Sex = Sex.UNKNOWN
+    vulnerable_group: VulnerableGroup = VulnerableGroup.NONE
+
+
+class LocationIn(Schema):
+    """A map click / coordinates and/or province -> district -> subdistrict, plus free text."""
+
+    lat: float | None = None
+    lon: float | None = None
+    province_code: str | None = Field(default=None, max_length=2)
+    district_code: str | None = Field(default=None, max_length=4)
+    subdistrict_code: str | None = Field(default=None, max_length=6)
+    address_text: str = Field(default="", max_length=1000)
+
+    @field_validator("province_code", "district_code", "subdistrict_code", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("lat", "lon", mode="before")
+    @classmethod
+    def _blank_coord(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("lat", "lon")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise FieldError(N_("Enter a number."))
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_find(self) -> LocationIn:
+        if (self.lat is None) != (self.lon is None):
+            raise FieldError(N_("Give both latitude and longitude, or neither."))
+        if self.lat is None and not self.province_code:
+            raise FieldError(N_("Choose a province or click the map."))
+        return self
+
+
+class IncidentIn(Schema):
+    """What the call-taker records when someone needs help."""
+
+    category: Category
+    priority: Priority
+    people: list[PersonIn] = Field(default_factory=list, max_length=30)
+    location: LocationIn
+    notes: str = Field(default="", max_length=4000)
+
+
+class CallWithIncidentIn(CallIn):
+    """A call that turns into an incident, in one submission."""
+
+    incident: IncidentIn
+
+
+class AssignIn(Schema):
+    """A dispatcher assigns a team."""
+
+    team_id: int
+
+
+class StepIn(Schema):
+    """A field-team member moves the incident on, with an optional note."""
+
+    note: str = Field(default="", max_length=2000)

@@ -1,0 +1,316 @@
+"""Incidents from intake to hand-over: create, assign a team, the team's steps, resolve."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import case as sa_case
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from cases import service as case_service
+from console.db import utcnow
+from console.enums import Role
+from console.errors import (
+    N_,
+    Conflict,
+    Forbidden,
+    IllegalTransition,
+    NotFound,
+    ValidationFailed,
+    prefixed,
+)
+from console.models import User
+from console.service import record_audit
+from dispatch import events
+from dispatch.enums import (
+    INCIDENT_TRANSITIONS,
+    OPEN_STATUSES,
+    STATUS_TIMESTAMP,
+    TEAM_STATUS_FOR_INCIDENT,
+    TEAM_STEPS,
+    TEAM_TRANSITIONS,
+    IncidentStatus,
+    Precision,
+    Source,
+    TeamStatus,
+)
+from dispatch.models import Assignment, Incident, IncidentPerson, Team, TimelineEntry
+from dispatch.schemas import IncidentIn
+from geo import service as geo_service
+
+DISPATCH_ROLES = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
+DESK_STEP_ROLES = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
+_PRIORITY_ORDER = sa_case(
+    {"P1": 1, "P2": 2, "P3": 3, "P4": 4}, value=Incident.priority, else_=9
+)
+
+
+def _be_year(at: datetime) -> int:
+    return at.year + 543
+
+
+def _lock(stmt, session: Session):
+    """SELECT ... FOR UPDATE where the database supports it (PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return stmt.with_for_update()
+    return stmt
+
+
+def _timeline(
+    session: Session,
+    incident: Incident,
+    *,
+    kind: str,
+    by: User | None,
+    at: datetime,
+    from_status: IncidentStatus | None = None,
+    to_status: IncidentStatus | None = None,
+    team_id: int | None = None,
+    note: str = "",
+    detail: dict | None = None,
+) -> None:
+    entry = TimelineEntry(
+        incident=incident,
+        at=at,
+        actor_id=by.id if by else None,
+        kind=kind,
+        from_status=from_status.value if from_status else None,
+        to_status=to_status.value if to_status else None,
+        team_id=team_id,
+        note=note,
+        detail=detail or {},
+    )
+    session.add(entry)
+    record_audit(
+        session=session,
+        actor_id=by.id if by else None,
+        action=f"incident.{kind}",
+        entity="incident",
+        entity_id=incident.id,
+        detail={"from": entry.from_status, "to": entry.to_status, "team_id": team_id},
+        at=at,
+    )
+
+
+def _refuse_transition(incident: Incident, to: IncidentStatus) -> IllegalTransition:
+    if incident.status is IncidentStatus.NEW:
+        return IllegalTransition(N_("Nobody has been assigned to incident %(ref)s yet."),
+                                 ref=incident.ref)
+    if incident.status not in OPEN_STATUSES:
+        return IllegalTransition(N_("Incident %(ref)s is already closed."), ref=incident.ref)
+    if to is IncidentStatus.ASSIGNED:
+        return IllegalTransition(
+            N_("Incident %(ref)s is already assigned to %(team)s."),
+            ref=incident.ref,
+            team=incident.team.name if incident.team else "-",
+        )
+    return IllegalTransition(
+        N_("That step is not possible now: acknowledge, then en route, then on scene, then "
+           "resolved.")
+    )
+
+
+def transition(
+    *, session: Session, incident: Incident, to: IncidentStatus, by: User | None, note: str = "",
+    at: datetime | None = None,
+) -> Incident:
+    """Move an incident along its state machine, stamp its time and record who did it."""
+    if to not in INCIDENT_TRANSITIONS[incident.status]:
+        raise _refuse_transition(incident, to)
+    at = at or utcnow()
+    previous = incident.status
+    incident.status = to
+    setattr(incident, STATUS_TIMESTAMP[to], at)
+    incident.updated_at = at
+    _timeline(session, incident, kind="status", by=by, at=at, from_status=previous, to_status=to,
+              team_id=incident.team_id, note=note)
+    return incident
+
+
+def _team_transition(*, session: Session, team: Team, to: TeamStatus, at: datetime) -> None:
+    if team.status is to:
+        return
+    if to not in TEAM_TRANSITIONS[team.status]:
+        raise Conflict(N_("Team %(team)s cannot change from its current status now."),
+                       team=team.name)
+    team.status = to
+    team.status_changed_at = at
+    events.team_updated(session=session, team=team)
+
+
+def create_incident(
+    *, session: Session, data: IncidentIn, by: User, call_id: int | None = None,
+    source: Source = Source.HOTLINE, summary: str,
+) -> Incident:
+    """Record an incident from intake; its province's dispatchers see it at once."""
+    loc = data.location
+    try:
+        place = geo_service.resolve_location(
+            lat=loc.lat, lon=loc.lon, province_code=loc.province_code,
+            district_code=loc.district_code, subdistrict_code=loc.subdistrict_code,
+        )
+    except ValidationFailed as exc:
+        raise prefixed(exc, "location.") from None
+    now = utcnow()
+    incident = Incident(
+        source=source,
+        call_id=call_id,
+        category=data.category,
+        priority=data.priority,
+        status=IncidentStatus.NEW,
+        summary=summary,
+        notes=data.notes,
+        province_code=place.province_code,
+        district_code=place.district_code,
+        subdistrict_code=place.subdistrict_code,
+        address_text=loc.address_text,
+        lat=place.lat,
+        lon=place.lon,
+        precision=Precision(place.precision),
+        created_by_id=by.id,
+        created_at=now,
+        triaged_at=now,
+        updated_at=now,
+        people=[
+            IncidentPerson(age_group=p.age_group, sex=p.sex, vulnerable_group=p.vulnerable_group)
+            for p in data.people
+        ],
+    )
+    session.add(incident)
+    session.flush()
+    incident.ref = f"{place.province_code}-{_be_year(now)}-{incident.id:06d}"
+    _timeline(session, incident, kind="created", by=by, at=now, to_status=IncidentStatus.NEW,
+              detail={"priority": data.priority.value, "category": data.category.value})
+    session.flush()
+    events.incident_created(session=session, incident=incident)
+    return incident
+
+
+def get_incident(*, session: Session, incident_id: int, user: User, lock: bool = False) -> Incident:
+    """An incident the user may see, or NotFound (out-of-scope ones do not exist for them)."""
+    stmt = select(Incident).where(Incident.id == incident_id)
+    incident = session.scalar(_lock(stmt, session) if lock else stmt)
+    if incident is None:
+        raise NotFound("incident")
+    if user.role is Role.FIELD_MEMBER:
+        if incident.team_id is None or incident.team_id != user.team_id:
+            raise Forbidden(N_("This job belongs to another team."))
+    elif not user.can_see_province(incident.province_code):
+        raise NotFound("incident")
+    return incident
+
+
+def assign_team(*, session: Session, incident_id: int, team_id: int, by: User) -> Assignment:
+    """Give an incident to an available team of its province."""
+    if by.role not in DISPATCH_ROLES:
+        raise Forbidden(N_("Only dispatchers and supervisors assign teams."))
+    incident = get_incident(session=session, incident_id=incident_id, user=by, lock=True)
+    team = session.scalar(_lock(select(Team).where(Team.id == team_id), session))
+    if team is None or not by.can_see_province(team.province_code):
+        raise NotFound("team")
+    if IncidentStatus.ASSIGNED not in INCIDENT_TRANSITIONS[incident.status]:
+        raise _refuse_transition(incident, IncidentStatus.ASSIGNED)
+    if team.province_code != incident.province_code:
+        raise Conflict(N_("Team %(team)s works in another province."), team=team.name)
+    if team.status is not TeamStatus.AVAILABLE:
+        raise Conflict(N_("Team %(team)s is not available (busy or off duty)."), team=team.name)
+    now = utcnow()
+    assignment = Assignment(
+        incident_id=incident.id, team_id=team.id, assigned_by_id=by.id, assigned_at=now
+    )
+    session.add(assignment)
+    incident.team_id = team.id
+    incident.team = team
+    transition(session=session, incident=incident, to=IncidentStatus.ASSIGNED, by=by, at=now)
+    _team_transition(session=session, team=team, to=TeamStatus.ASSIGNED, at=now)
+    session.flush()
+    events.incident_updated(session=session, incident=incident)
+    return assignment
+
+
+def advance(
+    *, session: Session, incident_id: int, to: IncidentStatus, by: User, note: str = ""
+) -> Incident:
+    """A team step (acknowledge, en route, on scene, resolved); resolving hands over a case."""
+    if to not in TEAM_STEPS:
+        raise IllegalTransition(N_("That step is not possible now: acknowledge, then en route, "
+                                   "then on scene, then resolved."))
+    if by.role is not Role.FIELD_MEMBER and by.role not in DESK_STEP_ROLES:
+        raise Forbidden(N_("Only the assigned team or a dispatcher can update this job."))
+    incident = get_incident(session=session, incident_id=incident_id, user=by, lock=True)
+    now = utcnow()
+    transition(session=session, incident=incident, to=to, by=by, note=note, at=now)
+    assignment = session.scalar(
+        select(Assignment).where(Assignment.incident_id == incident.id, Assignment.active)
+    )
+    if to is IncidentStatus.ACKNOWLEDGED and assignment is not None:
+        assignment.acknowledged_at = now
+        assignment.acknowledged_by_id = by.id
+    team = incident.team
+    if team is not None:
+        _team_transition(session=session, team=team, to=TEAM_STATUS_FOR_INCIDENT[to], at=now)
+    if to is IncidentStatus.RESOLVED:
+        if assignment is not None:
+            assignment.active = False
+            assignment.ended_at = now
+        session.flush()
+        case_service.open_case_from_incident(session=session, incident=incident, by=by)
+        transition(session=session, incident=incident, to=IncidentStatus.HANDED_OVER, by=by,
+                   at=utcnow())
+    session.flush()
+    events.incident_updated(session=session, incident=incident)
+    return incident
+
+
+def _scoped(stmt, user: User, column):
+    return stmt if user.is_national else stmt.where(column == user.province_code)
+
+
+def list_open_incidents(*, session: Session, user: User) -> list[Incident]:
+    """Open incidents in the user's scope: highest priority first, then longest waiting."""
+    stmt = (
+        select(Incident)
+        .where(Incident.status.in_([s.value for s in OPEN_STATUSES]))
+        .options(selectinload(Incident.people), selectinload(Incident.team))
+        .order_by(_PRIORITY_ORDER, Incident.created_at, Incident.id)
+    )
+    return list(session.scalars(_scoped(stmt, user, Incident.province_code)))
+
+
+def list_teams(*, session: Session, user: User) -> list[Team]:
+    """Teams in the user's scope."""
+    stmt = select(Team).order_by(Team.province_code, Team.name)
+    return list(session.scalars(_scoped(stmt, user, Team.province_code)))
+
+
+def current_job(*, session: Session, user: User) -> Incident | None:
+    """The open incident the user's team holds, if any."""
+    if user.team_id is None:
+        return None
+    return session.scalar(
+        select(Incident)
+        .where(Incident.team_id == user.team_id,
+               Incident.status.in_([s.value for s in OPEN_STATUSES]))
+        .order_by(Incident.dispatched_at.desc())
+    )
+
+
+def board_counts(*, session: Session, user: User, since: datetime) -> dict:
+    """Open incidents by status and by priority, and incidents closed since a time."""
+    base = _scoped(select(Incident.status, Incident.priority, func.count()), user,
+                   Incident.province_code)
+    by_status: dict[str, int] = {}
+    by_priority: dict[str, int] = {}
+    rows = session.execute(
+        base.where(Incident.status.in_([s.value for s in OPEN_STATUSES]))
+        .group_by(Incident.status, Incident.priority)
+    )
+    for status, priority, count in rows:
+        by_status[status.value] = by_status.get(status.value, 0) + count
+        by_priority[priority.value] = by_priority.get(priority.value, 0) + count
+    closed = session.scalar(
+        _scoped(select(func.count()).select_from(Incident), user, Incident.province_code)
+        .where(Incident.handed_over_at >= since)
+    )
+    return {"by_status": by_status, "by_priority": by_priority, "handed_over": closed or 0}

@@ -1,0 +1,125 @@
+/* Call-taker desk: log a call, then close it at intake or turn it into an incident. */
+"use strict";
+const form = document.getElementById("call-form");
+const F = (name) => form.elements.namedItem(name);
+
+function showAction() {
+  const incident = form.querySelector('input[name="action"]:checked').value === "incident";
+  document.getElementById("incident-section").hidden = !incident;
+  document.getElementById("close-section").hidden = incident;
+}
+form.querySelectorAll('input[name="action"]').forEach((r) => r.addEventListener("change", showAction));
+
+async function fill(select, url) {
+  select.replaceChildren(el("option", { value: "" }, "—"));
+  if (!url) return;
+  const r = await api("GET", url);
+  if (!r.ok) return;
+  for (const p of r.data) select.append(el("option", { value: p.code }, PAGE.lang === "th" ? p.name_th : p.name_en));
+}
+F("province_code").addEventListener("change", async () => {
+  await fill(F("district_code"), F("province_code").value && `/api/geo/provinces/${F("province_code").value}/districts`);
+  await fill(F("subdistrict_code"), null);
+});
+F("district_code").addEventListener("change", () =>
+  fill(F("subdistrict_code"), F("district_code").value && `/api/geo/districts/${F("district_code").value}/subdistricts`));
+if (F("province_code").value) F("province_code").dispatchEvent(new Event("change"));
+
+const rows = document.getElementById("people-rows");
+function addPerson() {
+  const row = document.getElementById("person-row").content.firstElementChild.cloneNode(true);
+  row.querySelector(".remove-person").addEventListener("click", () => row.remove());
+  rows.append(row);
+}
+document.getElementById("add-person").addEventListener("click", addPerson);
+
+// Map click sets coordinates (tiles only when configured; otherwise a plain background).
+const pick = document.getElementById("pick-map");
+if (window.L && pick) {
+  const map = L.map(pick).setView([13.7, 100.9], 5);
+  if (pick.dataset.tiles) L.tileLayer(pick.dataset.tiles, { maxZoom: 19 }).addTo(map);
+  let marker = null;
+  map.on("click", (e) => {
+    F("lat").value = e.latlng.lat.toFixed(6); F("lon").value = e.latlng.lng.toFixed(6);
+    if (marker) marker.setLatLng(e.latlng); else marker = L.marker(e.latlng).addTo(map);
+  });
+}
+
+function clearErrors() {
+  form.querySelectorAll(".field-error").forEach((n) => n.remove());
+  form.querySelectorAll("[aria-invalid]").forEach((n) => n.removeAttribute("aria-invalid"));
+}
+
+function showErrors(fields) {
+  for (const [path, text] of Object.entries(fields || {})) {
+    const parts = path.split(".").filter((p) => p !== "incident" && p !== "location");
+    let target = null;
+    if (parts[0] === "people" && parts.length >= 2) {
+      const row = rows.children[Number(parts[1])];
+      target = row && (parts[2] ? row.querySelector(`[name="${parts[2]}"]`) : row);
+    } else {
+      target = F(parts[0]);
+      if (target instanceof RadioNodeList) target = target[0] && target[0].closest("div, fieldset");
+    }
+    const note = el("span", { class: "field-error", role: "alert", "data-field": path }, text);
+    if (target && target.setAttribute) {
+      target.setAttribute("aria-invalid", "true");
+      target.insertAdjacentElement("afterend", note);
+    } else {
+      form.prepend(note);
+    }
+  }
+}
+
+function numberOrText(v) { return v === "" ? null : (isNaN(Number(v)) ? v : Number(v)); }
+
+function payload() {
+  const action = form.querySelector('input[name="action"]:checked').value;
+  const body = { action, number: F("number").value, caller_name: F("caller_name").value,
+                 summary: F("summary").value, advice: F("advice").value };
+  if (action === "close") {
+    body.outcome = F("outcome").value || null;
+    body.agency_id = F("agency_id").value ? Number(F("agency_id").value) : null;
+    return body;
+  }
+  const prio = form.querySelector('input[name="priority"]:checked');
+  body.incident = {
+    category: F("category").value || null,
+    priority: prio ? prio.value : null,
+    notes: F("notes").value,
+    people: [...rows.children].map((r) => ({
+      age_group: r.querySelector('[name="age_group"]').value,
+      sex: r.querySelector('[name="sex"]').value,
+      vulnerable_group: r.querySelector('[name="vulnerable_group"]').value })),
+    location: {
+      province_code: F("province_code").value || null, district_code: F("district_code").value || null,
+      subdistrict_code: F("subdistrict_code").value || null, address_text: F("address_text").value,
+      lat: numberOrText(F("lat").value.trim()), lon: numberOrText(F("lon").value.trim()) },
+  };
+  return body;
+}
+
+form.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  clearErrors();
+  const msg = document.getElementById("form-message");
+  const button = form.querySelector('button[type="submit"]');
+  button.disabled = true;
+  const r = await api("POST", "/api/calls", payload());
+  button.disabled = false;
+  if (r.ok) {
+    msg.className = "message ok";
+    msg.textContent = r.data.incident ? `${T.incident_created} ${r.data.incident.ref}` : T.call_closed;
+    msg.dataset.ref = r.data.incident ? r.data.incident.ref : "";
+    const keepProvince = F("province_code").value;
+    form.reset(); rows.replaceChildren(); F("province_code").value = keepProvince; showAction();
+    document.getElementById("recent-calls").prepend(el("li", {}, fmtBE(new Date().toISOString()), " · ",
+      r.data.incident ? r.data.incident.ref : label("outcome", r.data.outcome)));
+  } else {
+    msg.className = "message error";
+    msg.textContent = r.data.error || T.error;
+    showErrors(r.data.fields);
+  }
+});
+showAction();
+document.getElementById("conn")?.setAttribute("hidden", "");

@@ -1,0 +1,123 @@
+/* Shared console code: page data, API calls with CSRF, Buddhist-era dates, and the live feed
+   that replays missed events after a reconnect so a board never goes stale. */
+"use strict";
+const PAGE = JSON.parse(document.getElementById("page-data").textContent);
+const L10N = PAGE.labels;
+const T = PAGE.text;
+const CSRF = document.querySelector('meta[name="csrf-token"]').content;
+
+function label(group, value) {
+  return (L10N[group] && L10N[group][value]) || value || "";
+}
+
+async function api(method, url, body) {
+  const opts = { method, headers: { "X-CSRFToken": CSRF, Accept: "application/json" },
+                 credentials: "same-origin" };
+  if (body !== undefined) {
+    opts.headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(body);
+  }
+  let resp;
+  try {
+    resp = await fetch(url, opts);
+  } catch (err) {
+    return { ok: false, status: 0, data: { error: T.offline } };
+  }
+  let data = null;
+  try { data = await resp.json(); } catch (err) { data = {}; }
+  if (resp.status === 401) { window.location = "/login?next=" + encodeURIComponent(location.pathname); }
+  return { ok: resp.ok, status: resp.status, data };
+}
+
+const BE_FORMAT = new Intl.DateTimeFormat(
+  (PAGE.lang === "th" ? "th-TH" : "en-GB") + "-u-ca-buddhist",
+  { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit",
+    timeZone: "Asia/Bangkok" });
+
+function fmtBE(iso) {
+  return iso ? BE_FORMAT.format(new Date(iso)) : "";
+}
+
+function fmtWait(seconds) {
+  seconds = Math.max(0, Math.floor(seconds));
+  const m = Math.floor(seconds / 60), s = seconds % 60;
+  return m > 0 ? `${m} ${T.min} ${String(s).padStart(2, "0")} ${T.sec}` : `${s} ${T.sec}`;
+}
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "dataset") Object.assign(node.dataset, v);
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+function placeName(inc) {
+  const p = inc.place || {};
+  const k = PAGE.lang === "th" ? "_th" : "_en";
+  return [p["subdistrict" + k], p["district" + k], p["province" + k]].filter(Boolean).join(", ");
+}
+
+/* The live feed. Every event envelope carries a sequence number; the client keeps the last
+   one it applied, asks for everything after it on every (re)connect, and buffers live events
+   that arrive while the replay is in flight, so nothing is lost or applied twice. */
+const Live = {
+  lastSeq: 0, socket: null, replaying: false, buffer: [], handlers: null, names: [],
+  async loadState() {
+    const r = await api("GET", "/api/state");
+    if (!r.ok) return false;
+    this.lastSeq = r.data.head;
+    this.handlers.onState(r.data);
+    return true;
+  },
+  apply(env) {
+    if (env.seq <= this.lastSeq) return;
+    this.lastSeq = env.seq;
+    this.handlers.onEvent(env.name, env.data, env);
+  },
+  setConn(state) {
+    const c = document.getElementById("conn");
+    if (c) { c.dataset.state = state; c.title = state === "live" ? T.live : T.offline; }
+  },
+  async start(handlers, names) {
+    this.handlers = handlers;
+    this.names = names;
+    await this.loadState();
+    const socket = io({ transports: ["websocket", "polling"] });
+    this.socket = socket;
+    for (const name of names) {
+      socket.on(name, (env) => {
+        if (this.replaying) this.buffer.push(env); else this.apply(env);
+      });
+    }
+    socket.on("connect", () => {
+      this.replaying = true;
+      socket.emit("replay", { since: this.lastSeq }, async (resp) => {
+        if (!resp || resp.error || !resp.complete) {
+          await this.loadState();
+        } else {
+          for (const env of resp.events) if (names.includes(env.name)) this.apply(env);
+        }
+        const buffered = this.buffer.sort((a, b) => a.seq - b.seq);
+        this.buffer = [];
+        this.replaying = false;
+        for (const env of buffered) this.apply(env);
+        this.setConn("live");
+        document.body.dataset.live = "1";
+      });
+    });
+    socket.on("disconnect", () => { this.setConn("offline"); document.body.dataset.live = "0"; });
+    socket.on("connect_error", (err) => {
+      this.setConn("offline");
+      if (err && err.message === "unauthorized") window.location = "/login";
+    });
+  },
+};
+window.__live = Live;

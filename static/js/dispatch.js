@@ -1,0 +1,86 @@
+/* Dispatcher desk: open incidents sorted by priority and age, live, with assignment. */
+"use strict";
+const incidents = new Map();
+const teams = new Map();
+const OPEN = ["new", "assigned", "acknowledged", "en_route", "on_scene"];
+const PRIO = { P1: 1, P2: 2, P3: 3, P4: 4 };
+
+function sorted() {
+  return [...incidents.values()].sort((a, b) =>
+    (PRIO[a.priority] - PRIO[b.priority]) || (a.created_at < b.created_at ? -1 : 1) || a.id - b.id);
+}
+
+function message(text, kind) {
+  const m = document.getElementById("desk-message");
+  m.textContent = text; m.className = "message " + (kind || "");
+}
+
+async function assign(incident, select) {
+  if (!select.value) { message(T.choose_team, "error"); return; }
+  const r = await api("POST", `/api/incidents/${incident.id}/assign`, { team_id: Number(select.value) });
+  if (r.ok) { message(`${incident.ref}: ${T.saved}`, "ok"); upsert(r.data); }
+  else message(`${incident.ref}: ${r.data.error}`, "error");
+}
+
+function teamCell(inc) {
+  if (inc.status !== "new") return el("span", {}, inc.team_name || "");
+  const free = [...teams.values()].filter((t) => t.status === "available" && t.province_code === inc.province_code);
+  if (!free.length) return el("span", { class: "muted" }, T.no_team);
+  const select = el("select", { "aria-label": T.choose_team, "data-testid": `team-select-${inc.id}` },
+    el("option", { value: "" }, "—"), free.map((t) => el("option", { value: t.id }, t.name)));
+  return el("span", {}, select,
+    el("button", { class: "primary", "data-testid": `assign-${inc.id}`, onclick: () => assign(inc, select) }, T.assign));
+}
+
+function render() {
+  const body = document.getElementById("incident-rows");
+  const chosen = {};  // keep a half-made choice through live re-renders
+  for (const sel of body.querySelectorAll("select")) chosen[sel.dataset.testid] = sel.value;
+  body.replaceChildren(...sorted().map((inc) => el("tr",
+    { class: `prio-row-${inc.priority} status-${inc.status}`, dataset: { id: inc.id, status: inc.status }, "data-testid": `incident-${inc.id}` },
+    el("td", {}, el("span", { class: `prio-badge prio-${inc.priority}` }, inc.priority)),
+    el("td", {}, el("strong", {}, inc.ref), el("br"), el("small", {}, inc.summary)),
+    el("td", {}, label("category", inc.category)),
+    el("td", {}, placeName(inc), el("br"), el("small", {}, label("precision", inc.precision))),
+    el("td", { "data-testid": `status-${inc.id}` }, label("status", inc.status)),
+    el("td", { class: "wait", dataset: { since: inc.created_at, until: inc.dispatched_at || "" } }),
+    el("td", {}, teamCell(inc)))));
+  for (const sel of body.querySelectorAll("select")) {
+    if (chosen[sel.dataset.testid]) sel.value = chosen[sel.dataset.testid];
+  }
+  document.getElementById("open-count").textContent = incidents.size;
+  tick();
+  const list = document.getElementById("team-list");
+  list.replaceChildren(...[...teams.values()].map((t) =>
+    el("li", { class: `team team-${t.status}`, "data-testid": `team-${t.id}` },
+      el("strong", {}, t.name), " · ", label("team_status", t.status))));
+}
+
+function tick() {
+  const now = Date.now();
+  for (const cell of document.querySelectorAll("td.wait")) {
+    const end = cell.dataset.until ? Date.parse(cell.dataset.until) : now;
+    cell.textContent = fmtWait((end - Date.parse(cell.dataset.since)) / 1000);
+    cell.classList.toggle("stopped", Boolean(cell.dataset.until));
+  }
+}
+
+function upsert(inc) {
+  const known = incidents.get(inc.id);
+  if (known && known.updated_at > inc.updated_at) return;
+  if (OPEN.includes(inc.status)) incidents.set(inc.id, inc); else incidents.delete(inc.id);
+}
+
+Live.start({
+  onState(state) {
+    incidents.clear(); teams.clear();
+    state.incidents.forEach(upsert);
+    state.teams.forEach((t) => teams.set(t.id, t));
+    render();
+  },
+  onEvent(name, data) {
+    if (name === "team.updated") teams.set(data.id, data); else upsert(data);
+    render();
+  },
+}, ["incident.created", "incident.updated", "team.updated"]);
+setInterval(tick, 1000);

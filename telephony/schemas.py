@@ -1,0 +1,86 @@
+"""Input schemas for the call log, and Thai phone number handling."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from console.errors import N_
+from console.validation import FieldError, Schema
+from telephony.enums import INTAKE_OUTCOMES, NEEDS_AGENCY, CallOutcome
+
+_DIGITS = re.compile(r"[\s\-().]")
+
+
+def normalize_thai_phone(raw: str) -> str:
+    """Turn 0X-XXX-XXXX, 08X-XXX-XXXX or +66... into E.164 (+66...); raise FieldError if not."""
+    text = _DIGITS.sub("", raw or "")
+    if text.startswith("+66"):
+        national = text[3:]
+    elif text.startswith("0066"):
+        national = text[4:]
+    elif text.startswith("66") and len(text) in (10, 11):
+        national = text[2:]
+    elif text.startswith("0"):
+        national = text[1:]
+    else:
+        raise FieldError(N_("Enter a Thai phone number such as 081-234-5678 or +66 81 234 5678."))
+    if not national.isdigit() or national.startswith("0"):
+        raise FieldError(N_("Enter a Thai phone number such as 081-234-5678 or +66 81 234 5678."))
+    # Mobile numbers have 9 national digits (6/8/9 first), landlines 8 (02-XXX-XXXX, 0XX-XXX-XXX).
+    if national[0] in "689" and len(national) == 9 or national[0] in "234567" and len(national) == 8:
+        return "+66" + national
+    raise FieldError(N_("Enter a Thai phone number such as 081-234-5678 or +66 81 234 5678."))
+
+
+def format_thai_phone(e164: str | None) -> str:
+    """Show an E.164 Thai number the Thai way: 081-234-5678 / 02-123-4567."""
+    if not e164:
+        return ""
+    if not e164.startswith("+66"):
+        return e164
+    national = "0" + e164[3:]
+    if len(national) == 10:
+        return f"{national[:3]}-{national[3:6]}-{national[6:]}"
+    if national.startswith("02"):
+        return f"{national[:2]}-{national[2:5]}-{national[5:]}"
+    return f"{national[:3]}-{national[3:6]}-{national[6:]}"
+
+
+class CallIn(Schema):
+    """What the call-taker types about a call."""
+
+    number: str | None = Field(default=None, max_length=32)
+    caller_name: str = Field(default="", max_length=120)
+    summary: str = Field(min_length=1, max_length=4000)
+    advice: str = Field(default="", max_length=4000)
+
+    @field_validator("number")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        return normalize_thai_phone(value)
+
+
+class CloseCallIn(CallIn):
+    """A call closed at intake with an outcome (no incident)."""
+
+    outcome: CallOutcome
+    agency_id: int | None = Field(default=None, validate_default=True)
+    province_code: str | None = Field(default=None, max_length=2)
+
+    @field_validator("outcome")
+    @classmethod
+    def _intake_outcome(cls, value: CallOutcome) -> CallOutcome:
+        if value not in INTAKE_OUTCOMES:
+            raise FieldError(N_("Choose how the call ended."))
+        return value
+
+    @field_validator("agency_id")
+    @classmethod
+    def _agency_needed(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is None and info.data.get("outcome") in NEEDS_AGENCY:
+            raise FieldError(N_("Choose the agency the caller was sent to."))
+        return value
