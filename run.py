@@ -7,5 +7,5 @@ from console.extensions import socketio
 app = create_app()
 
 if __name__ == "__main__":
-    socketio.run(app, host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "5000")),
-                 allow_unsafe_werkzeug=True)
+    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)

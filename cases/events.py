@@ -33,4 +33,5 @@ def case_payload(case: Case) -> dict[str, Any]:
 
 def case_opened(*, session: Session, case: Case) -> dict:
     """A case entered intake: the case workers of its province hear."""
-    return realtime.publish(session, CASE_OPENED, case_payload(case), case_rooms(case.province_code))
+    rooms = case_rooms(case.province_code)
+    return realtime.publish(session, CASE_OPENED, case_payload(case), rooms)

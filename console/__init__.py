@@ -35,7 +35,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         web,
     )
     from console.db import make_engine, make_sessionmaker
-    from console.labels import format_be, label
+    from console.labels import format_be, label, province_name
     from console.models import User
     from telephony.schemas import format_thai_phone
 
@@ -50,7 +50,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
         minutes=app.config["SESSION_IDLE_MINUTES"]
     )
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(BASE_DIR / "console" / "translations"))
+    app.config.setdefault(
+        "BABEL_TRANSLATION_DIRECTORIES", str(BASE_DIR / "console" / "translations")
+    )
 
     engine = make_engine(app.config["DATABASE_URL"])
     factory = make_sessionmaker(engine)
@@ -108,6 +110,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["phone"] = format_thai_phone
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["province_name"] = province_name
 
     web.register_error_handlers(app)
     routes.register(app)

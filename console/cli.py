@@ -30,7 +30,7 @@ def demo(url: str) -> None:
         added = load_demo(session)
     print(f"demo data: {added}")
     print(f"logins (password for all: {DEMO_PASSWORD}):")
-    for username, display, role, prov, team in USERS:
+    for username, display, role, prov, _team in USERS:
         scope = prov or "national"
         print(f"  {username:<14} {role.value:<13} {scope:<9} {display}")
 

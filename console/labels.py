@@ -127,3 +127,13 @@ def format_be(value: datetime | None, *, with_time: bool = True, lang: str | Non
     else:
         text = f"{local.day} {_EN_MONTHS[local.month - 1]} {year} BE"
     return f"{text} {local:%H:%M}" if with_time else text
+
+
+def province_name(code: str | None) -> str:
+    """A province's name in the current language (the code when unknown)."""
+    from geo import gazetteer
+
+    place = gazetteer.get(code) if code else None
+    if place is None:
+        return code or ""
+    return place.name_th if str(get_locale() or "th").startswith("th") else place.name_en

@@ -206,8 +206,9 @@ def state():
     if current_user.role is Role.FIELD_MEMBER:
         job = dispatch_service.current_job(session=session, user=current_user)
         body["incidents"] = [dispatch_events.incident_payload(job)] if job else []
-        team = session.get(dispatch_service.Team, current_user.team_id) if current_user.team_id else None
-        body["teams"] = [dispatch_events.team_payload(team)] if team else []
+        teams = [t for t in dispatch_service.list_teams(session=session, user=current_user)
+                 if t.id == current_user.team_id]
+        body["teams"] = [dispatch_events.team_payload(t) for t in teams]
         return jsonify(body)
     if current_user.role not in DESK_ROLES["dispatch"] | DESK_ROLES["calls"]:
         return jsonify(body)

@@ -75,7 +75,8 @@ def authenticate(*, session: Session, username: str, password: str) -> User | No
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_login_at = utcnow()
-    record_audit(session=session, actor_id=user.id, action="login", entity="user", entity_id=user.id)
+    record_audit(session=session, actor_id=user.id, action="login", entity="user",
+                 entity_id=user.id)
     return user
 
 

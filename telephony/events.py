@@ -26,4 +26,5 @@ def call_payload(call: Call) -> dict[str, Any]:
 
 def call_logged(*, session: Session, call: Call) -> dict:
     """A call was logged: its province's desks hear (for the board's counts)."""
-    return realtime.publish(session, CALL_LOGGED, call_payload(call), desk_rooms(call.province_code))
+    rooms = desk_rooms(call.province_code)
+    return realtime.publish(session, CALL_LOGGED, call_payload(call), rooms)

@@ -29,7 +29,8 @@ def normalize_thai_phone(raw: str) -> str:
     if not national.isdigit() or national.startswith("0"):
         raise FieldError(N_("Enter a Thai phone number such as 081-234-5678 or +66 81 234 5678."))
     # Mobile numbers have 9 national digits (6/8/9 first), landlines 8 (02-XXX-XXXX, 0XX-XXX-XXX).
-    if national[0] in "689" and len(national) == 9 or national[0] in "234567" and len(national) == 8:
+    mobile = national[0] in "689" and len(national) == 9
+    if mobile or national[0] in "234567" and len(national) == 8:
         return "+66" + national
     raise FieldError(N_("Enter a Thai phone number such as 081-234-5678 or +66 81 234 5678."))
 

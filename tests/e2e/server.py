@@ -1,0 +1,64 @@
+"""Real console server processes on loopback, for browser and multi-process tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+import requests
+
+from console.config import BASE_DIR
+
+
+def free_port() -> int:
+    """An unused loopback TCP port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(db_url: str) -> None:
+    """Migrate and load the demo data the way `make run` does."""
+    env = {**os.environ, "DATABASE_URL": db_url}
+    for command in ("upgrade", "demo"):
+        subprocess.run([sys.executable, "-m", "console.cli", command], cwd=BASE_DIR, env=env,
+                       check=True, capture_output=True)
+
+
+@contextmanager
+def server(db_url: str, *, extra_env: dict[str, str] | None = None, log_path=None):
+    """Run `python run.py` on a free port; yield its base URL; stop it afterwards."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": db_url, "HOST": "127.0.0.1", "PORT": str(port),
+           "SECRET_KEY": "e2e-secret", "SOCKETIO_MESSAGE_QUEUE": "", **(extra_env or {})}
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "run.py"], cwd=BASE_DIR, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}")
+            try:
+                if requests.get(f"{base}/login", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start within 30 s")
+            time.sleep(0.2)
+        yield base, proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if log_path:
+            log.close()

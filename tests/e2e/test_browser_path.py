@@ -1,0 +1,159 @@
+"""One incident travels the whole path in Debian Chromium, four people watching live."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import need
+from tests.e2e.server import prepare, server
+
+pytestmark = pytest.mark.browser
+
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def live_server(backend, tmp_path, request):
+    """A real server process on the test database, with the demo data."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'browser.db'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+        request.getfixturevalue("db_url")  # truncate + demo data on the shared PG database
+    prepare(url)
+    with server(url, log_path=tmp_path / "server.log") as (base, _proc):
+        yield base
+
+
+@pytest.fixture
+def browser(chromium_path):
+    """Playwright driving Debian Chromium (never a downloaded browser)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover
+        need("Playwright", False, "the playwright package is not installed")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_desk(browser, base: str, username: str, path: str, *, mobile: bool = False):
+    """A fresh browser context logged in as `username`, on its desk, connected live."""
+    opts = {"viewport": {"width": 390, "height": 800}, "is_mobile": True,
+            "has_touch": True} if mobile else {"viewport": {"width": 1280, "height": 900}}
+    context = browser.new_context(**opts, locale="th-TH", timezone_id="Asia/Bangkok")
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "demo1300")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/desk/"))
+    if not page.url.endswith(path):
+        page.goto(base + path)
+    if path != "/desk/calls":
+        page.wait_for_selector("body[data-live='1']")
+    page.evaluate("window.__sameDocument = true")
+    return page
+
+
+def label(page, group: str, key: str) -> str:
+    return page.evaluate(f"L10N[{group!r}][{key!r}]")
+
+
+def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
+    base = live_server
+    calls = open_desk(browser, base, "calltaker", "/desk/calls")
+    dispatch = open_desk(browser, base, "dispatcher", "/desk/dispatch")
+    team = open_desk(browser, base, "team1", "/desk/team", mobile=True)
+    supervisor = open_desk(browser, base, "supervisor", "/desk/supervisor")
+    cases = open_desk(browser, base, "caseworker", "/desk/cases")
+    assert supervisor.get_attribute("#map-box", "data-markers") == "0"
+    assert team.is_visible("[data-testid=no-job]")
+
+    # 1. Call-taker: bad input first (nothing saved, messages per field), then a real incident.
+    calls.click("[data-testid=submit-call]")
+    calls.wait_for_selector(".field-error[data-field=summary]")
+    assert calls.locator(".field-error").count() >= 3
+    calls.fill("[data-testid=number]", "081-234-5678")
+    calls.fill("[data-testid=summary]", "เด็กหญิงถูกทำร้ายในบ้าน เพื่อนบ้านได้ยินเสียงร้อง")
+    calls.select_option("[data-testid=category]", "children")
+    calls.check("[data-testid=priority-P1]")
+    calls.click("[data-testid=add-person]")
+    calls.select_option("#people-rows .person select[name=age_group]", "child")
+    calls.select_option("#people-rows .person select[name=sex]", "female")
+    calls.wait_for_selector("[data-testid=district] option[value='6501']", state="attached")
+    calls.select_option("[data-testid=district]", "6501")
+    calls.wait_for_selector("[data-testid=subdistrict] option[value='650101']", state="attached")
+    calls.select_option("[data-testid=subdistrict]", "650101")
+    calls.fill("textarea[name=address_text]", "บ้านเลขที่ 12 หมู่ 4 หลังวัด")
+    calls.fill("[data-testid=notes]", "ประตูสีฟ้า ระวังสุนัข")
+    calls.click("[data-testid=submit-call]")
+    calls.wait_for_selector("#form-message.ok[data-ref]")
+    ref = calls.get_attribute("#form-message", "data-ref")
+    assert re.fullmatch(r"65-25\d\d-\d{6}", ref)
+
+    # 2. Dispatcher: the incident appears live, waiting time ticks; assign PSL-1.
+    row = dispatch.locator("tr[data-status=new]", has_text=ref)
+    row.wait_for()
+    incident_id = row.get_attribute("data-id")
+    first_wait = dispatch.inner_text(f"tr[data-id='{incident_id}'] td.wait")
+    dispatch.wait_for_function(
+        f"document.querySelector(\"tr[data-id='{incident_id}'] td.wait\").textContent !== "
+        f"{first_wait!r}")
+    supervisor.wait_for_function("document.getElementById('map-box').dataset.markers === '1'")
+    assert supervisor.inner_text("[data-testid=count-P1]") == "1"
+    assert supervisor.inner_text("[data-testid=count-new]") == "1"
+    dispatch.select_option(f"[data-testid=team-select-{incident_id}]",
+                           label="ทีม พม. หนึ่งเดียว พิษณุโลก 1")
+    dispatch.click(f"[data-testid=assign-{incident_id}]")
+    dispatch.wait_for_selector(f"tr[data-id='{incident_id}'][data-status=assigned]")
+
+    # 3. Team page: the job arrives live with location, category and notes; walk the steps.
+    team.wait_for_selector("[data-testid=job]:not([hidden])")
+    assert ref in team.inner_text("#job-ref")
+    assert "ประตูสีฟ้า" in team.inner_text("#job-notes")
+    assert "เมืองพิษณุโลก" in team.inner_text("#job-place")
+    assert team.inner_text("#job-category") == label(team, "category", "children")
+    for step, status in [("acknowledge", "acknowledged"), ("en-route", "en_route"),
+                         ("on-scene", "on_scene")]:
+        team.fill("[data-testid=step-note]", f"note {step}")
+        team.click(f"[data-testid=step-{step}]")
+        team.wait_for_function(
+            f"document.querySelector('[data-testid=job-status]').textContent === "
+            f"{label(team, 'status', status)!r}")
+        dispatch.wait_for_selector(f"tr[data-id='{incident_id}'][data-status={status}]")
+        supervisor.wait_for_function(
+            f"document.querySelector('[data-testid=count-{status}]').textContent === '1'")
+    team.screenshot(path=str(tmp_path / "team.png"))
+    supervisor.screenshot(path=str(tmp_path / "supervisor.png"))
+    team.click("[data-testid=step-resolve]")
+    team.wait_for_selector("[data-testid=no-job]:visible")
+
+    # 4. Everyone sees the end: gone from the queue and the map, counted, and a case opened.
+    dispatch.wait_for_selector(f"tr[data-id='{incident_id}']", state="detached")
+    supervisor.wait_for_function("document.getElementById('map-box').dataset.markers === '0'")
+    supervisor.wait_for_function(
+        "document.querySelector('[data-testid=handed-count]').textContent === '1'")
+    assert supervisor.inner_text("[data-testid=count-P1]") == "0"
+    cases.wait_for_selector("#case-rows tr")
+    assert re.search(r"C65-25\d\d-\d{6}", cases.inner_text("#case-rows"))
+
+    # Nobody reloaded: the documents that started the test are the ones that saw it all.
+    for page in (calls, dispatch, team, supervisor, cases):
+        assert page.evaluate("window.__sameDocument") is True
+
+
+def test_supervisor_map_loads_nothing_from_the_internet(browser, live_server):
+    page = open_desk(browser, live_server, "supervisor", "/desk/supervisor")
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.reload()
+    page.wait_for_selector("body[data-live='1']")
+    assert page.evaluate("typeof L") == "object"
+    assert requested and all(u.startswith(live_server) or u.startswith("data:")
+                             for u in requested), requested
