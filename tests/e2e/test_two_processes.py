@@ -1,0 +1,82 @@
+"""Two real server processes share realtime events through Redis (Flask-SocketIO queue)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+
+import pytest
+import requests
+import socketio
+
+from tests.conftest import REDIS_URL, incident_body, need
+from tests.e2e.server import prepare, server
+
+pytestmark = pytest.mark.redis
+
+
+def login(base: str, username: str) -> tuple[requests.Session, str]:
+    """Log in over HTTP like a browser; return the session and its CSRF token."""
+    http = requests.Session()
+    page = http.get(f"{base}/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    resp = http.post(f"{base}/login", data={"username": username, "password": "demo1300",
+                                            "csrf_token": token}, allow_redirects=False)
+    assert resp.status_code == 302
+    page = http.get(f"{base}/desk/dispatch" if username != "calltaker" else f"{base}/desk/calls")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    return http, token
+
+
+def connect(base: str, http: requests.Session, names: list[str]):
+    """A python-socketio client with the browser's cookie, recording events by name."""
+    got: list[dict] = []
+    ready = threading.Event()
+    client = socketio.Client(reconnection=False)
+    for name in names:
+        client.on(name, lambda env, _n=name: (got.append(env), ready.set()))
+    cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+    client.connect(base, headers={"Cookie": cookie}, transports=["websocket"])
+    return client, got, ready
+
+
+@pytest.fixture
+def redis_url():
+    need("Redis", bool(REDIS_URL), "REDIS_URL is not set")
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError as exc:
+        need("Redis", False, f"cannot reach {REDIS_URL}: {exc}")
+    return REDIS_URL
+
+
+def test_an_incident_created_on_one_process_reaches_a_console_on_the_other(
+    backend, tmp_path, request, redis_url
+):
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shared.db'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+        request.getfixturevalue("db_url")
+    prepare(url)
+    env = {"SOCKETIO_MESSAGE_QUEUE": redis_url, "SOCKETIO_CHANNEL": f"test-{uuid.uuid4().hex}"}
+    with server(url, extra_env=env, log_path=tmp_path / "a.log") as (base_a, _), \
+            server(url, extra_env=env, log_path=tmp_path / "b.log") as (base_b, _):
+        dispatcher_http, _ = login(base_b, "dispatcher")
+        cm_http, _ = login(base_b, "cm.dispatcher")
+        watcher, got, ready = connect(base_b, dispatcher_http, ["incident.created"])
+        outsider, cm_got, _ = connect(base_b, cm_http, ["incident.created"])
+        calltaker_http, token = login(base_a, "calltaker")
+        resp = calltaker_http.post(f"{base_a}/api/calls", json=incident_body(),
+                                   headers={"X-CSRFToken": token})
+        assert resp.status_code == 201, resp.text
+        assert ready.wait(10), "event did not cross processes"
+        assert [e["data"]["id"] for e in got] == [resp.json()["incident"]["id"]]
+        assert got[0]["seq"] >= 1
+        watcher.sleep(0.5)
+        assert cm_got == []  # Chiang Mai hears nothing of Phitsanulok, on any process
+        watcher.disconnect()
+        outsider.disconnect()
