@@ -16,7 +16,7 @@ $(BIN)/.installed: requirements.txt
 venv: $(BIN)/.installed
 
 translations: venv
-	$(BIN)/pybabel compile --use-fuzzy -q -d console/translations
+	$(BIN)/pybabel compile --use-fuzzy -d console/translations > /dev/null
 
 run: venv translations
 	$(BIN)/python -m console.cli upgrade

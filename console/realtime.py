@@ -7,6 +7,7 @@ commit order and a reconnecting client can ask for everything after the last num
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -15,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from console.db import utcnow
 from console.models import RealtimeCounter, RealtimeEvent
+
+log = logging.getLogger(__name__)
 
 OUTBOX_KEY = "realtime_outbox"
 SENDER_KEY = "realtime_sender"
@@ -80,7 +83,12 @@ def _send_after_commit(session: Session) -> None:
     if not outbox or sender is None:
         return
     for envelope, rooms in outbox:
-        sender(envelope["name"], envelope, rooms)
+        try:
+            sender(envelope["name"], envelope, rooms)
+        except Exception:  # noqa: BLE001
+            # NOTE: the change is committed and the event is in the outbox; consoles get it by
+            # replay when they reconnect. A failed send must not turn a saved change into a 500.
+            log.exception("realtime send failed for seq %s", envelope["seq"])
 
 
 @event.listens_for(Session, "after_rollback")

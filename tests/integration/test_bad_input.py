@@ -132,3 +132,34 @@ def test_login_refuses_wrong_password_and_missing_fields(app, session):
     assert http.get("/api/state").status_code == 401
     resp = http.post("/login", data={"username": "", "password": "", "csrf_token": token})
     assert resp.status_code == 401
+
+
+def test_unknown_language_falls_back_to_thai(login_as):
+    from tests.conftest import csrf_token
+
+    dispatcher = login_as("dispatcher")
+    token = csrf_token(dispatcher.http, "/desk/dispatch")
+    resp = dispatcher.http.post("/language", data={"lang": "xx", "next": "//evil.example/",
+                                                   "csrf_token": token})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+    assert 'lang="th"' in dispatcher.get("/desk/dispatch").get_data(as_text=True)
+
+
+def test_place_pickers_answer_garbage_with_empty_lists(login_as):
+    calltaker = login_as("calltaker")
+    assert calltaker.get("/api/geo/provinces/99/districts").json == []
+    assert calltaker.get("/api/geo/districts/abcd/subdistricts").json == []
+    assert calltaker.get("/api/geo/search?q=" + "ก" * 500 + "&level=planet").status_code == 200
+    names = [p["name_th"] for p in calltaker.get("/api/geo/search?q=พิษณุโลก").json]
+    assert "พิษณุโลก" in names
+    assert len(calltaker.get("/api/geo/provinces").json) == 77
+
+
+def test_login_redirect_never_leaves_the_site(app):
+    from tests.conftest import csrf_token
+
+    http = app.test_client()
+    token = csrf_token(http)
+    resp = http.post("/login?next=//evil.example/x", data={
+        "username": "dispatcher", "password": "demo1300", "csrf_token": token})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"

@@ -118,7 +118,11 @@ def test_location_errors_name_their_field():
     with pytest.raises(ValidationFailed) as err:
         resolve_location(lat=None, lon=None, province_code="65", district_code="5001",
                          subdistrict_code="999999")
-    assert set(err.value.errors) == {"district_code", "subdistrict_code"}
+    assert set(err.value.errors) == {"district_code"}  # the subdistrict is judged once it fits
+    with pytest.raises(ValidationFailed) as err:
+        resolve_location(lat=None, lon=None, province_code="65", district_code="6501",
+                         subdistrict_code="500101")
+    assert set(err.value.errors) == {"subdistrict_code"}
 
 
 def test_schema_errors_are_per_field_and_translatable():
