@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 from cases import events
 from cases.enums import CaseStatus
 from cases.models import Agency, Case, CasePerson, CaseTimelineEntry
-from console.db import utcnow
+from console.db import BANGKOK, utcnow
 from console.enums import Role
 from console.errors import N_, Conflict, NotFound
 from console.models import User
@@ -61,7 +61,7 @@ def open_case_from_incident(*, session: Session, incident, by: User | None) -> C
     )
     session.add(case)
     session.flush()
-    case.ref = f"C{incident.province_code}-{now.year + 543}-{case.id:06d}"
+    case.ref = f"C{incident.province_code}-{now.astimezone(BANGKOK).year + 543}-{case.id:06d}"
     record_audit(session=session, actor_id=case.opened_by_id, action="case.opened", entity="case",
                  entity_id=case.id, detail={"incident_id": incident.id}, at=now)
     session.flush()

@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from console.config import BASE_DIR, load_config
-from console.extensions import babel, csrf, login_manager, socketio
+from console.extensions import babel, csrf, limiter, login_manager, socketio
 
 
 def _select_locale() -> str:
@@ -25,6 +25,24 @@ def _select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def _start_positions(app: Flask) -> None:
+    """The spatial index of team positions: Redis GEO when configured, else in-process."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from dispatch import service as dispatch_service
+    from geo.spatial import make_index
+
+    index = make_index(app.config["POSITIONS_REDIS_URL"], prefix=app.config["POSITIONS_PREFIX"])
+    app.extensions["positions"] = index
+    session = app.extensions["db_factory"]()
+    try:
+        dispatch_service.load_positions(session=session, index=index)
+    except SQLAlchemyError:
+        pass  # NOTE: a database not migrated yet has no teams to load.
+    finally:
+        session.close()
+
+
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the console application."""
     from console import (
@@ -35,7 +53,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         web,
     )
     from console.db import make_engine, make_sessionmaker
-    from console.labels import format_be, label, province_name
+    from console.labels import format_be, label, place_names, province_name
     from console.models import User
     from telephony.schemas import format_thai_phone
 
@@ -61,6 +79,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(web.close_db)
 
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=lambda: "Asia/Bangkok")
     login_manager.init_app(app)
     login_manager.login_view = "console.login"
@@ -96,23 +115,23 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     @app.before_request
     def _expire_long_sessions():
-        from console.db import utcnow
+        if current_user.is_authenticated and not web.session_is_fresh():
+            from flask_login import logout_user
 
-        if current_user.is_authenticated:
-            started = session.get("login_at")
-            max_age = app.config["SESSION_MAX_HOURS"] * 3600
-            if started is None or utcnow().timestamp() - started > max_age:
-                from flask_login import logout_user
-
-                logout_user()
-                session.clear()
+            logout_user()
+            session.clear()
 
     app.jinja_env.filters["be"] = format_be
     app.jinja_env.filters["phone"] = format_thai_phone
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["province_name"] = province_name
+    app.jinja_env.globals["place_names"] = place_names
 
+    _start_positions(app)
+    from geo.geocoders import make_geocoder
+
+    app.extensions["geocoder"] = make_geocoder(app.config)
     web.register_error_handlers(app)
     routes.register(app)
     sockets.register()

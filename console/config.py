@@ -54,6 +54,17 @@ def load_config() -> dict:
         "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", ""),
         "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", ""),
         "TELEPHONY_PROVIDER": "twilio" if os.environ.get("TWILIO_ACCOUNT_SID") else "simulator",
-        "GEOCODER": "nominatim" if os.environ.get("NOMINATIM_URL") else "gazetteer",
+        # A self-hosted Nominatim (geopy, rate-limited, cached); empty = the offline gazetteer.
+        "NOMINATIM_URL": os.environ.get("NOMINATIM_URL", ""),
+        # Nearest-team recommendation (geo): positions older than this are ignored.
+        "POSITION_MAX_AGE_MINUTES": float(os.environ.get("POSITION_MAX_AGE_MINUTES", "30")),
+        "ROAD_FACTOR": float(os.environ.get("ROAD_FACTOR", "1.4")),
+        "SPEED_URBAN_KMH": float(os.environ.get("SPEED_URBAN_KMH", "25")),
+        "SPEED_RURAL_KMH": float(os.environ.get("SPEED_RURAL_KMH", "50")),
+        "POSITIONS_REDIS_URL": os.environ.get("POSITIONS_REDIS_URL", redis_url or "") or None,
+        "POSITIONS_PREFIX": os.environ.get("POSITIONS_PREFIX", "console:positions"),
+        # Failed logins: counted in Redis when set (shared by all processes), else in memory.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
+        "LOGIN_FAILURE_LIMIT": os.environ.get("LOGIN_FAILURE_LIMIT", "10 per 15 minutes"),
         "REPLAY_LIMIT": int(os.environ.get("REPLAY_LIMIT", "500")),
     }

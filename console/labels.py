@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-BANGKOK = ZoneInfo("Asia/Bangkok")
+from console.db import BANGKOK
 
 LABELS = {
     "category": {
@@ -80,6 +79,15 @@ LABELS = {
         "district": _l("district centre, ±15 km"),
         "province": _l("province centre, ±50 km"),
     },
+    "skill": {
+        "child_protection": _l("child protection"),
+        "domestic_violence": _l("domestic violence"),
+        "elderly": _l("older persons"),
+        "disability": _l("disability"),
+        "homeless": _l("homeless people"),
+        "trafficking": _l("trafficking"),
+        "psychiatric": _l("psychiatric"),
+    },
     "case_status": {
         "intake": _l("Intake"),
         "fact_finding": _l("Fact-finding"),
@@ -137,3 +145,16 @@ def province_name(code: str | None) -> str:
     if place is None:
         return code or ""
     return place.name_th if str(get_locale() or "th").startswith("th") else place.name_en
+
+
+def place_names(province: str | None, district: str | None, subdistrict: str | None) -> str:
+    """'subdistrict, district, province' in the current language, from the gazetteer."""
+    from geo import gazetteer
+
+    thai = str(get_locale() or "th").startswith("th")
+    names = []
+    for code in (subdistrict, district, province):
+        place = gazetteer.get(code) if code else None
+        if place is not None:
+            names.append(place.name_th if thai else place.name_en)
+    return ", ".join(names)

@@ -8,10 +8,12 @@ commit order and a reconnecting client can ask for everything after the last num
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 
 from console.db import utcnow
@@ -20,6 +22,9 @@ from console.models import RealtimeCounter, RealtimeEvent
 log = logging.getLogger(__name__)
 
 OUTBOX_KEY = "realtime_outbox"
+# Events are kept for replay this long, then pruned (checked every PRUNE_EVERY events).
+RETENTION = timedelta(hours=float(os.environ.get("REALTIME_RETENTION_HOURS", "24")))
+PRUNE_EVERY = 200
 SENDER_KEY = "realtime_sender"
 
 Sender = Callable[[str, dict[str, Any], list[str]], None]
@@ -50,6 +55,8 @@ def publish(session: Session, name: str, data: dict[str, Any], rooms: Iterable[s
     envelope = {"seq": seq, "name": name, "at": at.isoformat(), "data": data}
     session.add(RealtimeEvent(seq=seq, name=name, rooms=rooms, payload=envelope, created_at=at))
     session.info.setdefault(OUTBOX_KEY, []).append((envelope, rooms))
+    if seq % PRUNE_EVERY == 0:
+        prune(session, older_than=at - RETENTION)
     return envelope
 
 
@@ -59,8 +66,24 @@ def head(session: Session) -> int:
     return value or 0
 
 
+def prune(session: Session, *, older_than: datetime) -> int:
+    """Forget events older than a time (they hold incident details: keep them no longer)."""
+    result = session.execute(delete(RealtimeEvent).where(RealtimeEvent.created_at < older_than))
+    return result.rowcount or 0
+
+
 def missed(session: Session, *, since: int, rooms: set[str], limit: int) -> tuple[list[dict], bool]:
-    """Events after `since` addressed to any of `rooms`, oldest first; False if more than limit."""
+    """Events after `since` addressed to any of `rooms`, oldest first.
+
+    False (reload your board instead) when more than `limit` match, when `since` is ahead of
+    the server (a restored database) or when events after it were already pruned.
+    """
+    last = head(session)
+    if since > last or last - since > limit * 20:
+        return [], False
+    oldest = session.scalar(select(func.min(RealtimeEvent.seq)))
+    if oldest is not None and oldest > since + 1:
+        return [], False
     out: list[dict] = []
     stmt = (
         select(RealtimeEvent)

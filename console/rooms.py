@@ -19,6 +19,11 @@ def team_room(team_id: int) -> str:
     return f"team:{team_id}"
 
 
+def user_room(user_id: int) -> str:
+    """One user's own consoles (for ending them at logout); carries no domain events."""
+    return f"user:{user_id}"
+
+
 def case_rooms(province_code: str) -> list[str]:
     """Rooms of case workers who may see a case of this province."""
     return [CASES_NATIONAL, f"cases:{province_code}"]

@@ -22,10 +22,12 @@ from wtforms.validators import DataRequired, Length
 
 from console import realtime
 from console import service as console_service
-from console.db import utcnow
+from console.db import BANGKOK, utcnow
 from console.enums import DESK_ROLES, Role
-from console.labels import BANGKOK, labels_json
-from console.web import db, desk_required
+from console.extensions import limiter, login_key
+from console.labels import labels_json
+from console.sockets import end_user_sockets
+from console.web import db, desk_required, safe_next
 
 bp = Blueprint("console", __name__)
 
@@ -58,6 +60,12 @@ def shift_start(now: datetime) -> datetime:
     return evening - timedelta(days=1)
 
 
+def next_shift(start: datetime) -> datetime:
+    """When the duty round that began at `start` ends."""
+    local = start.astimezone(BANGKOK)
+    return start + (timedelta(hours=8) if local.hour == 8 else timedelta(hours=16))
+
+
 def page_context() -> dict:
     """What every desk page passes to its JS."""
     return {"labels": labels_json(), "rooms": None}
@@ -72,6 +80,8 @@ def home():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_FAILURE_LIMIT"], key_func=login_key,
+               methods=["POST"], deduct_when=lambda response: response.status_code != 302)
 def login():
     """Log in with username and password."""
     form = LoginForm()
@@ -86,10 +96,7 @@ def login():
             session.permanent = True
             session["login_at"] = utcnow().timestamp()
             login_user(user)
-            target = request.args.get("next", "")
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("console.home")
-            return redirect(target)
+            return redirect(safe_next(request.args.get("next"), url_for("console.home")))
         error = gettext("Wrong username or password.")
     elif request.method == "POST":
         error = gettext("Enter your username and password.")
@@ -103,8 +110,10 @@ def logout():
     console_service.record_audit(session=db(), actor_id=current_user.id, action="logout",
                                  entity="user", entity_id=current_user.id)
     db().commit()
+    user_id = current_user.id
     logout_user()
     session.clear()
+    end_user_sockets(user_id)
     return redirect(url_for("console.login"))
 
 
@@ -117,10 +126,7 @@ def set_language():
     if current_user.is_authenticated:
         current_user.locale = lang
         db().commit()
-    target = request.form.get("next", "")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("console.home")
-    response = redirect(target)
+    response = redirect(safe_next(request.form.get("next"), url_for("console.home")))
     response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response
 
@@ -160,15 +166,74 @@ def team_desk():
 @desk_required("supervisor")
 def supervisor_desk():
     """Supervisor desk: live map and counts."""
+    from dispatch import service as dispatch_service
+    from geo import gazetteer
     from geo import map as geo_map
 
+    heat = dispatch_service.heat_points(session=db(), user=current_user,
+                                        since=utcnow() - timedelta(days=30))
     live_map = geo_map.live_map(
         tile_url=current_app.config["MAP_TILE_URL"],
         attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
         province_code=current_user.province_code,
         static_url=url_for("static", filename="vendor/"),
+        heat=heat,
     )
-    return render_template("supervisor.html", live_map=live_map, ctx=page_context())
+    provinces = gazetteer.provinces() if current_user.is_national else []
+    return render_template("supervisor.html", live_map=live_map, provinces=provinces,
+                           heat_count=len(heat), ctx=page_context())
+
+
+@bp.get("/desk/incidents/<int(max=2147483647):incident_id>")
+@desk_required("dispatch")
+def incident_detail(incident_id: int):
+    """One incident with its people, location, precision and timeline."""
+    from dispatch import service as dispatch_service
+
+    incident = dispatch_service.read_incident(session=db(), incident_id=incident_id,
+                                              user=current_user)
+    db().commit()
+    return render_template("incident_detail.html", incident=incident, ctx=page_context())
+
+
+@bp.get("/desk/incidents/<int(max=2147483647):incident_id>/map")
+@desk_required("dispatch")
+def incident_print_map(incident_id: int):
+    """A static map for the case file: the incident and the team's path to it."""
+    from dispatch import service as dispatch_service
+    from geo import map as geo_map
+
+    session = db()
+    incident = dispatch_service.get_incident(session=session, incident_id=incident_id,
+                                             user=current_user)
+    points = [geo_map.MapPoint(incident.lat, incident.lon, incident.ref or "",
+                               incident.priority.value)] if incident.lat is not None else []
+    return geo_map.print_map(
+        tile_url=current_app.config["MAP_TILE_URL"],
+        attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
+        static_url=url_for("static", filename="vendor/"), points=points,
+        path=dispatch_service.team_path(session=session, incident=incident),
+        province_code=incident.province_code,
+    )
+
+
+@bp.get("/desk/reports/shift-map")
+@desk_required("supervisor")
+def shift_print_map():
+    """A static map of this shift's incidents, for the shift report."""
+    from dispatch import service as dispatch_service
+    from geo import map as geo_map
+
+    incidents = dispatch_service.incidents_since(session=db(), user=current_user,
+                                                 since=shift_start(utcnow()))
+    points = [geo_map.MapPoint(i.lat, i.lon, f"{i.ref} {i.priority.value}", i.priority.value)
+              for i in incidents if i.lat is not None]
+    return geo_map.print_map(
+        tile_url=current_app.config["MAP_TILE_URL"],
+        attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
+        static_url=url_for("static", filename="vendor/"), points=points,
+        province_code=current_user.province_code,
+    )
 
 
 @bp.get("/desk/cases")
@@ -181,7 +246,7 @@ def cases_desk():
     return render_template("cases.html", cases=cases, ctx=page_context())
 
 
-@bp.get("/desk/cases/<int:case_id>")
+@bp.get("/desk/cases/<int(max=2147483647):case_id>")
 @desk_required("cases")
 def case_detail(case_id: int):
     """One case, with its people, location and timeline; the read is audited."""
@@ -222,9 +287,10 @@ def state():
     ]
     since = shift_start(utcnow())
     body["counts"] = dispatch_service.board_counts(session=session, user=current_user, since=since)
-    body["counts"]["calls"] = call_service.calls_since(session=session, user=current_user,
-                                                       since=since)
+    body["counts"]["call_ids"] = call_service.call_ids_since(session=session, user=current_user,
+                                                             since=since)
     body["counts"]["since"] = since.isoformat()
+    body["counts"]["next_shift"] = next_shift(since).isoformat()
     return jsonify(body)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from console.db import utcnow
 from console.enums import Role
-from console.errors import DomainError, NotFound
+from console.errors import N_, DomainError, NotFound
 from console.models import AuditLog, User
 
 _hasher = PasswordHasher()
@@ -52,12 +52,15 @@ def record_audit(
 def _audit_is_append_only(session: Session, _ctx, _instances) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditLog):
-            raise DomainError("The audit log is append-only.")
+            raise DomainError(N_("The audit log is append-only."))
 
 
 def authenticate(*, session: Session, username: str, password: str) -> User | None:
     """Return the active user whose password matches, else None (constant-time-ish)."""
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    username = (username or "").strip().lower()
+    user = None
+    if username and "\x00" not in username and "\x00" not in (password or ""):
+        user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         try:
             _hasher.verify(_DUMMY_HASH, password or "x")

@@ -56,10 +56,27 @@ def _field_path(loc: tuple) -> str:
     return ".".join(str(p) for p in loc) or "__all__"
 
 
+def _nul_path(data: Any, path: str = "") -> str | None:
+    """The first field holding a NUL character (databases refuse it), if any."""
+    if isinstance(data, str):
+        return path or "__all__" if "\x00" in data else None
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(
+        data, list) else ()
+    for key, value in items:
+        found = _nul_path(value, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
 def parse(schema: type[M], data: Any) -> M:
     """Validate `data` against `schema` or raise ValidationFailed with a message per field."""
     if not isinstance(data, dict):
         raise ValidationFailed({"__all__": (N_("Expected a JSON object."), {})})
+    bad = _nul_path(data)
+    if bad:
+        raise ValidationFailed({bad: (N_("This text contains a character that is not allowed."),
+                                      {})})
     try:
         return schema.model_validate(data)
     except PydanticError as exc:

@@ -12,6 +12,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from console.enums import DESK_ROLES
@@ -56,6 +57,31 @@ def json_body() -> Any:
     return data
 
 
+def session_is_fresh() -> bool:
+    """The login is younger than SESSION_MAX_HOURS (sockets check it too: no before_request)."""
+    from flask import session
+
+    from console.db import utcnow
+
+    started = session.get("login_at")
+    max_age = current_app.config["SESSION_MAX_HOURS"] * 3600
+    return started is not None and utcnow().timestamp() - started <= max_age
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """A redirect target on this site only: a plain absolute path, no scheme, host or tricks."""
+    from urllib.parse import urlsplit
+
+    if not target or not target.startswith("/") or "\\" in target:
+        return fallback
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return fallback
+    return target
+
+
 def desk_required(desk: str) -> Callable:
     """Only logged-in users whose role may use this desk (403 otherwise)."""
 
@@ -76,6 +102,9 @@ def desk_required(desk: str) -> Callable:
 def error_response(status: int, message: str, params: dict | None = None,
                    fields: dict[str, str] | None = None):
     """One shape for every refusal: JSON {error, fields} or an HTML page with the message."""
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()  # NOTE: a refusal changes nothing, and the page can still read.
     text = translate(message, params)
     if wants_json():
         body: dict[str, Any] = {"error": text}
@@ -93,6 +122,11 @@ def register_error_handlers(app) -> None:
         fields = {k: translate(m, p) for k, (m, p) in exc.errors.items()}
         return error_response(exc.status, exc.message, fields=fields)
 
+    @app.errorhandler(StaleDataError)
+    def _stale(_exc: StaleDataError):
+        return error_response(409, N_("Someone else changed this at the same moment. Your "
+                                      "screen has the latest state; check it and try again."))
+
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError):
         return error_response(exc.status, exc.message, exc.params)
@@ -109,6 +143,7 @@ def register_error_handlers(app) -> None:
             404: N_("Not found."),
             405: N_("This action is not allowed here."),
             413: N_("The upload is too large."),
+            429: N_("Too many failed attempts. Wait a few minutes and try again."),
             400: N_("The request could not be read."),
         }
         return error_response(exc.code or 500, messages.get(exc.code, N_("Request refused.")))

@@ -157,3 +157,16 @@ TEAM_STATUS_FOR_INCIDENT: dict[IncidentStatus, TeamStatus] = {
     IncidentStatus.RESOLVED: TeamStatus.AVAILABLE,
     IncidentStatus.CANCELLED: TeamStatus.AVAILABLE,
 }
+
+
+# Skills a team needs for each category (None = any team will do).
+CATEGORY_SKILLS: dict[str, str | None] = {
+    "children": "child_protection",
+    "domestic_violence": "domestic_violence",
+    "elderly": "elderly",
+    "disability": "disability",
+    "homeless": "homeless",
+    "trafficking": "trafficking",
+    "suicide_risk": "psychiatric",
+    "other": None,
+}

@@ -86,6 +86,7 @@ def team_payload(team: Team) -> dict[str, Any]:
         "lat": team.lat,
         "lon": team.lon,
         "position_at": _iso(team.position_at),
+        "position_accuracy_m": team.position_accuracy_m,
         "status_changed_at": _iso(team.status_changed_at),
     }
 

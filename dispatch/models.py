@@ -37,7 +37,12 @@ class Team(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     position_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    position_accuracy_m: Mapped[float | None] = mapped_column(Float)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # NOTE: optimistic locking: two dispatchers changing the same team at once -> one wins.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Incident(Base):
@@ -83,6 +88,10 @@ class Incident(Base):
     handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # NOTE: optimistic locking: a stale read can never overwrite a newer status (SQLite too).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     people: Mapped[list[IncidentPerson]] = relationship(
         back_populates="incident", order_by="IncidentPerson.id", cascade="all, delete-orphan"
@@ -142,3 +151,17 @@ class TimelineEntry(Base):
     incident: Mapped[Incident] = relationship(back_populates="timeline")
 
 
+
+
+class TeamPosition(Base):
+    """A team's reported position over time (its path, for the case file)."""
+
+    __tablename__ = "team_position"
+    __table_args__ = (Index("ix_team_position_team_at", "team_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)

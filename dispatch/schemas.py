@@ -75,10 +75,37 @@ class CallWithIncidentIn(CallIn):
 class AssignIn(Schema):
     """A dispatcher assigns a team."""
 
-    team_id: int
+    team_id: int = Field(ge=1, le=2**31 - 1)
 
 
 class StepIn(Schema):
     """A field-team member moves the incident on, with an optional note."""
 
     note: str = Field(default="", max_length=2000)
+
+
+class PositionIn(Schema):
+    """A team phone's position fix."""
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    accuracy: float | None = Field(default=None, ge=0, le=100000)
+
+    @field_validator("lat", "lon")
+    @classmethod
+    def _finite_fix(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise FieldError(N_("Enter a number."))
+        return value
+
+
+class CancelIn(Schema):
+    """Why an incident is closed without a team."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class AvailabilityIn(Schema):
+    """On duty (available) or off duty."""
+
+    available: bool

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case as sa_case
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from cases import service as case_service
-from console.db import utcnow
+from console.db import BANGKOK, utcnow
 from console.enums import Role
 from console.errors import (
     N_,
@@ -24,6 +25,7 @@ from console.models import User
 from console.service import record_audit
 from dispatch import events
 from dispatch.enums import (
+    CATEGORY_SKILLS,
     INCIDENT_TRANSITIONS,
     OPEN_STATUSES,
     STATUS_TIMESTAMP,
@@ -35,7 +37,14 @@ from dispatch.enums import (
     Source,
     TeamStatus,
 )
-from dispatch.models import Assignment, Incident, IncidentPerson, Team, TimelineEntry
+from dispatch.models import (
+    Assignment,
+    Incident,
+    IncidentPerson,
+    Team,
+    TeamPosition,
+    TimelineEntry,
+)
 from dispatch.schemas import IncidentIn
 from geo import service as geo_service
 
@@ -47,7 +56,8 @@ _PRIORITY_ORDER = sa_case(
 
 
 def _be_year(at: datetime) -> int:
-    return at.year + 543
+    """Buddhist-era year of a moment in Bangkok (New Year's night belongs to the new year)."""
+    return at.astimezone(BANGKOK).year + 543
 
 
 def _lock(stmt, session: Session):
@@ -128,14 +138,20 @@ def transition(
     return incident
 
 
-def _team_transition(*, session: Session, team: Team, to: TeamStatus, at: datetime) -> None:
+def _team_transition(
+    *, session: Session, team: Team, to: TeamStatus, at: datetime, by: User | None
+) -> None:
     if team.status is to:
         return
     if to not in TEAM_TRANSITIONS[team.status]:
         raise Conflict(N_("Team %(team)s cannot change from its current status now."),
                        team=team.name)
+    previous = team.status
     team.status = to
     team.status_changed_at = at
+    record_audit(session=session, actor_id=by.id if by else None, action="team.status",
+                 entity="team", entity_id=team.id,
+                 detail={"from": previous.value, "to": to.value}, at=at)
     events.team_updated(session=session, team=team)
 
 
@@ -223,7 +239,7 @@ def assign_team(*, session: Session, incident_id: int, team_id: int, by: User) -
     incident.team_id = team.id
     incident.team = team
     transition(session=session, incident=incident, to=IncidentStatus.ASSIGNED, by=by, at=now)
-    _team_transition(session=session, team=team, to=TeamStatus.ASSIGNED, at=now)
+    _team_transition(session=session, team=team, to=TeamStatus.ASSIGNED, at=now, by=by)
     session.flush()
     events.incident_updated(session=session, incident=incident)
     return assignment
@@ -249,7 +265,8 @@ def advance(
         assignment.acknowledged_by_id = by.id
     team = incident.team
     if team is not None:
-        _team_transition(session=session, team=team, to=TEAM_STATUS_FOR_INCIDENT[to], at=now)
+        _team_transition(session=session, team=team, to=TEAM_STATUS_FOR_INCIDENT[to], at=now,
+                         by=by)
     if to is IncidentStatus.RESOLVED:
         if assignment is not None:
             assignment.active = False
@@ -309,8 +326,182 @@ def board_counts(*, session: Session, user: User, since: datetime) -> dict:
     for status, priority, count in rows:
         by_status[status.value] = by_status.get(status.value, 0) + count
         by_priority[priority.value] = by_priority.get(priority.value, 0) + count
-    closed = session.scalar(
-        _scoped(select(func.count()).select_from(Incident), user, Incident.province_code)
+    handed = session.scalars(
+        _scoped(select(Incident.id), user, Incident.province_code)
         .where(Incident.handed_over_at >= since)
     )
-    return {"by_status": by_status, "by_priority": by_priority, "handed_over": closed or 0}
+    return {"by_status": by_status, "by_priority": by_priority, "handed_ids": list(handed)}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A team the dispatcher could send, and why."""
+
+    team: Team
+    distance_km: float
+    eta_minutes: float
+    skill: str | None
+    last_seen: datetime
+
+
+def position_key(team_id: int) -> str:
+    """The id of a team in the position index."""
+    return f"team:{team_id}"
+
+
+def load_positions(*, session: Session, index) -> int:
+    """Put every known team position from the database into the index; returns how many."""
+    rows = [
+        (position_key(tid), lat, lon, at.timestamp())
+        for tid, lat, lon, at in session.execute(
+            select(Team.id, Team.lat, Team.lon, Team.position_at).where(Team.lat.is_not(None))
+        )
+        if at is not None
+    ]
+    index.upsert_many(rows)
+    return len(rows)
+
+
+def report_position(
+    *, session: Session, user: User, lat: float, lon: float, accuracy_m: float | None,
+    at: datetime | None = None,
+) -> Team:
+    """A field member's phone reports the team's position."""
+    if user.role is not Role.FIELD_MEMBER or user.team_id is None:
+        raise Forbidden(N_("Only field team members report a team position."))
+    if not geo_service.gazetteer.in_thailand(lat, lon):
+        raise ValidationFailed({"lat": (N_("These coordinates are outside Thailand."), {})})
+    team = session.scalar(_lock(select(Team).where(Team.id == user.team_id), session))
+    if team is None:
+        raise NotFound("team")
+    team.lat, team.lon = lat, lon
+    team.position_accuracy_m = accuracy_m
+    team.position_at = at or utcnow()
+    session.add(TeamPosition(team_id=team.id, at=team.position_at, lat=lat, lon=lon,
+                             accuracy_m=accuracy_m))
+    session.flush()
+    events.team_updated(session=session, team=team)
+    return team
+
+
+def index_position(*, index, team: Team) -> None:
+    """Put a committed team position into the spatial index."""
+    if team.lat is not None and team.position_at is not None:
+        index.upsert(position_key(team.id), team.lat, team.lon, team.position_at.timestamp())
+
+
+def recommend_teams(
+    *, session: Session, incident_id: int, user: User, index,
+    travel: geo_service.TravelSettings, max_age_minutes: float, limit: int = 5,
+    now: datetime | None = None,
+) -> list[Suggestion]:
+    """Available teams of the incident's province with the needed skill, nearest ETA first."""
+    incident = get_incident(session=session, incident_id=incident_id, user=user)
+    if incident.lat is None:
+        return []
+    now = now or utcnow()
+    skill = CATEGORY_SKILLS.get(incident.category.value)
+    candidates = {
+        position_key(t.id): t
+        for t in session.scalars(
+            select(Team).where(Team.province_code == incident.province_code,
+                               Team.status == TeamStatus.AVAILABLE)
+        )
+        if skill is None or skill in (t.skills or [])
+    }
+    if not candidates:
+        return []
+    hits = index.nearest(
+        incident.lat, incident.lon, k=limit,
+        fresh_after=(now - timedelta(minutes=max_age_minutes)).timestamp(),
+        where=candidates.__contains__,
+    )
+    area = geo_service.area_type(incident.province_code, incident.district_code)
+    return [
+        Suggestion(
+            team=candidates[hit.id],
+            distance_km=hit.distance_km,
+            eta_minutes=geo_service.travel_minutes(hit.distance_km, area, travel),
+            skill=skill,
+            last_seen=datetime.fromtimestamp(hit.seen_at, tz=UTC),
+        )
+        for hit in hits
+    ]
+
+
+def heat_points(*, session: Session, user: User, since: datetime) -> list[tuple[float, float]]:
+    """Where incidents happened since a time (for the heat layer), in the user's scope."""
+    stmt = select(Incident.lat, Incident.lon).where(
+        Incident.created_at >= since, Incident.lat.is_not(None)
+    )
+    return [(lat, lon) for lat, lon in session.execute(_scoped(stmt, user,
+                                                               Incident.province_code))]
+
+
+def incidents_since(*, session: Session, user: User, since: datetime) -> list[Incident]:
+    """Every incident created since a time in the user's scope (the shift report)."""
+    stmt = select(Incident).where(Incident.created_at >= since).order_by(Incident.created_at)
+    return list(session.scalars(_scoped(stmt, user, Incident.province_code)))
+
+
+def team_path(*, session: Session, incident: Incident) -> list[tuple[float, float]]:
+    """The assigned team's reported positions while it held the incident."""
+    if incident.team_id is None or incident.dispatched_at is None:
+        return []
+    end = incident.resolved_at or incident.cancelled_at or utcnow()
+    rows = session.execute(
+        select(TeamPosition.lat, TeamPosition.lon)
+        .where(TeamPosition.team_id == incident.team_id,
+               TeamPosition.at >= incident.dispatched_at, TeamPosition.at <= end)
+        .order_by(TeamPosition.at)
+    )
+    return [(lat, lon) for lat, lon in rows]
+
+
+def read_incident(*, session: Session, incident_id: int, user: User) -> Incident:
+    """An incident the user may see; the read is written to the audit log (PDPA)."""
+    incident = get_incident(session=session, incident_id=incident_id, user=user)
+    record_audit(session=session, actor_id=user.id, action="incident.viewed", entity="incident",
+                 entity_id=incident.id)
+    return incident
+
+
+def set_availability(*, session: Session, team_id: int, available: bool, by: User) -> Team:
+    """Put a team on or off duty (its own member, or a dispatcher of its province)."""
+    team = session.scalar(_lock(select(Team).where(Team.id == team_id), session))
+    if team is None:
+        raise NotFound("team")
+    if by.role is Role.FIELD_MEMBER:
+        if by.team_id != team.id:
+            raise Forbidden(N_("You can only change your own team."))
+    elif by.role not in DISPATCH_ROLES or not by.can_see_province(team.province_code):
+        raise NotFound("team")
+    target = TeamStatus.AVAILABLE if available else TeamStatus.OFF_DUTY
+    if team.status not in (TeamStatus.AVAILABLE, TeamStatus.OFF_DUTY):
+        raise Conflict(N_("Team %(team)s is on a job; finish it first."), team=team.name)
+    _team_transition(session=session, team=team, to=target, at=utcnow(), by=by)
+    session.flush()
+    return team
+
+
+def cancel_incident(*, session: Session, incident_id: int, reason: str, by: User) -> Incident:
+    """A dispatcher closes an open incident that needs no team (duplicate, hoax...)."""
+    if by.role not in DISPATCH_ROLES:
+        raise Forbidden(N_("Only dispatchers and supervisors cancel incidents."))
+    incident = get_incident(session=session, incident_id=incident_id, user=by, lock=True)
+    now = utcnow()
+    previous_team = incident.team_id
+    transition(session=session, incident=incident, to=IncidentStatus.CANCELLED, by=by,
+               note=reason, at=now)
+    assignment = session.scalar(
+        select(Assignment).where(Assignment.incident_id == incident.id, Assignment.active)
+    )
+    if assignment is not None:
+        assignment.active = False
+        assignment.ended_at = now
+    if incident.team is not None:
+        _team_transition(session=session, team=incident.team, to=TeamStatus.AVAILABLE, at=now,
+                         by=by)
+    session.flush()
+    events.incident_updated(session=session, incident=incident, previous_team_id=previous_team)
+    return incident

@@ -1,15 +1,22 @@
-"""folium rendering of the supervisors' live map, with every asset served locally."""
+"""folium rendering: the supervisors' live map and static maps for printing.
+
+Every JS/CSS asset is served from /static/vendor: folium's CDN defaults are replaced, so the only
+outside URL a rendered map may hold is the configured tile source.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import folium
+from folium.plugins import HeatMap, MarkerCluster
 from markupsafe import Markup
 
 from geo import gazetteer
 
 THAILAND_CENTER = (13.7, 100.9)
+PRIORITY_COLORS = {"P1": "#c0152f", "P2": "#e66b00", "P3": "#c9a400", "P4": "#3c7d3c"}
 
 
 @dataclass(frozen=True)
@@ -20,36 +27,73 @@ class RenderedMap:
     html: Markup
     script: Markup
     name: str  # the JS variable holding the Leaflet map
+    cluster: str  # the JS variable of the incident cluster layer ('' when none)
 
 
-def live_map(
-    *, tile_url: str, attribution: str, province_code: str | None, static_url: str
-) -> RenderedMap:
-    """The live map: tiles when configured, else a plain background with province labels."""
-    province = gazetteer.get(province_code) if province_code else None
-    if province is not None and province.lat is not None:
-        center, zoom = (province.lat, province.lon), 9
-    else:
-        center, zoom = THAILAND_CENTER, 6
+@dataclass(frozen=True)
+class MapPoint:
+    """An incident (or team) to draw on a static map."""
+
+    lat: float
+    lon: float
+    label: str
+    priority: str = "P3"
+
+
+def _localize(element, static_url: str, js: Sequence[tuple[str, str]],
+              css: Sequence[tuple[str, str]] = ()) -> None:
+    """Point an element's JS/CSS at locally served copies."""
+    element.default_js = [(name, f"{static_url}{path}") for name, path in js]
+    element.default_css = [(name, f"{static_url}{path}") for name, path in css]
+
+
+def _base_map(*, tile_url: str, attribution: str, static_url: str, center, zoom: int,
+              province_code: str | None, interactive: bool = True) -> folium.Map:
+    """A map with local Leaflet, the configured tiles (or none) and province labels."""
     fmap = folium.Map(location=center, zoom_start=zoom, tiles=None, prefer_canvas=True,
-                      control_scale=True)
-    # NOTE: folium's defaults load Leaflet, jQuery and Bootstrap from CDNs; the console works
-    # offline, so only the locally served Leaflet is kept.
-    fmap.default_js = [("leaflet", f"{static_url}leaflet/leaflet.js")]
-    fmap.default_css = [("leaflet_css", f"{static_url}leaflet/leaflet.css")]
+                      control_scale=True, zoom_control=interactive, maxZoom=19)
+    _localize(fmap, static_url, [("leaflet", "leaflet/leaflet.js")],
+              [("leaflet_css", "leaflet/leaflet.css")])
     if tile_url:
         folium.TileLayer(tiles=tile_url, attr=attribution or "map tiles", max_zoom=19).add_to(fmap)
     for place in gazetteer.provinces():
-        if place.lat is None or (province is not None and place.code != province.code):
+        if place.lat is None or (province_code and place.code != province_code):
             continue
         folium.Marker(
             location=(place.lat, place.lon),
-            icon=folium.DivIcon(
-                html=f'<div class="province-label">{place.name_th}</div>',
-                class_name="province-label-icon",
-            ),
+            icon=folium.DivIcon(html=f'<div class="province-label">{place.name_th}</div>',
+                                class_name="province-label-icon"),
             interactive=False,
         ).add_to(fmap)
+    return fmap
+
+
+def _center(province_code: str | None) -> tuple[tuple[float, float], int]:
+    province = gazetteer.get(province_code) if province_code else None
+    if province is not None and province.lat is not None:
+        return (province.lat, province.lon), 9
+    return THAILAND_CENTER, 6
+
+
+def live_map(
+    *, tile_url: str, attribution: str, province_code: str | None, static_url: str,
+    heat: Iterable[tuple[float, float]] = (),
+) -> RenderedMap:
+    """The live map: incident clusters (filled by the page's JS), a 30-day heat layer, labels."""
+    center, zoom = _center(province_code)
+    fmap = _base_map(tile_url=tile_url, attribution=attribution, static_url=static_url,
+                     center=center, zoom=zoom, province_code=province_code)
+    heat = [(lat, lon) for lat, lon in heat]
+    if heat:
+        layer = HeatMap(heat, name="heat", radius=18, blur=14, min_opacity=0.3)
+        _localize(layer, static_url, [("leaflet-heat.js", "leaflet.heat/leaflet-heat.js")])
+        layer.add_to(fmap)
+    cluster = MarkerCluster(name="incidents", options={"disableClusteringAtZoom": 13})
+    _localize(cluster, static_url,
+              [("markerclusterjs", "leaflet.markercluster/leaflet.markercluster.js")],
+              [("markerclustercss", "leaflet.markercluster/MarkerCluster.css"),
+               ("markerclusterdefaultcss", "leaflet.markercluster/MarkerCluster.Default.css")])
+    cluster.add_to(fmap)
     root = fmap.get_root()
     root.render()
     return RenderedMap(
@@ -57,4 +101,33 @@ def live_map(
         html=Markup(root.html.render()),
         script=Markup(root.script.render()),
         name=fmap.get_name(),
+        cluster=cluster.get_name(),
     )
+
+
+def print_map(
+    *, tile_url: str, attribution: str, static_url: str, points: Sequence[MapPoint],
+    path: Sequence[tuple[float, float]] = (), province_code: str | None = None,
+) -> str:
+    """A static, self-contained HTML map for printing: incidents and a team's path."""
+    coords = [(p.lat, p.lon) for p in points] + list(path)
+    center, zoom = _center(province_code)
+    fmap = _base_map(tile_url=tile_url, attribution=attribution, static_url=static_url,
+                     center=center, zoom=zoom, province_code=province_code, interactive=False)
+    for point in points:
+        folium.CircleMarker(
+            location=(point.lat, point.lon), radius=8, weight=2, fill=True, fill_opacity=0.8,
+            color=PRIORITY_COLORS.get(point.priority, "#333"),
+            fill_color=PRIORITY_COLORS.get(point.priority, "#333"),
+            tooltip=folium.Tooltip(point.label, permanent=len(points) <= 30),
+        ).add_to(fmap)
+    if len(path) >= 2:
+        folium.PolyLine(list(path), color="#1a4fa0", weight=4, opacity=0.8).add_to(fmap)
+    if path:
+        folium.CircleMarker(location=path[0], radius=5, color="#1a4fa0", fill=True).add_to(fmap)
+    if coords:
+        lats = [c[0] for c in coords]
+        lons = [c[1] for c in coords]
+        pad = 0.01
+        fmap.fit_bounds([(min(lats) - pad, min(lons) - pad), (max(lats) + pad, max(lons) + pad)])
+    return fmap.get_root().render()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext
 from flask_login import login_required
 
 from geo import gazetteer
@@ -45,3 +46,39 @@ def search():
     if level not in (None, "province", "district", "subdistrict"):
         level = None
     return jsonify([_place(p) for p in gazetteer.search(query, level=level, limit=20)])
+
+
+@bp.get("/reverse")
+@login_required
+def reverse():
+    """The subdistrict, district and province of a point (for a map click)."""
+    try:
+        lat = float(request.args.get("lat", ""))
+        lon = float(request.args.get("lon", ""))
+    except ValueError:
+        return jsonify({"error": gettext("Enter a number.")}), 422
+    found = gazetteer.nearest_subdistrict(lat, lon) if gazetteer.in_thailand(lat, lon) else None
+    if found is None:
+        return jsonify({"error": gettext("These coordinates are outside Thailand.")}), 422
+    province, district, sub = gazetteer.lineage(found.code)
+    return jsonify({"province": _place(province), "district": _place(district),
+                    "subdistrict": _place(sub)})
+
+
+@bp.get("/geocode")
+@login_required
+def geocode():
+    """Candidates for an address typed in Thai or English, best first, each with its precision."""
+    from geo.geocoders import GeocodeError
+
+    query = (request.args.get("q") or "")[:300]
+    try:
+        found = current_app.extensions["geocoder"].geocode(query, limit=5)
+    except GeocodeError:
+        return jsonify({"error": gettext("The address search is unavailable; use the pickers.")}), 503
+    return jsonify([
+        {"lat": c.lat, "lon": c.lon, "precision": c.precision, "label": c.label,
+         "province_code": c.province_code, "district_code": c.district_code,
+         "subdistrict_code": c.subdistrict_code, "score": round(c.score, 3)}
+        for c in found
+    ])

@@ -13,6 +13,20 @@ EARTH_RADIUS_KM = 6371.0088
 PRECISION_RADIUS_KM = {"point": 0.0, "subdistrict": 3.0, "district": 15.0, "province": 50.0}
 
 
+# A point this close to a province's subdistrict centres may be filed under that province.
+BORDER_TOLERANCE_KM = 10.0
+
+
+def distance_to_province_km(lat: float, lon: float, province_code: str) -> float:
+    """Distance from a point to the nearest subdistrict centre of a province."""
+    best = math.inf
+    for district in gazetteer.districts(province_code):
+        for sub in gazetteer.subdistricts(district.code):
+            if sub.lat is not None:
+                best = min(best, haversine_km(lat, lon, sub.lat, sub.lon))
+    return best
+
+
 @dataclass(frozen=True, slots=True)
 class ResolvedLocation:
     """A location with its administrative codes, coordinates and how exact they are."""
@@ -70,6 +84,18 @@ def resolve_location(
             return ResolvedLocation(
                 prov.code, dist.code if dist else None, found.code, lat, lon, "point"
             )
+        found = gazetteer.nearest_subdistrict(lat, lon)
+        if found is not None and found.province_code != province.code and (
+            distance_to_province_km(lat, lon, province.code) > BORDER_TOLERANCE_KM
+        ):
+            there = gazetteer.get(found.province_code)
+            raise ValidationFailed({"lat": (
+                N_("These coordinates are in %(province)s, not in the chosen province."),
+                {"province": there.name_th if there else found.province_code},
+            )})
+        if found is not None and found.province_code == province.code and not district_code:
+            # A map click inside the chosen province: take its district and subdistrict too.
+            district_code, subdistrict_code = found.parent_code, found.code
         return ResolvedLocation(
             province.code, district_code, subdistrict_code, lat, lon, "point"
         )
@@ -78,3 +104,28 @@ def resolve_location(
     return ResolvedLocation(
         province.code, district_code, subdistrict_code, finest.lat, finest.lon, finest.level
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TravelSettings:
+    """How straight-line distance becomes an estimated travel time."""
+
+    road_factor: float = 1.4
+    urban_kmh: float = 25.0
+    rural_kmh: float = 50.0
+
+
+def area_type(province_code: str | None, district_code: str | None) -> str:
+    """'urban' for Bangkok and provincial-seat (เมือง...) districts, else 'rural'."""
+    if province_code == "10":
+        return "urban"
+    district = gazetteer.get(district_code) if district_code else None
+    if district is not None and district.name_th.startswith("เมือง"):
+        return "urban"
+    return "rural"
+
+
+def travel_minutes(distance_km: float, area: str, settings: TravelSettings) -> float:
+    """Estimated minutes by road: geodesic distance x road factor at the area's speed."""
+    speed = settings.urban_kmh if area == "urban" else settings.rural_kmh
+    return distance_km * settings.road_factor / speed * 60.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -11,11 +12,13 @@ from console.validation import FieldError, Schema
 from telephony.enums import INTAKE_OUTCOMES, NEEDS_AGENCY, CallOutcome
 
 _DIGITS = re.compile(r"[\s\-().]")
+_THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 def normalize_thai_phone(raw: str) -> str:
     """Turn 0X-XXX-XXXX, 08X-XXX-XXXX or +66... into E.164 (+66...); raise FieldError if not."""
-    text = _DIGITS.sub("", raw or "")
+    text = _DIGITS.sub("", (raw or "").translate(_THAI_DIGITS))
     if text.startswith("+66"):
         national = text[3:]
     elif text.startswith("0066"):
@@ -26,7 +29,7 @@ def normalize_thai_phone(raw: str) -> str:
         national = text[1:]
     else:
         raise FieldError(N_("Enter a Thai phone number such as 081-234-5678 or +66 81 234 5678."))
-    if not national.isdigit() or national.startswith("0"):
+    if not _ASCII_DIGITS.fullmatch(national) or national.startswith("0"):
         raise FieldError(N_("Enter a Thai phone number such as 081-234-5678 or +66 81 234 5678."))
     # Mobile numbers have 9 national digits (6/8/9 first), landlines 8 (02-XXX-XXXX, 0XX-XXX-XXX).
     mobile = national[0] in "689" and len(national) == 9
@@ -56,6 +59,20 @@ class CallIn(Schema):
     caller_name: str = Field(default="", max_length=120)
     summary: str = Field(min_length=1, max_length=4000)
     advice: str = Field(default="", max_length=4000)
+    # When the call-taker picked up (the form stamps it); the answer -> dispatch interval.
+    answered_at: datetime | None = None
+
+    @field_validator("answered_at")
+    @classmethod
+    def _recent(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise FieldError(N_("Give the time with its time zone."))
+        now = datetime.now(UTC)
+        if not now - timedelta(hours=12) <= value <= now + timedelta(minutes=2):
+            raise FieldError(N_("The answer time must be within the last 12 hours."))
+        return value
 
     @field_validator("number")
     @classmethod
@@ -69,8 +86,20 @@ class CloseCallIn(CallIn):
     """A call closed at intake with an outcome (no incident)."""
 
     outcome: CallOutcome
-    agency_id: int | None = Field(default=None, validate_default=True)
+    agency_id: int | None = Field(default=None, ge=1, le=2**31 - 1, validate_default=True)
     province_code: str | None = Field(default=None, max_length=2)
+
+    @field_validator("province_code")
+    @classmethod
+    def _known_province(cls, value: str | None) -> str | None:
+        from geo import gazetteer
+
+        if value in (None, ""):
+            return None
+        place = gazetteer.get(value)
+        if place is None or place.level != "province":
+            raise FieldError(N_("Unknown province."))
+        return value
 
     @field_validator("outcome")
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.models import Agency
@@ -28,7 +28,7 @@ def _new_call(data, by: User) -> Call:
         summary=data.summary,
         advice=data.advice,
         taken_by_id=by.id,
-        answered_at=now,
+        answered_at=data.answered_at or now,
         created_at=now,
     )
 
@@ -81,12 +81,9 @@ def recent_calls(*, session: Session, user: User, limit: int = 20) -> list[Call]
     ))
 
 
-def calls_since(*, session: Session, user: User, since) -> dict[str, int]:
-    """Calls logged since a time, counted by outcome, in the user's scope."""
-    stmt = select(Call.outcome, func.count()).where(Call.created_at >= since)
+def call_ids_since(*, session: Session, user: User, since) -> list[int]:
+    """Ids of calls logged since a time in the user's scope (the board counts them once)."""
+    stmt = select(Call.id).where(Call.created_at >= since)
     if not user.is_national:
         stmt = stmt.where(Call.province_code == user.province_code)
-    return {
-        (outcome.value if outcome else "open"): n
-        for outcome, n in session.execute(stmt.group_by(Call.outcome))
-    }
+    return list(session.scalars(stmt))

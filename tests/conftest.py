@@ -127,6 +127,8 @@ def app(db_url):
         "DATABASE_URL": db_url,
         "SOCKETIO_MESSAGE_QUEUE": None,
         "SECRET_KEY": "test-secret",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "POSITIONS_REDIS_URL": None,
     })
     yield app
     app.extensions["db_engine"].dispose()

@@ -33,15 +33,65 @@ function addPerson() {
 }
 document.getElementById("add-person").addEventListener("click", addPerson);
 
-// Map click sets coordinates (tiles only when configured; otherwise a plain background).
+// Map click sets coordinates and the pickers (tiles only when configured; otherwise a plain
+// background with province labels, so a click still lands in the right province).
 const pick = document.getElementById("pick-map");
+async function pickersFromPoint(lat, lon) {
+  const r = await api("GET", `/api/geo/reverse?lat=${lat}&lon=${lon}`);
+  if (!r.ok) return;
+  await setPickers(r.data.province.code, r.data.district.code, r.data.subdistrict.code);
+  document.getElementById("place-precision").textContent = `${T.precision}: ${label("precision", "point")}`;
+}
+async function setPickers(province, district, subdistrict) {
+  F("province_code").value = province || "";
+  await fill(F("district_code"), province && `/api/geo/provinces/${province}/districts`);
+  F("district_code").value = district || "";
+  await fill(F("subdistrict_code"), district && `/api/geo/districts/${district}/subdistricts`);
+  F("subdistrict_code").value = subdistrict || "";
+}
+
+async function findPlace() {
+  const q = document.getElementById("place-query").value.trim();
+  const list = document.getElementById("place-candidates");
+  list.replaceChildren();
+  if (!q) return;
+  const r = await api("GET", `/api/geo/geocode?q=${encodeURIComponent(q)}`);
+  if (!r.ok) { list.append(el("li", { class: "error" }, r.data.error)); return; }
+  if (!r.data.length) { list.append(el("li", { class: "muted" }, T.no_place)); return; }
+  for (const c of r.data) {
+    list.append(el("li", {}, el("button", { type: "button", onclick: async () => {
+      await setPickers(c.province_code, c.district_code, c.subdistrict_code);
+      if (c.precision === "point") { F("lat").value = c.lat; F("lon").value = c.lon; }
+      else { F("lat").value = ""; F("lon").value = ""; }
+      document.getElementById("place-precision").textContent = `${T.precision}: ${label("precision", c.precision)}`;
+      list.replaceChildren();
+    } }, `${c.label} · ${label("precision", c.precision)}`)));
+  }
+}
+document.getElementById("find-place").addEventListener("click", findPlace);
+document.getElementById("place-query").addEventListener("keydown", (e) => {
+  if (e.key === "Enter") { e.preventDefault(); findPlace(); }
+});
+
 if (window.L && pick) {
   const map = L.map(pick).setView([13.7, 100.9], 5);
   if (pick.dataset.tiles) L.tileLayer(pick.dataset.tiles, { maxZoom: 19 }).addTo(map);
+  api("GET", "/api/geo/provinces").then((r) => {
+    if (!r.ok) return;
+    for (const p of r.data) {
+      if (p.lat === null) continue;
+      L.marker([p.lat, p.lon], { interactive: false, icon: L.divIcon({ className: "province-label-icon",
+        html: "" }) }).addTo(map).getElement().replaceChildren(
+        el("div", { class: "province-label" }, PAGE.lang === "th" ? p.name_th : p.name_en));
+    }
+    const mine = r.data.find((p) => p.code === PAGE.user.province);
+    if (mine && mine.lat !== null) map.setView([mine.lat, mine.lon], 8);
+  });
   let marker = null;
   map.on("click", (e) => {
     F("lat").value = e.latlng.lat.toFixed(6); F("lon").value = e.latlng.lng.toFixed(6);
     if (marker) marker.setLatLng(e.latlng); else marker = L.marker(e.latlng).addTo(map);
+    pickersFromPoint(F("lat").value, F("lon").value);
   });
 }
 
@@ -71,12 +121,16 @@ function showErrors(fields) {
   }
 }
 
+// The moment the call-taker starts on a call counts as its answer time (NENA/NFPA intervals).
+let answeredAt = null;
+form.addEventListener("input", () => { if (!answeredAt) answeredAt = new Date().toISOString(); });
+
 function numberOrText(v) { return v === "" ? null : (isNaN(Number(v)) ? v : Number(v)); }
 
 function payload() {
   const action = form.querySelector('input[name="action"]:checked').value;
   const body = { action, number: F("number").value, caller_name: F("caller_name").value,
-                 summary: F("summary").value, advice: F("advice").value };
+                 summary: F("summary").value, advice: F("advice").value, answered_at: answeredAt };
   if (action === "close") {
     body.outcome = F("outcome").value || null;
     body.agency_id = F("agency_id").value ? Number(F("agency_id").value) : null;
@@ -112,7 +166,7 @@ form.addEventListener("submit", async (ev) => {
     msg.textContent = r.data.incident ? `${T.incident_created} ${r.data.incident.ref}` : T.call_closed;
     msg.dataset.ref = r.data.incident ? r.data.incident.ref : "";
     const keepProvince = F("province_code").value;
-    form.reset(); rows.replaceChildren(); F("province_code").value = keepProvince; showAction();
+    form.reset(); rows.replaceChildren(); answeredAt = null; F("province_code").value = keepProvince; showAction();
     document.getElementById("recent-calls").prepend(el("li", {}, fmtBE(new Date().toISOString()), " · ",
       r.data.incident ? r.data.incident.ref : label("outcome", r.data.outcome)));
   } else {

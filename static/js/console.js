@@ -65,26 +65,53 @@ function placeName(inc) {
   return [p["subdistrict" + k], p["district" + k], p["province" + k]].filter(Boolean).join(", ");
 }
 
-/* The live feed. Every event envelope carries a sequence number; the client keeps the last
-   one it applied, asks for everything after it on every (re)connect, and buffers live events
-   that arrive while the replay is in flight, so nothing is lost or applied twice. */
+/* The live feed. Every event envelope carries a sequence number. The client loads its board
+   with the number it is current to, then on every (re)connect, every minute and when the page
+   comes back to the foreground asks for everything after it. Events are applied once each
+   (a set of seen numbers), in any arrival order; while a replay is in flight live events wait
+   in a buffer. Too much missed, or a server that went back in time: reload the board. */
+const REPLAY_OVERLAP = 200;  // re-ask for recent numbers: catches events that arrived late
 const Live = {
-  lastSeq: 0, socket: null, replaying: false, buffer: [], handlers: null, names: [],
+  stateHead: 0, maxSeq: 0, seen: new Set(), socket: null, replaying: true, buffer: [],
+  handlers: null, names: [],
   async loadState() {
     const r = await api("GET", "/api/state");
     if (!r.ok) return false;
-    this.lastSeq = r.data.head;
+    this.stateHead = r.data.head;
+    this.maxSeq = Math.max(this.maxSeq, r.data.head);
     this.handlers.onState(r.data);
     return true;
   },
   apply(env) {
-    if (env.seq <= this.lastSeq) return;
-    this.lastSeq = env.seq;
-    this.handlers.onEvent(env.name, env.data, env);
+    if (env.seq <= this.stateHead || this.seen.has(env.seq)) return;
+    this.seen.add(env.seq);
+    if (this.seen.size > 5000) this.seen = new Set([...this.seen].slice(-2500));
+    this.maxSeq = Math.max(this.maxSeq, env.seq);
+    if (this.names.includes(env.name)) this.handlers.onEvent(env.name, env.data, env);
   },
   setConn(state) {
     const c = document.getElementById("conn");
     if (c) { c.dataset.state = state; c.title = state === "live" ? T.live : T.offline; }
+  },
+  catchUp() {
+    if (!this.socket || !this.socket.connected) return;
+    this.replaying = true;
+    const since = Math.max(this.stateHead, this.maxSeq - REPLAY_OVERLAP);
+    this.socket.emit("replay", { since }, async (resp) => {
+      if (!resp || resp.error || !resp.complete || resp.head < this.maxSeq) {
+        this.seen.clear();
+        this.maxSeq = 0;
+        await this.loadState();
+      } else {
+        for (const env of resp.events) this.apply(env);
+      }
+      const buffered = this.buffer.sort((a, b) => a.seq - b.seq);
+      this.buffer = [];
+      this.replaying = false;
+      for (const env of buffered) this.apply(env);
+      this.setConn("live");
+      document.body.dataset.live = "1";
+    });
   },
   async start(handlers, names) {
     this.handlers = handlers;
@@ -97,26 +124,21 @@ const Live = {
         if (this.replaying) this.buffer.push(env); else this.apply(env);
       });
     }
-    socket.on("connect", () => {
-      this.replaying = true;
-      socket.emit("replay", { since: this.lastSeq }, async (resp) => {
-        if (!resp || resp.error || !resp.complete) {
-          await this.loadState();
-        } else {
-          for (const env of resp.events) if (names.includes(env.name)) this.apply(env);
-        }
-        const buffered = this.buffer.sort((a, b) => a.seq - b.seq);
-        this.buffer = [];
-        this.replaying = false;
-        for (const env of buffered) this.apply(env);
-        this.setConn("live");
-        document.body.dataset.live = "1";
-      });
+    socket.on("connect", () => this.catchUp());
+    socket.on("disconnect", () => {
+      this.replaying = true;  // events queued during the next handshake wait for the replay
+      this.setConn("offline");
+      document.body.dataset.live = "0";
     });
-    socket.on("disconnect", () => { this.setConn("offline"); document.body.dataset.live = "0"; });
     socket.on("connect_error", (err) => {
       this.setConn("offline");
       if (err && err.message === "unauthorized") window.location = "/login";
+    });
+    socket.on("session.ended", () => { window.location = "/login"; });
+    setInterval(() => this.catchUp(), 60000);
+    window.addEventListener("online", () => this.catchUp());
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this.catchUp();
     });
   },
 };

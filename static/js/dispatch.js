@@ -18,16 +18,48 @@ function message(text, kind) {
 async function assign(incident, select) {
   if (!select.value) { message(T.choose_team, "error"); return; }
   const r = await api("POST", `/api/incidents/${incident.id}/assign`, { team_id: Number(select.value) });
-  if (r.ok) { message(`${incident.ref}: ${T.saved}`, "ok"); upsert(r.data); }
+  if (r.ok) { message(`${incident.ref}: ${T.saved}`, "ok"); upsert(r.data); render(); }
   else message(`${incident.ref}: ${r.data.error}`, "error");
+}
+
+async function cancelIncident(incident) {
+  const reason = window.prompt(`${incident.ref}: ${T.cancel_reason}`);
+  if (reason === null) return;
+  const r = await api("POST", `/api/incidents/${incident.id}/cancel`, { reason });
+  if (r.ok) { message(`${incident.ref}: ${T.saved}`, "ok"); upsert(r.data); render(); }
+  else message(`${incident.ref}: ${(r.data.fields && r.data.fields.reason) || r.data.error}`, "error");
+}
+
+const suggestions = new Map();  // incident id -> [{team, distance_km, eta_minutes, ...}]
+let suggestTimer = null;
+
+async function loadSuggestions(ids) {
+  for (const id of ids) {
+    const r = await api("GET", `/api/incidents/${id}/recommendations`);
+    if (r.ok) suggestions.set(id, r.data);
+  }
+  render();
+}
+
+function refreshSuggestions() {
+  clearTimeout(suggestTimer);
+  suggestTimer = setTimeout(() => loadSuggestions(
+    [...incidents.values()].filter((i) => i.status === "new").map((i) => i.id)), 300);
 }
 
 function teamCell(inc) {
   if (inc.status !== "new") return el("span", {}, inc.team_name || "");
   const free = [...teams.values()].filter((t) => t.status === "available" && t.province_code === inc.province_code);
   if (!free.length) return el("span", { class: "muted" }, T.no_team);
+  const suggested = (suggestions.get(inc.id) || []).filter((s) => free.some((t) => t.id === s.team.id));
+  const rest = free.filter((t) => !suggested.some((s) => s.team.id === t.id));
+  const why = (s) => `${s.team.name} · ${s.distance_km} km · ~${Math.round(s.eta_minutes)} ${T.min}` +
+    (s.skill ? ` · ${label("skill", s.skill)}` : "");
   const select = el("select", { "aria-label": T.choose_team, "data-testid": `team-select-${inc.id}` },
-    el("option", { value: "" }, "—"), free.map((t) => el("option", { value: t.id }, t.name)));
+    el("option", { value: "" }, "—"),
+    suggested.length ? el("optgroup", { label: T.suggested }, suggested.map((s) =>
+      el("option", { value: s.team.id, "data-suggested": "1" }, why(s)))) : null,
+    el("optgroup", { label: T.other_teams }, rest.map((t) => el("option", { value: t.id }, t.name))));
   return el("span", {}, select,
     el("button", { class: "primary", "data-testid": `assign-${inc.id}`, onclick: () => assign(inc, select) }, T.assign));
 }
@@ -39,12 +71,14 @@ function render() {
   body.replaceChildren(...sorted().map((inc) => el("tr",
     { class: `prio-row-${inc.priority} status-${inc.status}`, dataset: { id: inc.id, status: inc.status }, "data-testid": `incident-${inc.id}` },
     el("td", {}, el("span", { class: `prio-badge prio-${inc.priority}` }, inc.priority)),
-    el("td", {}, el("strong", {}, inc.ref), el("br"), el("small", {}, inc.summary)),
+    el("td", {}, el("a", { href: `/desk/incidents/${inc.id}` }, el("strong", {}, inc.ref)), el("br"),
+      el("small", {}, inc.summary)),
     el("td", {}, label("category", inc.category)),
     el("td", {}, placeName(inc), el("br"), el("small", {}, label("precision", inc.precision))),
     el("td", { "data-testid": `status-${inc.id}` }, label("status", inc.status)),
     el("td", { class: "wait", dataset: { since: inc.created_at, until: inc.dispatched_at || "" } }),
-    el("td", {}, teamCell(inc)))));
+    el("td", {}, teamCell(inc), inc.status !== "on_scene" ? el("button", { class: "link",
+      "data-testid": `cancel-${inc.id}`, onclick: () => cancelIncident(inc) }, T.cancel) : null))));
   for (const sel of body.querySelectorAll("select")) {
     if (chosen[sel.dataset.testid]) sel.value = chosen[sel.dataset.testid];
   }
@@ -77,10 +111,12 @@ Live.start({
     state.incidents.forEach(upsert);
     state.teams.forEach((t) => teams.set(t.id, t));
     render();
+    refreshSuggestions();
   },
   onEvent(name, data) {
     if (name === "team.updated") teams.set(data.id, data); else upsert(data);
     render();
+    if (name !== "incident.updated" || data.status === "new") refreshSuggestions();
   },
 }, ["incident.created", "incident.updated", "team.updated"]);
 setInterval(tick, 1000);

@@ -1,13 +1,18 @@
 /* Supervisor desk: live Leaflet map (rendered by folium) and counts by status and priority. */
 "use strict";
-const MAP = window[document.getElementById("map-box").dataset.mapName];
+const BOX = document.getElementById("map-box");
+const MAP = window[BOX.dataset.mapName];
+const CLUSTER = window[BOX.dataset.clusterName] || MAP;  // incidents cluster when zoomed out
+const FILTERS = document.getElementById("map-filters");
 const COLORS = { P1: "#c0152f", P2: "#e66b00", P3: "#c9a400", P4: "#3c7d3c" };
 const OPEN_S = ["new", "assigned", "acknowledged", "en_route", "on_scene"];
 const incidentsS = new Map();
 const teamsS = new Map();
 const markers = new Map();
 const teamMarkers = new Map();
-let counts = { calls: 0, handed: 0 };
+const callIds = new Set();    // this shift's calls, each counted once
+const handedIds = new Set();  // this shift's hand-overs, each counted once
+let shiftTimer = null;
 
 function incidentStyle(inc) {
   return { radius: inc.priority === "P1" ? 11 : 8, color: inc.status === "new" ? "#111" : COLORS[inc.priority],
@@ -16,28 +21,43 @@ function incidentStyle(inc) {
 }
 
 function popup(inc) {
-  return `<strong>${inc.ref}</strong><br>${label("category", inc.category)} · ${inc.priority}<br>` +
-    `${label("status", inc.status)}${inc.team_name ? " · " + inc.team_name : ""}<br>` +
-    `<small>${label("precision", inc.precision)}</small>`;
+  // Built as DOM nodes, never as HTML strings: summaries and names are user input.
+  return el("div", {},
+    el("a", { href: `/desk/incidents/${inc.id}`, "data-testid": `open-${inc.id}` }, el("strong", {}, inc.ref)),
+    el("br"), `${label("category", inc.category)} · ${inc.priority}`, el("br"),
+    `${label("status", inc.status)}${inc.team_name ? " · " + inc.team_name : ""}`, el("br"),
+    el("small", {}, label("precision", inc.precision)));
+}
+
+function passes(inc) {
+  if (!FILTERS) return true;
+  const f = Object.fromEntries(new FormData(FILTERS));
+  return (!f.province || inc.province_code === f.province) && (!f.category || inc.category === f.category) &&
+    (!f.status || inc.status === f.status) && (!f.priority || inc.priority === f.priority);
 }
 
 function drawIncident(inc) {
   const old = markers.get(inc.id);
-  if (!OPEN_S.includes(inc.status) || inc.lat === null) {
-    if (old) { MAP.removeLayer(old); markers.delete(inc.id); }
+  if (!OPEN_S.includes(inc.status) || inc.lat === null || !passes(inc)) {
+    if (old) { CLUSTER.removeLayer(old); markers.delete(inc.id); }
     return;
   }
   if (old) { old.setLatLng([inc.lat, inc.lon]); old.setStyle(incidentStyle(inc)); old.setPopupContent(popup(inc)); return; }
-  const m = L.circleMarker([inc.lat, inc.lon], incidentStyle(inc)).bindPopup(popup(inc)).addTo(MAP);
-  m.getElement && m.getElement()?.setAttribute("data-incident", inc.id);
+  const m = L.circleMarker([inc.lat, inc.lon], incidentStyle(inc)).bindPopup(popup(inc));
+  CLUSTER.addLayer(m);
   markers.set(inc.id, m);
 }
+
+if (FILTERS) FILTERS.addEventListener("change", () => {
+  for (const inc of incidentsS.values()) drawIncident(inc);
+  renderBoard();
+});
 
 function drawTeam(t) {
   const old = teamMarkers.get(t.id);
   if (t.lat === null || t.lat === undefined) return;
   const style = { radius: 6, color: "#1a4fa0", fillColor: t.status === "available" ? "#5b8ee6" : "#1a4fa0", fillOpacity: 0.9, weight: 2 };
-  const text = `${t.name}<br>${label("team_status", t.status)}`;
+  const text = el("div", {}, el("strong", {}, t.name), el("br"), label("team_status", t.status));
   if (old) { old.setLatLng([t.lat, t.lon]); old.setStyle(style); old.setPopupContent(text); return; }
   teamMarkers.set(t.id, L.circleMarker([t.lat, t.lon], style).bindPopup(text).addTo(MAP));
 }
@@ -50,8 +70,8 @@ function renderBoard() {
   }
   document.querySelectorAll("td[data-status]").forEach((td) => { td.textContent = byStatus[td.dataset.status] || 0; });
   document.querySelectorAll("td[data-priority]").forEach((td) => { td.textContent = byPrio[td.dataset.priority] || 0; });
-  document.getElementById("calls-count").textContent = counts.calls;
-  document.getElementById("handed-count").textContent = counts.handed;
+  document.getElementById("calls-count").textContent = callIds.size;
+  document.getElementById("handed-count").textContent = handedIds.size;
   document.getElementById("team-list").replaceChildren(...[...teamsS.values()].map((t) =>
     el("li", { class: `team team-${t.status}`, "data-testid": `team-${t.id}` }, el("strong", {}, t.name), " · ", label("team_status", t.status))));
   document.getElementById("map-box").dataset.markers = markers.size;
@@ -60,24 +80,29 @@ function renderBoard() {
 function upsertIncident(inc) {
   const known = incidentsS.get(inc.id);
   if (known && known.updated_at > inc.updated_at) return;
-  if (inc.status === "handed_over" && (!known || known.status !== "handed_over")) counts.handed += 1;
+  if (inc.status === "handed_over") handedIds.add(inc.id);
   if (OPEN_S.includes(inc.status)) incidentsS.set(inc.id, inc); else incidentsS.delete(inc.id);
   drawIncident(inc);
 }
 
 Live.start({
   onState(state) {
-    for (const m of markers.values()) MAP.removeLayer(m);
+    for (const m of markers.values()) CLUSTER.removeLayer(m);
     markers.clear(); incidentsS.clear();
     state.incidents.forEach(upsertIncident);
     state.teams.forEach((t) => { teamsS.set(t.id, t); drawTeam(t); });
     const c = state.counts || {};
-    counts = { calls: Object.values(c.calls || {}).reduce((a, b) => a + b, 0), handed: c.handed_over || 0 };
+    callIds.clear(); handedIds.clear();
+    (c.call_ids || []).forEach((id) => callIds.add(id));
+    (c.handed_ids || []).forEach((id) => handedIds.add(id));
     renderBoard();
+    // A new duty round starts its counts from zero: reload the board when it begins.
+    clearTimeout(shiftTimer);
+    if (c.next_shift) shiftTimer = setTimeout(() => Live.loadState(), Date.parse(c.next_shift) - Date.now() + 1000);
   },
   onEvent(name, data) {
     if (name === "team.updated") { teamsS.set(data.id, data); drawTeam(data); }
-    else if (name === "call.logged") counts.calls += 1;
+    else if (name === "call.logged") callIds.add(data.id);
     else upsertIncident(data);
     renderBoard();
   },

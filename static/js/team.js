@@ -22,6 +22,9 @@ function alertNewJob() {
 
 function render() {
   document.getElementById("team-status").textContent = team ? label("team_status", team.status) : "—";
+  const duty = document.getElementById("duty");
+  duty.hidden = !team || !["available", "off_duty"].includes(team.status);
+  if (team) duty.textContent = team.status === "off_duty" ? T.go_on_duty : T.go_off_duty;
   if (team) document.getElementById("team-name").textContent = team.name;
   const box = document.getElementById("job");
   document.getElementById("no-job").hidden = Boolean(job);
@@ -63,6 +66,12 @@ function take(inc) {
   }
 }
 
+document.getElementById("duty").addEventListener("click", async () => {
+  if (!team) return;
+  const r = await api("POST", `/api/teams/${team.id}/availability`, { available: team.status === "off_duty" });
+  if (r.ok) { team = r.data; say(T.saved, "ok"); render(); } else say(`${T.error} ${r.data.error}`, "error");
+});
+
 document.querySelectorAll("button[data-step]").forEach((b) => b.addEventListener("click", async () => {
   if (!job) return;
   b.disabled = true;
@@ -85,3 +94,17 @@ Live.start({
     render();
   },
 }, ["incident.created", "incident.updated", "team.updated"]);
+
+// Report the team's position from the phone: on start, then when it moves or every 60 s.
+(function trackPosition() {
+  if (!navigator.geolocation) return;
+  let last = null;
+  navigator.geolocation.watchPosition(async (pos) => {
+    const { latitude: lat, longitude: lon, accuracy } = pos.coords;
+    const now = Date.now();
+    const moved = last && Math.hypot(lat - last.lat, lon - last.lon) > 0.0005;
+    if (last && !moved && now - last.at < 60000) return;
+    last = { lat, lon, at: now };
+    await api("POST", "/api/teams/me/position", { lat, lon, accuracy });
+  }, () => {}, { enableHighAccuracy: true, maximumAge: 30000, timeout: 20000 });
+})();

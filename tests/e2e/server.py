@@ -34,7 +34,8 @@ def server(db_url: str, *, extra_env: dict[str, str] | None = None, log_path=Non
     """Run `python run.py` on a free port; yield its base URL; stop it afterwards."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "HOST": "127.0.0.1", "PORT": str(port),
-           "SECRET_KEY": "e2e-secret", "SOCKETIO_MESSAGE_QUEUE": "", **(extra_env or {})}
+           "SECRET_KEY": "e2e-secret", "SOCKETIO_MESSAGE_QUEUE": "", "RATELIMIT_STORAGE_URI": "memory://",
+           "POSITIONS_REDIS_URL": "", **(extra_env or {})}
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "run.py"], cwd=BASE_DIR, env=env, stdout=log,
                             stderr=subprocess.STDOUT)

@@ -86,9 +86,16 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     calls.click("[data-testid=add-person]")
     calls.select_option("#people-rows .person select[name=age_group]", "child")
     calls.select_option("#people-rows .person select[name=sex]", "female")
-    calls.wait_for_selector("[data-testid=district] option[value='6501']", state="attached")
-    calls.select_option("[data-testid=district]", "6501")
-    calls.wait_for_selector("[data-testid=subdistrict] option[value='650101']", state="attached")
+    # The place as the caller says it: the offline geocoder fills the pickers.
+    calls.fill("[data-testid=place-query]", "หมู่ 4 ต.ท่าทอง อ.เมือง จ.พิษณุโลก")
+    calls.click("[data-testid=find-place]")
+    calls.locator("[data-testid=place-candidates] button").first.click()
+    calls.wait_for_function(
+        "document.querySelector('[data-testid=subdistrict]').value === '650105'")
+    assert calls.input_value("[data-testid=district]") == "6501"
+    assert label(calls, "precision", "subdistrict") in calls.inner_text(
+        "[data-testid=place-precision]")
+    # ... and the pickers can still be changed by hand.
     calls.select_option("[data-testid=subdistrict]", "650101")
     calls.fill("textarea[name=address_text]", "บ้านเลขที่ 12 หมู่ 4 หลังวัด")
     calls.fill("[data-testid=notes]", "ประตูสีฟ้า ระวังสุนัข")
@@ -108,8 +115,14 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     supervisor.wait_for_function("document.getElementById('map-box').dataset.markers === '1'")
     assert supervisor.inner_text("[data-testid=count-P1]") == "1"
     assert supervisor.inner_text("[data-testid=count-new]") == "1"
+    # The suggestion is the nearest team with child-protection skills, with its reasons.
+    suggested = dispatch.locator(f"[data-testid=team-select-{incident_id}] option[data-suggested]")
+    suggested.first.wait_for(state="attached")
+    assert suggested.count() == 1
+    text = suggested.first.inner_text()
+    assert text.startswith("ทีม พม. หนึ่งเดียว พิษณุโลก 1") and "km" in text
     dispatch.select_option(f"[data-testid=team-select-{incident_id}]",
-                           label="ทีม พม. หนึ่งเดียว พิษณุโลก 1")
+                           value=suggested.first.get_attribute("value"))
     dispatch.click(f"[data-testid=assign-{incident_id}]")
     dispatch.wait_for_selector(f"tr[data-id='{incident_id}'][data-status=assigned]")
 

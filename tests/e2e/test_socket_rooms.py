@@ -104,7 +104,8 @@ def test_every_event_type_reaches_only_its_rooms(app, session, everyone):
     got = {name: events(sock) for name, (_, sock) in everyone.items()}
     team_event = next(e for e in got["team1"] if e["name"] == "team.updated")
     assert set(team_event["data"]) == {"id", "code", "name", "province_code", "status", "skills",
-                                       "lat", "lon", "position_at", "status_changed_at"}
+                                       "lat", "lon", "position_at", "position_accuracy_m",
+                                       "status_changed_at"}
     assert team_event["data"]["status"] == "assigned"
     assigned = next(e for e in got["team1"] if e["name"] == "incident.updated")
     assert assigned["data"]["team_id"] == psl1.id and assigned["data"]["notes"] == "ประตูสีฟ้า"

@@ -163,3 +163,14 @@ def test_login_redirect_never_leaves_the_site(app):
     resp = http.post("/login?next=//evil.example/x", data={
         "username": "dispatcher", "password": "demo1300", "csrf_token": token})
     assert resp.status_code == 302 and resp.headers["Location"] == "/"
+
+
+def test_geocode_answers_every_input_without_error(login_as):
+    calltaker = login_as("calltaker")
+    found = calltaker.get("/api/geo/geocode?q=ต.ท่าทอง อ.เมือง จ.พิษณุโลก").json
+    assert found[0]["subdistrict_code"] == "650105" and found[0]["precision"] == "subdistrict"
+    for q in ("", "%%%", "ก" * 1000, "16.8, 100.26", "\x00"):
+        assert calltaker.get("/api/geo/geocode", query_string={"q": q}).status_code == 200
+    assert calltaker.get("/api/geo/reverse?lat=abc&lon=1").status_code == 422
+    assert calltaker.get("/api/geo/reverse?lat=51.5&lon=-0.1").status_code == 422
+    assert calltaker.get("/api/geo/reverse?lat=16.82&lon=100.26").json["province"]["code"] == "65"
