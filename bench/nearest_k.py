@@ -79,18 +79,40 @@ def queries(n: int, seed: int) -> list[tuple[float, float]]:
     return [place(rng, uniform_only=i % 2 == 0) for i in range(n)]
 
 
+class GcPauses:
+    """Collects the garbage collector's pauses (ms) while active, to explain outliers."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._start = 0.0
+
+    def _callback(self, phase: str, _info: dict) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.pauses.append((time.perf_counter() - self._start) * 1000)
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        gc.callbacks.remove(self._callback)
+
+
 def time_queries(index, points, k: int, fresh_after: float, where=None):
-    """Run nearest() for every point; (latencies in ms, answers)."""
+    """Run nearest() for every point; (latencies in ms, answers, GC pauses in ms)."""
     for lat, lon in points[:50]:  # warm up
         index.nearest(lat, lon, k=k, fresh_after=fresh_after, where=where)
     latencies: list[float] = []
     answers: list[list[Hit]] = []
-    for lat, lon in points:
-        start = time.perf_counter()
-        hits = index.nearest(lat, lon, k=k, fresh_after=fresh_after, where=where)
-        latencies.append((time.perf_counter() - start) * 1000)
-        answers.append(hits)
-    return latencies, answers
+    with GcPauses() as gc_pauses:
+        for lat, lon in points:
+            start = time.perf_counter()
+            hits = index.nearest(lat, lon, k=k, fresh_after=fresh_after, where=where)
+            latencies.append((time.perf_counter() - start) * 1000)
+            answers.append(hits)
+    return latencies, answers, gc_pauses.pauses
 
 
 def summary(latencies: list[float]) -> dict[str, float]:
@@ -98,9 +120,11 @@ def summary(latencies: list[float]) -> dict[str, float]:
     return {f"p{p}": pct(latencies, p) for p in (50, 95, 99)} | {"max": max(latencies)}
 
 
-def show(label: str, stats: dict[str, float]) -> None:
-    """One line of latency figures."""
-    print(f"  {label:<34}" + "  ".join(f"{name} {value:7.3f} ms" for name, value in stats.items()))
+def show(label: str, stats: dict[str, float], gc_pauses: list[float]) -> None:
+    """One line of latency figures, and the GC pauses that fell into the timed loop."""
+    longest = f", longest {max(gc_pauses):.1f} ms" if gc_pauses else ""
+    print(f"  {label:<34}" + "  ".join(f"{name} {value:7.3f} ms" for name, value in stats.items())
+          + f"  (GC ran {len(gc_pauses)}x{longest})")
 
 
 def same(a: list[Hit], b: list[Hit]) -> bool:
@@ -132,12 +156,12 @@ def run_memory(rows, points, args, fresh_after, teams) -> dict:
     load_s = time.perf_counter() - start
     print(f"  upsert_many({len(rows):,})               {load_s:7.2f} s "
           f"({len(rows) / load_s:,.0f} rows/s), {len(index):,} stored")
-    latencies, answers = time_queries(index, points, args.k, fresh_after)
+    latencies, answers, pauses = time_queries(index, points, args.k, fresh_after)
     stats = summary(latencies)
-    show(f"nearest k={args.k} fresh ({len(points):,})", stats)
-    team_lat, team_answers = time_queries(index, points[:args.where_queries], args.k, fresh_after,
-                                          teams)
-    show(f"  + where=teams ({args.where_queries:,})", summary(team_lat))
+    show(f"nearest k={args.k} fresh ({len(points):,})", stats, pauses)
+    team_lat, team_answers, pauses = time_queries(index, points[:args.where_queries], args.k,
+                                                  fresh_after, teams)
+    show(f"  + where=teams ({args.where_queries:,})", summary(team_lat), pauses)
     del index
     gc.collect()
     # Memory: the rows are made while tracing, then dropped, so what stays is the index alone.
@@ -171,12 +195,12 @@ def run_redis(url, rows, points, args, fresh_after, teams) -> dict:
         after = int(index.client.info("memory")["used_memory"])
         print(f"  upsert_many({len(rows):,})               {load_s:7.2f} s "
               f"({len(rows) / load_s:,.0f} rows/s), {len(index):,} stored")
-        latencies, answers = time_queries(index, points, args.k, fresh_after)
+        latencies, answers, pauses = time_queries(index, points, args.k, fresh_after)
         stats = summary(latencies)
-        show(f"nearest k={args.k} fresh ({len(points):,})", stats)
-        team_lat, team_answers = time_queries(index, points[:args.where_queries], args.k,
-                                              fresh_after, teams)
-        show(f"  + where=teams ({args.where_queries:,})", summary(team_lat))
+        show(f"nearest k={args.k} fresh ({len(points):,})", stats, pauses)
+        team_lat, team_answers, pauses = time_queries(index, points[:args.where_queries], args.k,
+                                                      fresh_after, teams)
+        show(f"  + where=teams ({args.where_queries:,})", summary(team_lat), pauses)
         print(f"  memory (INFO used_memory delta)    {(after - before) / 2**20:7.1f} MiB "
               f"({(after - before) / len(rows):.0f} B/position)")
     finally:

@@ -75,7 +75,8 @@ def geocode():
     try:
         found = current_app.extensions["geocoder"].geocode(query, limit=5)
     except GeocodeError:
-        return jsonify({"error": gettext("The address search is unavailable; use the pickers.")}), 503
+        message = gettext("The address search is unavailable; use the pickers.")
+        return jsonify({"error": message}), 503
     return jsonify([
         {"lat": c.lat, "lon": c.lon, "precision": c.precision, "label": c.label,
          "province_code": c.province_code, "district_code": c.district_code,

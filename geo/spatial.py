@@ -13,12 +13,17 @@ stored lat/lon, rounded to 6 decimals (1 mm), ties broken by id; so their `Hit` 
 Redis stores positions as 52-bit geohashes (about 0.6 m off) and measures with another Earth
 radius: its own distances are only used to know how far a search is complete.
 
+`where` is asked lazily, nearest candidates first, at most once per id per query: a filter
+that rejects nearly everything makes a query look at everything (within max_km when given), so
+give such queries a max_km, or keep an index per kind of responder.
+
 Latitudes are limited to +-85.05 (inside the Redis GEO / Web Mercator limit) in both
 implementations; Thailand is at 5.5-20.5 N. Bad input raises ValueError and stores nothing.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import numbers
 import threading
@@ -280,8 +285,13 @@ class MemoryIndex:
     point); the answer is then ordered by the exact haversine like RedisGeoIndex. After each ring
     the search knows a lower bound of the distance to every cell it has not visited (latitude gap
     to the rows, distance to the meridian of the nearest unvisited column) and stops once k
-    answers, and anything that could tie with the k-th, are nearer than that bound. When the
-    rings would visit more cells than hold positions, it scans the occupied cells instead.
+    answers, and anything that could tie with the k-th, are nearer than that bound. Rings that
+    cannot reach an occupied row or column are skipped; when the rings would visit more cells
+    than hold positions, it looks at the remaining occupied cells instead.
+
+    The default 0.02 degree cells (about 2.2 km) keep central Bangkok's cells small: with 0.1
+    degree cells, 300,000 responders clustered like the population gave a p99 of 15 ms, with
+    0.02 under 1 ms (bench/nearest_k.py).
 
     Thread-safe: one re-entrant lock around every operation (`where` runs under it).
     """
@@ -434,6 +444,21 @@ class MemoryIndex:
             del pending[:taken]
             return picker.answer(complete_below)
 
+        def finish() -> list[tuple[float, str]]:
+            # Everything is in `pending` now, maybe most of the index. Without `where` only the
+            # first k or so are taken: a heap, popped lazily, beats sorting it all.
+            if q.where is not None:
+                return feed(math.inf) or []
+            heapq.heapify(pending)
+
+            def popped():
+                while pending:
+                    pid = heapq.heappop(pending)[1]
+                    yield haversine_km(qlat, qlon, pos[pid][0], pos[pid][1]), pid
+
+            picker.feed(popped(), math.inf)
+            return picker.answer(math.inf) or []
+
         wide = False  # rings wider than the globe visit columns twice
         seen_cols: set[tuple[int, int]] = set()
         # Rings that reach no occupied row or no occupied column are empty: start past them.
@@ -479,9 +504,10 @@ class MemoryIndex:
                     min(1.0, cos_lat * math.sin(math.radians(min(east_west, 90.0))))
                 )
             bound = min(south, north, side)
-            if bound != math.inf:
-                bound -= _BOUND_EPS_KM
-            if pending or bound > q.max_km or bound == math.inf:
+            if bound == math.inf:
+                return finish()
+            bound -= _BOUND_EPS_KM
+            if pending or bound > q.max_km:
                 found = feed(bound)
                 if found is not None:
                     return found
@@ -492,7 +518,7 @@ class MemoryIndex:
                     i, j = divmod(key, ncols)
                     if not (rows_lo <= i <= rows_hi and (wide or (j - cj + r) % ncols <= 2 * r)):
                         scan(bucket)
-                return feed(math.inf) or []
+                return finish()
             r += 1
 
 
