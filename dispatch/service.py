@@ -393,7 +393,7 @@ def index_position(*, index, team: Team) -> None:
 def recommend_teams(
     *, session: Session, incident_id: int, user: User, index,
     travel: geo_service.TravelSettings, max_age_minutes: float, limit: int = 5,
-    now: datetime | None = None,
+    max_km: float = 300.0, now: datetime | None = None,
 ) -> list[Suggestion]:
     """Available teams of the incident's province with the needed skill, nearest ETA first."""
     incident = get_incident(session=session, incident_id=incident_id, user=user)
@@ -414,7 +414,7 @@ def recommend_teams(
     hits = index.nearest(
         incident.lat, incident.lon, k=limit,
         fresh_after=(now - timedelta(minutes=max_age_minutes)).timestamp(),
-        where=candidates.__contains__,
+        where=candidates.__contains__, max_km=max_km,
     )
     area = geo_service.area_type(incident.province_code, incident.district_code)
     return [

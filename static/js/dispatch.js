@@ -53,8 +53,9 @@ function teamCell(inc) {
   if (!free.length) return el("span", { class: "muted" }, T.no_team);
   const suggested = (suggestions.get(inc.id) || []).filter((s) => free.some((t) => t.id === s.team.id));
   const rest = free.filter((t) => !suggested.some((s) => s.team.id === t.id));
+  const ago = (iso) => Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60000));
   const why = (s) => `${s.team.name} · ${s.distance_km} km · ~${Math.round(s.eta_minutes)} ${T.min}` +
-    (s.skill ? ` · ${label("skill", s.skill)}` : "");
+    (s.skill ? ` · ${label("skill", s.skill)}` : "") + ` · ${T.seen} ${ago(s.last_seen)} ${T.min}`;
   const select = el("select", { "aria-label": T.choose_team, "data-testid": `team-select-${inc.id}` },
     el("option", { value: "" }, "—"),
     suggested.length ? el("optgroup", { label: T.suggested }, suggested.map((s) =>
