@@ -1,8 +1,14 @@
 """Serve the console: python run.py (make run does this after migrating and loading demo data)."""
 import os
 
-from console import create_app
-from console.extensions import socketio
+if os.environ.get("SOCKETIO_ASYNC_MODE") == "eventlet":
+    # NOTE: must patch the standard library before anything else imports it.
+    import eventlet
+
+    eventlet.monkey_patch()
+
+from console import create_app  # noqa: E402
+from console.extensions import socketio  # noqa: E402
 
 app = create_app()
 
