@@ -43,6 +43,60 @@ def _start_positions(app: Flask) -> None:
         session.close()
 
 
+def _timer_loop(app: Flask) -> None:
+    """Fire due timers (offer lapses, check-ins) every TIMER_POLL_SECONDS, forever."""
+    import logging
+
+    from console.db import utcnow
+    from dispatch import flows as dispatch_flows
+    from dispatch import service as dispatch_service
+
+    log = logging.getLogger("console.timers")
+    while True:
+        socketio.sleep(app.config["TIMER_POLL_SECONDS"])
+        with app.app_context():
+            session = app.extensions["db_factory"]()
+            try:
+                fired = dispatch_service.fire_due_timers(
+                    session=session, now=utcnow(), policy=escalation_policy(app.config),
+                    choose=dispatch_service.choose_next_team(
+                        app.extensions["positions"], travel_settings(app.config),
+                        app.config["POSITION_MAX_AGE_MINUTES"]),
+                )
+                session.commit()
+                if fired:
+                    dispatch_flows.after_timers(
+                        session=session, fired=fired, provider=app.extensions["telephony"],
+                        link_base=app.config["PUBLIC_BASE_URL"] or "http://localhost",
+                        map_link_template=app.config["MAP_LINK_TEMPLATE"])
+            except Exception:  # noqa: BLE001
+                session.rollback()
+                log.exception("timer pass failed; retrying next tick")
+            finally:
+                session.close()
+
+
+def escalation_policy(config) -> Any:
+    """The dispatch engine's policy from configuration."""
+    from dispatch.service import EscalationPolicy
+
+    pairs = []
+    for item in config["ACK_TIMEOUTS"].split(","):
+        key, _, value = item.partition("=")
+        if key.strip() and value.strip().isdigit():
+            pairs.append((key.strip(), int(value)))
+    return EscalationPolicy(ack_by_priority=tuple(pairs), checkin_minutes=config["CHECKIN_MINUTES"],
+                            auto_escalate=config["AUTO_ESCALATE"])
+
+
+def travel_settings(config) -> Any:
+    """Distance-to-time settings from configuration."""
+    from geo.service import TravelSettings
+
+    return TravelSettings(road_factor=config["ROAD_FACTOR"], urban_kmh=config["SPEED_URBAN_KMH"],
+                          rural_kmh=config["SPEED_RURAL_KMH"])
+
+
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the console application."""
     from console import (
@@ -71,6 +125,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES", str(BASE_DIR / "console" / "translations")
     )
+
+    if app.config.get("TRUST_PROXY_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUST_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
+                                x_port=hops, x_prefix=hops)
 
     engine = make_engine(app.config["DATABASE_URL"])
     factory = make_sessionmaker(engine)
@@ -129,9 +190,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["place_names"] = place_names
 
     _start_positions(app)
+    if app.config["TIMERS_ENABLED"] and not app.config.get("TESTING"):
+        socketio.start_background_task(_timer_loop, app)
     from geo.geocoders import make_geocoder
 
     app.extensions["geocoder"] = make_geocoder(app.config)
+    from telephony.providers import make_provider
+
+    app.extensions["telephony"] = make_provider(app.config)
     web.register_error_handlers(app)
     routes.register(app)
     sockets.register()

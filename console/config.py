@@ -53,7 +53,26 @@ def load_config() -> dict:
         # Tile URL template for the live map; empty = air-gapped plain background.
         "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", ""),
         "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", ""),
-        "TELEPHONY_PROVIDER": "twilio" if os.environ.get("TWILIO_ACCOUNT_SID") else "simulator",
+        # Twilio only when account, token and hotline number are all set; else the simulator.
+        "TELEPHONY_PROVIDER": "twilio" if all(os.environ.get(k) for k in (
+            "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_NUMBER")) else "simulator",
+        "TWILIO_ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID", ""),
+        "TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN", ""),
+        "TWILIO_NUMBER": os.environ.get("TWILIO_NUMBER", ""),
+        # Called number -> province queue: "0551234567=65,053123456=50"; others go to
+        # TELEPHONY_DEFAULT_PROVINCE (empty = the national queue).
+        "TWILIO_NUMBERS": os.environ.get("TWILIO_NUMBERS", ""),
+        "TELEPHONY_DEFAULT_PROVINCE": os.environ.get("TELEPHONY_DEFAULT_PROVINCE", ""),
+        # Seconds a caller waits in the queue before being offered a voice message.
+        "TELEPHONY_HOLD_SECONDS": int(os.environ.get("TELEPHONY_HOLD_SECONDS", "120")),
+        # The public address Twilio calls (webhook signatures are checked against it); empty =
+        # the request's own URL, after TRUST_PROXY_HOPS proxies' X-Forwarded-* headers.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
+        "TRUST_PROXY_HOPS": int(os.environ.get("TRUST_PROXY_HOPS", "0")),
+        # SMS location links, a template such as
+        # "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}"; empty = a geo:lat,lon URI
+        # (opens the phone's own map app, no third party).
+        "MAP_LINK_TEMPLATE": os.environ.get("MAP_LINK_TEMPLATE", ""),
         # A self-hosted Nominatim (geopy, rate-limited, cached); empty = the offline gazetteer.
         "NOMINATIM_URL": os.environ.get("NOMINATIM_URL", ""),
         # Nearest-team recommendation (geo): positions older than this are ignored.
@@ -66,5 +85,12 @@ def load_config() -> dict:
         # Failed logins: counted in Redis when set (shared by all processes), else in memory.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
         "LOGIN_FAILURE_LIMIT": os.environ.get("LOGIN_FAILURE_LIMIT", "10 per 15 minutes"),
+        # Dispatch engine: seconds to acknowledge an offer per priority, safety check-ins on
+        # scene, automatic offer to the next team, and the durable timer worker.
+        "ACK_TIMEOUTS": os.environ.get("ACK_TIMEOUTS", "P1=60,P2=120,P3=300,P4=600"),
+        "CHECKIN_MINUTES": int(os.environ.get("CHECKIN_MINUTES", "20")),
+        "AUTO_ESCALATE": _bool("AUTO_ESCALATE", True),
+        "TIMERS_ENABLED": _bool("TIMERS_ENABLED", True),
+        "TIMER_POLL_SECONDS": float(os.environ.get("TIMER_POLL_SECONDS", "1")),
         "REPLAY_LIMIT": int(os.environ.get("REPLAY_LIMIT", "500")),
     }

@@ -33,6 +33,10 @@ TEAMS = [
      ["elderly"], 18.8000, 99.0200),
 ]
 
+# Demo phones are made-up numbers; the simulator never sends anything.
+PHONES = {"supervisor": "+66800001300", "team1": "+66800001301", "team2": "+66800001302",
+          "cm.team1": "+66800001501"}
+
 USERS = [
     # username, display name, role, province, team code
     ("calltaker", "สมศรี รับสาย", Role.CALL_TAKER, "65", None),
@@ -87,6 +91,7 @@ def load_demo(session: Session, *, password_hash: str | None = None) -> dict[str
         if username not in existing:
             session.add(User(username=username, display_name=display, role=role,
                              province_code=prov, password_hash=password_hash,
+                             phone=PHONES.get(username),
                              team_id=teams[team_code].id if team_code else None))
             added["users"] += 1
     known = set(session.scalars(select(Agency.name_en)))

@@ -51,6 +51,27 @@ LABELS = {
         "silent": _l("Silent call"),
         "incident_created": _l("Incident created"),
     },
+    "call_reason": {
+        "danger": _l("Someone is in danger now"),
+        "advice": _l("Advice, rights"),
+        "existing": _l("About an existing case"),
+    },
+    "call_status": {
+        "queued": _l("Waiting in the queue"),
+        "ringing": _l("Ringing"),
+        "in_progress": _l("In progress"),
+        "completed": _l("Ended"),
+        "busy": _l("Busy"),
+        "no_answer": _l("No answer"),
+        "failed": _l("Failed"),
+        "canceled": _l("Hung up"),
+    },
+    "flag_level": {
+        "warn": _l("Warn: play a warning, then queue"),
+        "low_priority": _l("Low priority: queue behind others"),
+        "supervisor": _l("Route to a supervisor"),
+        "at_risk": _l("At risk: never deprioritise"),
+    },
     "age_group": {
         "child": _l("Child (0-17)"),
         "adult": _l("Adult (18-59)"),
@@ -87,6 +108,12 @@ LABELS = {
         "homeless": _l("homeless people"),
         "trafficking": _l("trafficking"),
         "psychiatric": _l("psychiatric"),
+    },
+    "alarm": {
+        "sos": _l("SOS from a team"),
+        "missed_checkin": _l("Missed safety check-in"),
+        "offer_lapsed": _l("Offer not acknowledged in time"),
+        "offer_declined": _l("Offer declined by the team"),
     },
     "case_status": {
         "intake": _l("Intake"),

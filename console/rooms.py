@@ -7,6 +7,8 @@ from console.models import User
 
 NATIONAL = "national"
 CASES_NATIONAL = "cases:national"
+CALLTAKERS_NATIONAL = "calltakers:national"
+SUPERVISORS_NATIONAL = "supervisors:national"
 
 
 def desk_rooms(province_code: str | None) -> list[str]:
@@ -38,4 +40,20 @@ def rooms_for_user(user: User) -> set[str]:
         rooms.add(team_room(user.team_id))
     if user.role in (Role.CASE_WORKER, Role.SUPERVISOR, Role.ADMIN):
         rooms.add(CASES_NATIONAL if user.is_national else f"cases:{user.province_code}")
+    if user.role is Role.CALL_TAKER:
+        rooms.add(CALLTAKERS_NATIONAL if user.is_national
+                  else f"calltakers:{user.province_code}")
+    if user.role in (Role.SUPERVISOR, Role.ADMIN):
+        rooms.add(SUPERVISORS_NATIONAL if user.is_national
+                  else f"supervisors:{user.province_code}")
     return rooms
+
+
+def calltaker_rooms(province_code: str | None) -> list[str]:
+    """Rooms of call-takers who get the screen pop of a call queued for this province."""
+    return [CALLTAKERS_NATIONAL] + ([f"calltakers:{province_code}"] if province_code else [])
+
+
+def supervisor_rooms(province_code: str | None) -> list[str]:
+    """Rooms of supervisors (calls routed to the supervisors' queue pop there)."""
+    return [SUPERVISORS_NATIONAL] + ([f"supervisors:{province_code}"] if province_code else [])

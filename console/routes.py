@@ -299,8 +299,11 @@ def register(app) -> None:
     from cases.routes import bp as cases_bp
     from dispatch.routes import bp as dispatch_bp
     from geo.routes import bp as geo_bp
+    from telephony.routes import api as telephony_api_bp
     from telephony.routes import bp as telephony_bp
+    from telephony.webhooks import bp as twilio_hooks_bp
 
     app.register_blueprint(bp)
-    for blueprint in (telephony_bp, dispatch_bp, geo_bp, cases_bp):
+    for blueprint in (telephony_bp, telephony_api_bp, twilio_hooks_bp, dispatch_bp, geo_bp,
+                      cases_bp):
         app.register_blueprint(blueprint)

@@ -101,7 +101,10 @@ OPEN_STATUSES = frozenset(
 
 INCIDENT_TRANSITIONS: dict[IncidentStatus, frozenset[IncidentStatus]] = {
     IncidentStatus.NEW: frozenset({IncidentStatus.ASSIGNED, IncidentStatus.CANCELLED}),
-    IncidentStatus.ASSIGNED: frozenset({IncidentStatus.ACKNOWLEDGED, IncidentStatus.CANCELLED}),
+    # ASSIGNED -> NEW: the offer lapsed or the team declined; the incident waits for a team again.
+    IncidentStatus.ASSIGNED: frozenset(
+        {IncidentStatus.ACKNOWLEDGED, IncidentStatus.NEW, IncidentStatus.CANCELLED}
+    ),
     IncidentStatus.ACKNOWLEDGED: frozenset({IncidentStatus.EN_ROUTE, IncidentStatus.CANCELLED}),
     IncidentStatus.EN_ROUTE: frozenset({IncidentStatus.ON_SCENE, IncidentStatus.CANCELLED}),
     IncidentStatus.ON_SCENE: frozenset({IncidentStatus.RESOLVED}),
@@ -112,6 +115,7 @@ INCIDENT_TRANSITIONS: dict[IncidentStatus, frozenset[IncidentStatus]] = {
 
 # The incident timestamp column stamped when a status is entered.
 STATUS_TIMESTAMP: dict[IncidentStatus, str] = {
+    IncidentStatus.NEW: "updated_at",
     IncidentStatus.ASSIGNED: "dispatched_at",
     IncidentStatus.ACKNOWLEDGED: "acknowledged_at",
     IncidentStatus.EN_ROUTE: "en_route_at",
@@ -170,3 +174,19 @@ CATEGORY_SKILLS: dict[str, str | None] = {
     "suicide_risk": "psychiatric",
     "other": None,
 }
+
+
+class TimerKind(StrEnum):
+    """What a durable timer does when it comes due."""
+
+    OFFER_LAPSE = "offer_lapse"
+    CHECKIN_DUE = "checkin_due"
+
+
+class AlarmKind(StrEnum):
+    """Why a supervisor is alerted; SOS is the highest."""
+
+    SOS = "sos"
+    MISSED_CHECKIN = "missed_checkin"
+    OFFER_LAPSED = "offer_lapsed"
+    OFFER_DECLINED = "offer_declined"

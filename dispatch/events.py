@@ -8,16 +8,18 @@ from sqlalchemy.orm import Session
 
 from console import realtime
 from console.rooms import desk_rooms, team_room
-from dispatch.models import Incident, Team
+from dispatch.models import Alarm, Incident, Team
 from geo import gazetteer
 
 INCIDENT_CREATED = "incident.created"
 INCIDENT_UPDATED = "incident.updated"
 TEAM_UPDATED = "team.updated"
+ALARM_CHANGED = "alarm.changed"
 
 _TIMES = (
     "created_at", "triaged_at", "dispatched_at", "acknowledged_at", "en_route_at",
     "on_scene_at", "resolved_at", "handed_over_at", "cancelled_at", "updated_at",
+    "offer_due_at", "checkin_due_at",
 )
 
 
@@ -112,3 +114,21 @@ def team_updated(*, session: Session, team: Team) -> dict:
     """A team's status or position changed."""
     rooms = desk_rooms(team.province_code) + [team_room(team.id)]
     return realtime.publish(session, TEAM_UPDATED, team_payload(team), rooms)
+
+
+def alarm_payload(alarm: Alarm) -> dict[str, Any]:
+    """What the alarm banner shows."""
+    return {
+        "id": alarm.id, "kind": alarm.kind.value, "province_code": alarm.province_code,
+        "team_id": alarm.team_id, "incident_id": alarm.incident_id,
+        "raised_at": _iso(alarm.raised_at), "lat": alarm.lat, "lon": alarm.lon,
+        "note": alarm.note, "handled_at": _iso(alarm.handled_at),
+    }
+
+
+def alarm_changed(*, session: Session, alarm: Alarm) -> dict:
+    """An alarm was raised or handled: its province's desks hear, and the team concerned."""
+    rooms = desk_rooms(alarm.province_code)
+    if alarm.team_id is not None:
+        rooms.append(team_room(alarm.team_id))
+    return realtime.publish(session, ALARM_CHANGED, alarm_payload(alarm), rooms)

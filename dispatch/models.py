@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from console.db import Base, UTCDateTime, str_enum, utcnow
 from dispatch.enums import (
     AgeGroup,
+    AlarmKind,
     Category,
     IncidentStatus,
     Precision,
@@ -18,6 +19,7 @@ from dispatch.enums import (
     Sex,
     Source,
     TeamStatus,
+    TimerKind,
     VulnerableGroup,
 )
 
@@ -87,6 +89,10 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     handed_over_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # While a team holds an unacknowledged offer: when it lapses.
+    offer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # While a team is on scene: when its next safety check-in is due.
+    checkin_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # NOTE: optimistic locking: a stale read can never overwrite a newer status (SQLite too).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
@@ -165,3 +171,38 @@ class TeamPosition(Base):
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     accuracy_m: Mapped[float | None] = mapped_column(Float)
+
+
+class Timer(Base):
+    """A durable timer: stored with its due time, survives restarts, fires exactly once."""
+
+    __tablename__ = "timer"
+    __table_args__ = (Index("ix_timer_due", "fired_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[TimerKind] = mapped_column(str_enum(TimerKind))
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # or cancelled
+    outcome: Mapped[str | None] = mapped_column(String(24))  # fired | cancelled
+
+
+class Alarm(Base):
+    """Something a supervisor must handle: an SOS, a missed check-in, a lapsed offer."""
+
+    __tablename__ = "alarm"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[AlarmKind] = mapped_column(str_enum(AlarmKind))
+    province_code: Mapped[str] = mapped_column(String(2), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(Text, default="")
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+import logging
+
+from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user, login_required
 
+from console import escalation_policy, travel_settings
 from console.errors import NotFound
 from console.validation import parse
 from console.web import db, desk_required, json_body
-from dispatch import events, service
+from dispatch import events, flows, service
 from dispatch.enums import IncidentStatus
-from dispatch.schemas import AssignIn, AvailabilityIn, CancelIn, PositionIn, StepIn
-from geo.service import TravelSettings
+from dispatch.schemas import (
+    AssignIn,
+    AvailabilityIn,
+    CancelIn,
+    PositionIn,
+    SosIn,
+    StepIn,
+)
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("dispatch", __name__, url_prefix="/api")
 
@@ -46,8 +57,10 @@ def assign(incident_id: int):
     data = parse(AssignIn, json_body())
     session = db()
     service.assign_team(session=session, incident_id=incident_id, team_id=data.team_id,
-                        by=current_user)
+                        by=current_user, policy=escalation_policy(current_app.config))
     session.commit()
+    _after_commit(flows.notify_assignment, incident_id=incident_id,
+                  map_link_template=current_app.config["MAP_LINK_TEMPLATE"])
     incident = service.get_incident(session=session, incident_id=incident_id, user=current_user)
     return jsonify(events.incident_payload(incident))
 
@@ -61,7 +74,8 @@ def step(incident_id: int, step: str):
     data = parse(StepIn, json_body())
     session = db()
     incident = service.advance(session=session, incident_id=incident_id, to=STEPS[step],
-                               by=current_user, note=data.note)
+                               by=current_user, note=data.note,
+                               policy=escalation_policy(current_app.config))
     session.commit()
     return jsonify(events.incident_payload(incident))
 
@@ -94,9 +108,7 @@ def recommendations(incident_id: int):
     cfg = current_app.config
     suggestions = service.recommend_teams(
         session=db(), incident_id=incident_id, user=current_user,
-        index=current_app.extensions["positions"],
-        travel=TravelSettings(road_factor=cfg["ROAD_FACTOR"], urban_kmh=cfg["SPEED_URBAN_KMH"],
-                              rural_kmh=cfg["SPEED_RURAL_KMH"]),
+        index=current_app.extensions["positions"], travel=travel_settings(cfg),
         max_age_minutes=cfg["POSITION_MAX_AGE_MINUTES"],
     )
     return jsonify([
@@ -129,3 +141,74 @@ def availability(team_id: int):
                                     available=data.available, by=current_user)
     session.commit()
     return jsonify(events.team_payload(team))
+
+
+def _after_commit(flow, **kwargs) -> None:
+    """Run a flow (SMS) after the change committed; its failure never undoes the change."""
+    try:
+        flow(session=db(), provider=current_app.extensions["telephony"],
+             link_base=current_app.config["PUBLIC_BASE_URL"] or request.host_url, **kwargs)
+    except Exception:  # noqa: BLE001
+        db().rollback()
+        log.exception("after-commit flow %s failed", flow.__name__)
+
+
+def _chooser():
+    cfg = current_app.config
+    return service.choose_next_team(current_app.extensions["positions"], travel_settings(cfg),
+                                    cfg["POSITION_MAX_AGE_MINUTES"])
+
+
+@bp.post("/incidents/<int(max=2147483647):incident_id>/decline")
+@desk_required("team")
+def decline(incident_id: int):
+    """The offered team declines with a reason; the next team is offered when allowed."""
+    data = parse(CancelIn, json_body())
+    session = db()
+    incident = service.decline(session=session, incident_id=incident_id, by=current_user,
+                               reason=data.reason, policy=escalation_policy(current_app.config),
+                               choose=_chooser())
+    session.commit()
+    return jsonify(events.incident_payload(incident))
+
+
+@bp.post("/incidents/<int(max=2147483647):incident_id>/checkin")
+@desk_required("team")
+def checkin(incident_id: int):
+    """One tap from the scene: we are safe."""
+    session = db()
+    incident = service.check_in(session=session, incident_id=incident_id, by=current_user,
+                                policy=escalation_policy(current_app.config))
+    session.commit()
+    return jsonify(events.incident_payload(incident))
+
+
+@bp.post("/teams/me/sos")
+@desk_required("team")
+def sos():
+    """The SOS button: the highest alarm, with the last known position."""
+    data = parse(SosIn, json_body())
+    session = db()
+    alarm = service.raise_sos(session=session, by=current_user, lat=data.lat, lon=data.lon,
+                              note=data.note)
+    session.commit()
+    _after_commit(flows.notify_alarm, alarm_id=alarm.id)
+    return jsonify(events.alarm_payload(alarm)), 201
+
+
+@bp.get("/alarms")
+@desk_required("dispatch")
+def alarms():
+    """Alarms nobody has handled yet, SOS first."""
+    return jsonify([events.alarm_payload(a)
+                    for a in service.open_alarms(session=db(), user=current_user)])
+
+
+@bp.post("/alarms/<int(max=2147483647):alarm_id>/handle")
+@desk_required("dispatch")
+def handle_alarm(alarm_id: int):
+    """Take charge of an alarm."""
+    session = db()
+    alarm = service.handle_alarm(session=session, alarm_id=alarm_id, by=current_user)
+    session.commit()
+    return jsonify(events.alarm_payload(alarm))

@@ -109,3 +109,11 @@ class AvailabilityIn(Schema):
     """On duty (available) or off duty."""
 
     available: bool
+
+
+class SosIn(Schema):
+    """The SOS button, with the phone's position when it has one."""
+
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    note: str = Field(default="", max_length=500)

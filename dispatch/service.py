@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import case as sa_case
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from cases import service as case_service
@@ -32,18 +32,22 @@ from dispatch.enums import (
     TEAM_STATUS_FOR_INCIDENT,
     TEAM_STEPS,
     TEAM_TRANSITIONS,
+    AlarmKind,
     IncidentStatus,
     Precision,
     Source,
     TeamStatus,
+    TimerKind,
 )
 from dispatch.models import (
+    Alarm,
     Assignment,
     Incident,
     IncidentPerson,
     Team,
     TeamPosition,
     TimelineEntry,
+    Timer,
 )
 from dispatch.schemas import IncidentIn
 from geo import service as geo_service
@@ -53,6 +57,20 @@ DESK_STEP_ROLES = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
 _PRIORITY_ORDER = sa_case(
     {"P1": 1, "P2": 2, "P3": 3, "P4": 4}, value=Incident.priority, else_=9
 )
+
+
+@dataclass(frozen=True)
+class EscalationPolicy:
+    """How long a team has to acknowledge, how often it checks in, who escalates by itself."""
+
+    ack_by_priority: tuple[tuple[str, int], ...] = (("P1", 60), ("P2", 120), ("P3", 300),
+                                                    ("P4", 600))
+    checkin_minutes: int = 20
+    auto_escalate: bool = True
+
+    def ack_seconds(self, priority: str) -> int:
+        """Seconds a team has to acknowledge an offer of this priority."""
+        return dict(self.ack_by_priority).get(priority, 300)
 
 
 def _be_year(at: datetime) -> int:
@@ -217,36 +235,48 @@ def get_incident(*, session: Session, incident_id: int, user: User, lock: bool =
     return incident
 
 
-def assign_team(*, session: Session, incident_id: int, team_id: int, by: User) -> Assignment:
-    """Give an incident to an available team of its province."""
+def assign_team(*, session: Session, incident_id: int, team_id: int, by: User,
+                policy: EscalationPolicy | None = None) -> Assignment:
+    """Offer an incident to an available team of its province; the team must acknowledge."""
     if by.role not in DISPATCH_ROLES:
         raise Forbidden(N_("Only dispatchers and supervisors assign teams."))
     incident = get_incident(session=session, incident_id=incident_id, user=by, lock=True)
     team = session.scalar(_lock(select(Team).where(Team.id == team_id), session))
     if team is None or not by.can_see_province(team.province_code):
         raise NotFound("team")
+    return _assign(session=session, incident=incident, team=team, by=by,
+                   policy=policy or EscalationPolicy(), now=utcnow())
+
+
+def _assign(*, session: Session, incident: Incident, team: Team, by: User | None,
+            policy: EscalationPolicy, now: datetime) -> Assignment:
+    """The offer itself, for a dispatcher or for automatic escalation (by=None)."""
     if IncidentStatus.ASSIGNED not in INCIDENT_TRANSITIONS[incident.status]:
         raise _refuse_transition(incident, IncidentStatus.ASSIGNED)
     if team.province_code != incident.province_code:
         raise Conflict(N_("Team %(team)s works in another province."), team=team.name)
     if team.status is not TeamStatus.AVAILABLE:
         raise Conflict(N_("Team %(team)s is not available (busy or off duty)."), team=team.name)
-    now = utcnow()
     assignment = Assignment(
-        incident_id=incident.id, team_id=team.id, assigned_by_id=by.id, assigned_at=now
+        incident_id=incident.id, team_id=team.id, assigned_by_id=by.id if by else None,
+        assigned_at=now,
     )
     session.add(assignment)
     incident.team_id = team.id
     incident.team = team
+    incident.offer_due_at = now + timedelta(seconds=policy.ack_seconds(incident.priority.value))
     transition(session=session, incident=incident, to=IncidentStatus.ASSIGNED, by=by, at=now)
     _team_transition(session=session, team=team, to=TeamStatus.ASSIGNED, at=now, by=by)
+    session.add(Timer(kind=TimerKind.OFFER_LAPSE, incident_id=incident.id, team_id=team.id,
+                      due_at=incident.offer_due_at, created_at=now))
     session.flush()
     events.incident_updated(session=session, incident=incident)
     return assignment
 
 
 def advance(
-    *, session: Session, incident_id: int, to: IncidentStatus, by: User, note: str = ""
+    *, session: Session, incident_id: int, to: IncidentStatus, by: User, note: str = "",
+    policy: EscalationPolicy | None = None,
 ) -> Incident:
     """A team step (acknowledge, en route, on scene, resolved); resolving hands over a case."""
     if to not in TEAM_STEPS:
@@ -260,9 +290,17 @@ def advance(
     assignment = session.scalar(
         select(Assignment).where(Assignment.incident_id == incident.id, Assignment.active)
     )
-    if to is IncidentStatus.ACKNOWLEDGED and assignment is not None:
-        assignment.acknowledged_at = now
-        assignment.acknowledged_by_id = by.id
+    if to is IncidentStatus.ACKNOWLEDGED:
+        incident.offer_due_at = None
+        _end_timers(session, incident.id, TimerKind.OFFER_LAPSE, now)
+        if assignment is not None:
+            assignment.acknowledged_at = now
+            assignment.acknowledged_by_id = by.id
+    if to is IncidentStatus.ON_SCENE:
+        _schedule_checkin(session, incident, now, policy or EscalationPolicy())
+    if to is IncidentStatus.RESOLVED:
+        incident.checkin_due_at = None
+        _end_timers(session, incident.id, TimerKind.CHECKIN_DUE, now)
     team = incident.team
     if team is not None:
         _team_transition(session=session, team=team, to=TEAM_STATUS_FOR_INCIDENT[to], at=now,
@@ -397,9 +435,18 @@ def recommend_teams(
 ) -> list[Suggestion]:
     """Available teams of the incident's province with the needed skill, nearest ETA first."""
     incident = get_incident(session=session, incident_id=incident_id, user=user)
+    return _recommend(session=session, incident=incident, index=index, travel=travel,
+                      max_age_minutes=max_age_minutes, limit=limit, max_km=max_km,
+                      now=now or utcnow())
+
+
+def _recommend(
+    *, session: Session, incident: Incident, index, travel: geo_service.TravelSettings,
+    max_age_minutes: float, limit: int, max_km: float, now: datetime,
+    exclude: frozenset[int] = frozenset(),
+) -> list[Suggestion]:
     if incident.lat is None:
         return []
-    now = now or utcnow()
     skill = CATEGORY_SKILLS.get(incident.category.value)
     candidates = {
         position_key(t.id): t
@@ -407,7 +454,7 @@ def recommend_teams(
             select(Team).where(Team.province_code == incident.province_code,
                                Team.status == TeamStatus.AVAILABLE)
         )
-        if skill is None or skill in (t.skills or [])
+        if (skill is None or skill in (t.skills or [])) and t.id not in exclude
     }
     if not candidates:
         return []
@@ -493,6 +540,9 @@ def cancel_incident(*, session: Session, incident_id: int, reason: str, by: User
     previous_team = incident.team_id
     transition(session=session, incident=incident, to=IncidentStatus.CANCELLED, by=by,
                note=reason, at=now)
+    incident.offer_due_at = incident.checkin_due_at = None
+    for kind in TimerKind:
+        _end_timers(session, incident.id, kind, now)
     assignment = session.scalar(
         select(Assignment).where(Assignment.incident_id == incident.id, Assignment.active)
     )
@@ -505,3 +555,209 @@ def cancel_incident(*, session: Session, incident_id: int, reason: str, by: User
     session.flush()
     events.incident_updated(session=session, incident=incident, previous_team_id=previous_team)
     return incident
+
+
+# --- Durable timers, offers that lapse, check-ins, alarms ---------------------------------
+
+
+def _end_timers(session: Session, incident_id: int, kind: TimerKind, now: datetime) -> None:
+    """Cancel an incident's pending timers of one kind."""
+    for timer in session.scalars(select(Timer).where(
+        Timer.incident_id == incident_id, Timer.kind == kind, Timer.fired_at.is_(None)
+    )):
+        timer.fired_at, timer.outcome = now, "cancelled"
+
+
+def _schedule_checkin(session: Session, incident: Incident, now: datetime,
+                      policy: EscalationPolicy) -> None:
+    _end_timers(session, incident.id, TimerKind.CHECKIN_DUE, now)
+    incident.checkin_due_at = now + timedelta(minutes=policy.checkin_minutes)
+    session.add(Timer(kind=TimerKind.CHECKIN_DUE, incident_id=incident.id,
+                      team_id=incident.team_id, due_at=incident.checkin_due_at, created_at=now))
+
+
+def claim_due_timers(*, session: Session, now: datetime, limit: int = 50) -> list[Timer]:
+    """Take due timers so that each fires exactly once, whatever the number of processes."""
+    stmt = (select(Timer).where(Timer.fired_at.is_(None), Timer.due_at <= now)
+            .order_by(Timer.due_at).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        # NOTE: SKIP LOCKED: another process holding a timer row skips it, never waits.
+        return list(session.scalars(stmt.with_for_update(skip_locked=True)))
+    claimed = []
+    for timer in session.scalars(stmt).all():
+        # SQLite: a conditional UPDATE under the database write lock claims the row.
+        won = session.execute(
+            update(Timer).where(Timer.id == timer.id, Timer.fired_at.is_(None))
+            .values(fired_at=now, outcome="fired")
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won:
+            claimed.append(timer)
+    return claimed
+
+
+def _raise_alarm(session: Session, *, kind: AlarmKind, province_code: str, now: datetime,
+                 team_id: int | None = None, incident_id: int | None = None,
+                 by: User | None = None, lat: float | None = None, lon: float | None = None,
+                 note: str = "") -> Alarm:
+    alarm = Alarm(kind=kind, province_code=province_code, team_id=team_id,
+                  incident_id=incident_id, raised_at=now, raised_by_id=by.id if by else None,
+                  lat=lat, lon=lon, note=note)
+    session.add(alarm)
+    session.flush()
+    record_audit(session=session, actor_id=by.id if by else None, action=f"alarm.{kind.value}",
+                 entity="alarm", entity_id=alarm.id,
+                 detail={"team_id": team_id, "incident_id": incident_id}, at=now)
+    events.alarm_changed(session=session, alarm=alarm)
+    return alarm
+
+
+def _withdraw_offer(session: Session, incident: Incident, *, by: User | None, now: datetime,
+                    kind: str, note: str) -> Team:
+    """The team did not take the offer: it is free again and the incident waits anew."""
+    team = incident.team
+    assignment = session.scalar(
+        select(Assignment).where(Assignment.incident_id == incident.id, Assignment.active)
+    )
+    if assignment is not None:
+        assignment.active, assignment.ended_at = False, now
+    _end_timers(session, incident.id, TimerKind.OFFER_LAPSE, now)
+    incident.offer_due_at = None
+    incident.team_id, incident.team = None, None
+    transition(session=session, incident=incident, to=IncidentStatus.NEW, by=by, note=note,
+               at=now)
+    incident.timeline[-1].kind = kind
+    incident.timeline[-1].team_id = team.id
+    _team_transition(session=session, team=team, to=TeamStatus.AVAILABLE, at=now, by=by)
+    return team
+
+
+def _refused_teams(incident: Incident) -> frozenset[int]:
+    return frozenset(e.team_id for e in incident.timeline
+                     if e.kind in ("offer_lapsed", "offer_declined") and e.team_id)
+
+
+def _escalate(session: Session, incident: Incident, *, now: datetime, policy: EscalationPolicy,
+              choose) -> None:
+    """Offer the incident to the next recommended team, if the policy says so."""
+    if not policy.auto_escalate or choose is None:
+        return
+    nxt = choose(session, incident, _refused_teams(incident), now)
+    if nxt is not None:
+        _assign(session=session, incident=incident, team=nxt, by=None, policy=policy, now=now)
+
+
+def fire_due_timers(*, session: Session, now: datetime, policy: EscalationPolicy,
+                    choose=None) -> list[str]:
+    """Fire every due timer once: lapse offers (and escalate), raise missed check-in alarms."""
+    fired: list[str] = []
+    for timer in claim_due_timers(session=session, now=now):
+        timer.fired_at, timer.outcome = now, "fired"
+        incident = session.get(Incident, timer.incident_id)
+        if timer.kind is TimerKind.OFFER_LAPSE:
+            if incident.status is not IncidentStatus.ASSIGNED or incident.team_id != timer.team_id:
+                continue
+            team = _withdraw_offer(session, incident, by=None, now=now, kind="offer_lapsed",
+                                   note="")
+            _raise_alarm(session, kind=AlarmKind.OFFER_LAPSED, province_code=incident.province_code,
+                         team_id=team.id, incident_id=incident.id, now=now)
+            _escalate(session, incident, now=now, policy=policy, choose=choose)
+            session.flush()
+            events.incident_updated(session=session, incident=incident, previous_team_id=team.id)
+            fired.append(f"offer_lapse:{incident.id}")
+        elif timer.kind is TimerKind.CHECKIN_DUE:
+            if incident.status is not IncidentStatus.ON_SCENE:
+                continue
+            team = incident.team
+            _raise_alarm(session, kind=AlarmKind.MISSED_CHECKIN,
+                         province_code=incident.province_code, team_id=incident.team_id,
+                         incident_id=incident.id, now=now,
+                         lat=team.lat if team else None, lon=team.lon if team else None)
+            fired.append(f"checkin:{incident.id}")
+    session.flush()
+    return fired
+
+
+def decline(*, session: Session, incident_id: int, by: User, reason: str,
+            policy: EscalationPolicy, choose=None) -> Incident:
+    """The offered team declines, with a reason; the next team is offered if allowed."""
+    if by.role is not Role.FIELD_MEMBER:
+        raise Forbidden(N_("Only the offered team can decline."))
+    incident = get_incident(session=session, incident_id=incident_id, user=by, lock=True)
+    if incident.status is not IncidentStatus.ASSIGNED:
+        raise IllegalTransition(N_("Only an offer that is not yet acknowledged can be declined."))
+    now = utcnow()
+    team = _withdraw_offer(session, incident, by=by, now=now, kind="offer_declined", note=reason)
+    _raise_alarm(session, kind=AlarmKind.OFFER_DECLINED, province_code=incident.province_code,
+                 team_id=team.id, incident_id=incident.id, now=now, by=by, note=reason)
+    _escalate(session, incident, now=now, policy=policy, choose=choose)
+    session.flush()
+    events.incident_updated(session=session, incident=incident, previous_team_id=team.id)
+    return incident
+
+
+def check_in(*, session: Session, incident_id: int, by: User,
+             policy: EscalationPolicy) -> Incident:
+    """One tap from the scene: the team is safe; the next check-in is scheduled."""
+    incident = get_incident(session=session, incident_id=incident_id, user=by, lock=True)
+    if by.role is not Role.FIELD_MEMBER:
+        raise Forbidden(N_("Only the team on scene checks in."))
+    if incident.status is not IncidentStatus.ON_SCENE:
+        raise IllegalTransition(N_("Check-ins are for teams on scene."))
+    now = utcnow()
+    _schedule_checkin(session, incident, now, policy)
+    _timeline(session, incident, kind="checkin", by=by, at=now, team_id=incident.team_id)
+    session.flush()
+    events.incident_updated(session=session, incident=incident)
+    return incident
+
+
+def raise_sos(*, session: Session, by: User, lat: float | None, lon: float | None,
+              note: str = "") -> Alarm:
+    """The SOS button: the highest alarm, with the team's last known position."""
+    if by.role is not Role.FIELD_MEMBER or by.team_id is None:
+        raise Forbidden(N_("Only field team members raise an SOS."))
+    team = session.get(Team, by.team_id)
+    job = current_job(session=session, user=by)
+    return _raise_alarm(session, kind=AlarmKind.SOS, province_code=team.province_code,
+                        team_id=team.id, incident_id=job.id if job else None, now=utcnow(),
+                        by=by, lat=lat if lat is not None else team.lat,
+                        lon=lon if lon is not None else team.lon, note=note)
+
+
+def handle_alarm(*, session: Session, alarm_id: int, by: User) -> Alarm:
+    """A supervisor or dispatcher takes charge of an alarm; it stops sounding everywhere."""
+    if by.role not in DISPATCH_ROLES:
+        raise Forbidden(N_("Only dispatchers and supervisors handle alarms."))
+    alarm = session.get(Alarm, alarm_id)
+    if alarm is None or not by.can_see_province(alarm.province_code):
+        raise NotFound("alarm")
+    if alarm.handled_at is not None:
+        raise Conflict(N_("This alarm was already handled."))
+    alarm.handled_at, alarm.handled_by_id = utcnow(), by.id
+    record_audit(session=session, actor_id=by.id, action="alarm.handled", entity="alarm",
+                 entity_id=alarm.id)
+    session.flush()
+    events.alarm_changed(session=session, alarm=alarm)
+    return alarm
+
+
+def open_alarms(*, session: Session, user: User) -> list[Alarm]:
+    """Alarms nobody has handled yet, SOS first, then oldest."""
+    stmt = select(Alarm).where(Alarm.handled_at.is_(None))
+    stmt = _scoped(stmt, user, Alarm.province_code)
+    rank = sa_case({AlarmKind.SOS.value: 0, AlarmKind.MISSED_CHECKIN.value: 1},
+                   value=Alarm.kind, else_=2)
+    return list(session.scalars(stmt.order_by(rank, Alarm.raised_at)))
+
+
+def choose_next_team(index, travel: geo_service.TravelSettings, max_age_minutes: float):
+    """The escalation's choice: the best recommended team not yet refused for this incident."""
+
+    def choose(session: Session, incident: Incident, exclude: frozenset[int], now: datetime):
+        best = _recommend(session=session, incident=incident, index=index, travel=travel,
+                          max_age_minutes=max_age_minutes, limit=1, max_km=300.0, now=now,
+                          exclude=exclude)
+        return best[0].team if best else None
+
+    return choose

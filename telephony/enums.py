@@ -37,3 +37,59 @@ class Channel(StrEnum):
     VOICE = "voice"
     WALK_IN = "walk_in"
     OTHER = "other"
+
+
+class CallStatus(StrEnum):
+    """Where a voice call stands with the carrier (Twilio CallStatus values, '-' -> '_')."""
+
+    QUEUED = "queued"
+    RINGING = "ringing"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+# A status the call never leaves once reached.
+FINAL_STATUSES = frozenset(
+    {CallStatus.COMPLETED, CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.FAILED,
+     CallStatus.CANCELED}
+)
+# Statuses that mean the caller never reached anyone: call them back.
+MISSED_STATUSES = frozenset(
+    {CallStatus.BUSY, CallStatus.NO_ANSWER, CallStatus.FAILED, CallStatus.CANCELED}
+)
+
+
+class CallReason(StrEnum):
+    """What the caller chose in the voice menu."""
+
+    DANGER = "danger"  # 1: someone is in danger now (also: no input)
+    ADVICE = "advice"  # 2: advice, rights
+    EXISTING = "existing"  # 3: about an existing case
+
+
+# Call-back order: danger first, then existing cases, then advice.
+REASON_PRIORITY = {CallReason.DANGER: 1, CallReason.EXISTING: 2, CallReason.ADVICE: 3}
+
+
+class FlagLevel(StrEnum):
+    """A flag on a caller's number: graded responses to nuisance calls, or a protective flag."""
+
+    WARN = "warn"  # play a warning, then queue as usual
+    LOW_PRIORITY = "low_priority"  # queue behind the others
+    SUPERVISOR = "supervisor"  # route to the supervisors' queue
+    AT_RISK = "at_risk"  # the caller is known to be at risk: never deprioritise
+
+
+# Levels that change how a call is routed (the at-risk flag protects instead).
+NUISANCE_LEVELS = frozenset({FlagLevel.WARN, FlagLevel.LOW_PRIORITY, FlagLevel.SUPERVISOR})
+
+
+class MessageKind(StrEnum):
+    """Outbound traffic through the provider."""
+
+    SMS = "sms"
+    CALLBACK = "callback"

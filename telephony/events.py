@@ -1,16 +1,26 @@
-"""Outbound realtime events of the call log."""
+"""Outbound realtime events of the call log and the phone line."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from console import realtime
-from console.rooms import desk_rooms
+from console.rooms import calltaker_rooms, desk_rooms, supervisor_rooms
 from telephony.models import Call
 
+if TYPE_CHECKING:
+    from telephony.models import CallLink
+    from telephony.service import CallerContext
+
 CALL_LOGGED = "call.logged"
+CALL_RINGING = "call.ringing"
+CALL_UPDATED = "call.updated"
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def call_payload(call: Call) -> dict[str, Any]:
@@ -28,3 +38,81 @@ def call_logged(*, session: Session, call: Call) -> dict:
     """A call was logged: its province's desks hear (for the board's counts)."""
     rooms = desk_rooms(call.province_code)
     return realtime.publish(session, CALL_LOGGED, call_payload(call), rooms)
+
+
+def pop_rooms(call: Call) -> list[str]:
+    """Who answers this call: the province's call-takers, or its supervisors' queue."""
+    from telephony.service import is_supervisor_queue
+
+    if is_supervisor_queue(call.queue):
+        return supervisor_rooms(call.province_code)
+    return calltaker_rooms(call.province_code)
+
+
+def screen_pop_payload(call: Call, context: CallerContext, links: list[CallLink]
+                       ) -> dict[str, Any]:
+    """Everything a call-taker needs before picking up: history, open work, flags."""
+    from telephony.schemas import format_thai_phone
+
+    return {
+        "id": call.id,
+        "number": call.number,
+        "number_display": format_thai_phone(call.number),
+        "province_code": call.province_code,
+        "queue": call.queue,
+        "reason": call.reason.value if call.reason else None,
+        "ring_at": _iso(call.ring_at),
+        "times_called_before": context.times_called_before,
+        "last_contacts": [
+            {"id": c.id, "at": _iso(c.created_at),
+             "outcome": c.outcome.value if c.outcome else None,
+             "reason": c.reason.value if c.reason else None,
+             "status": c.status.value if c.status else None}
+            for c in context.last_contacts
+        ],
+        "open_incidents": [
+            {"id": i.id, "ref": i.ref, "status": i.status.value, "category": i.category.value,
+             "priority": i.priority.value}
+            for i in context.open_incidents
+        ],
+        "open_cases": [{"id": c.id, "ref": c.ref, "status": c.status.value}
+                       for c in context.open_cases],
+        "flags": [
+            {"id": f.id, "level": f.level.value, "reason": f.reason,
+             "expires_at": _iso(f.expires_at)}
+            for f in context.flags
+        ],
+        "protected_because": context.protected_because,
+        "nuisance_level": context.nuisance_level.value if context.nuisance_level else None,
+        "applied_level": context.applied_level.value if context.applied_level else None,
+        "linked_refs": [link.ref for link in links],
+    }
+
+
+def call_state_payload(call: Call) -> dict[str, Any]:
+    """A voice call's state, so screen pops update or disappear everywhere."""
+    return {
+        "id": call.id,
+        "province_code": call.province_code,
+        "queue": call.queue,
+        "status": call.status.value if call.status else None,
+        "taken_by_id": call.taken_by_id,
+        "answered_at": _iso(call.answered_at),
+        "ended_at": _iso(call.ended_at),
+        "needs_callback": call.needs_callback,
+        "has_recording": bool(call.recording_url),
+    }
+
+
+def call_ringing(*, session: Session, call: Call, context: CallerContext,
+                 links: list[CallLink]) -> dict:
+    """A call is waiting: the screen pop, to the call-takers of its province only."""
+    return realtime.publish(session, CALL_RINGING, screen_pop_payload(call, context, links),
+                            pop_rooms(call))
+
+
+def call_updated(*, session: Session, call: Call) -> dict:
+    """A voice call was answered, ended, left a message or was called back."""
+    if call.queue is None and call.call_sid is None:
+        return {}
+    return realtime.publish(session, CALL_UPDATED, call_state_payload(call), pop_rooms(call))

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+import secrets
+
+from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 
 from console.errors import N_, DomainError
 from console.validation import parse
-from console.web import db, desk_required, json_body
+from console.web import db, desk_required, json_body, translate
 from dispatch.events import incident_payload
 from dispatch.schemas import CallWithIncidentIn
 from telephony import service
-from telephony.schemas import CloseCallIn
+from telephony.events import call_state_payload
+from telephony.models import CallerFlag, OutboundMessage
+from telephony.providers import SimulatorProvider
+from telephony.schemas import (
+    CloseCallIn,
+    EmptyIn,
+    FlagIn,
+    LiftFlagIn,
+    SimulatedCallIn,
+    format_thai_phone,
+)
 
 bp = Blueprint("telephony", __name__, url_prefix="/api/calls")
+api = Blueprint("telephony_api", __name__, url_prefix="/api")
+ID = "<int(max=2147483647):{}>"
 
 
 @bp.post("")
@@ -35,3 +49,171 @@ def log_call():
         session.commit()
         return jsonify({"call_id": call.id, "incident": incident_payload(incident)}), 201
     raise DomainError(N_("Choose whether to close the call or create an incident."))
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _call_item(call) -> dict:
+    """A voice call as the desk lists it (the caller's number included: call-taker desk)."""
+    return {
+        **call_state_payload(call),
+        "number": call.number,
+        "number_display": format_thai_phone(call.number),
+        "reason": call.reason.value if call.reason else None,
+        "ring_at": _iso(call.ring_at),
+        "created_at": _iso(call.created_at),
+        "recording_url": call.recording_url,
+        "recording_seconds": call.recording_seconds,
+        "links": [link.ref for link in service.call_links(session=db(), call=call)],
+    }
+
+
+def _flag_item(flag: CallerFlag) -> dict:
+    return {"id": flag.id, "number": flag.number, "number_display": format_thai_phone(
+        flag.number), "level": flag.level.value, "reason": flag.reason,
+        "expires_at": _iso(flag.expires_at), "created_at": _iso(flag.created_at),
+        "created_by_id": flag.created_by_id, "active": flag.active}
+
+
+def _message_item(msg: OutboundMessage) -> dict:
+    return {"id": msg.id, "kind": msg.kind.value, "to": msg.to_number, "status": msg.status,
+            "error": msg.error, "provider_sid": msg.provider_sid,
+            "recipient_id": msg.recipient_id, "created_at": _iso(msg.created_at)}
+
+
+def _no_body() -> None:
+    """Actions without input still refuse a body that is not an empty JSON object."""
+    if request.get_data():
+        data = json_body()
+        if data != {}:
+            parse(EmptyIn, data)
+
+
+@bp.post(f"/{ID.format('call_id')}/accept")
+@desk_required("calls")
+def accept(call_id: int):
+    """Take a ringing call from the screen pop; the call form then completes this record."""
+    _no_body()
+    session = db()
+    call = service.accept_call(session=session, call_id=call_id, by=current_user)
+    session.commit()
+    return jsonify(_call_item(call))
+
+
+@bp.post(f"/{ID.format('call_id')}/callback")
+@desk_required("calls")
+def call_back(call_id: int):
+    """Call a missed caller back through the provider (the attempt is logged either way)."""
+    from telephony.webhooks import callback_twiml
+
+    _no_body()
+    session = db()
+    call = service.get_call(session=session, call_id=call_id, user=current_user)
+    twiml = callback_twiml(current_user.phone, call.queue or service.queue_name(
+        province_code=call.province_code, level=None))
+    msg = service.call_back(session=session, call_id=call_id, by=current_user,
+                            provider=current_app.extensions["telephony"], twiml=twiml)
+    session.commit()
+    body = _message_item(msg)
+    if msg.status == "failed":
+        body["error"] = translate(N_("The call-back could not be placed: %(error)s"),
+                                  {"error": msg.error})
+        return jsonify(body), 502
+    return jsonify(body), 201
+
+
+@bp.get("/waiting")
+@desk_required("calls")
+def waiting():
+    """Screen pops of the calls waiting now (a console that opens late sees them too)."""
+    from telephony.events import screen_pop_payload
+
+    session = db()
+    out = []
+    for call in service.waiting_calls(session=session, user=current_user):
+        ctx = service.caller_context(session=session, number=call.number,
+                                     exclude_call_id=call.id)
+        out.append(screen_pop_payload(call, ctx, service.call_links(session=session, call=call)))
+    return jsonify(out)
+
+
+@api.get("/callbacks")
+@desk_required("calls")
+def callbacks():
+    """Missed calls and voice messages to call back, by priority then age."""
+    return jsonify([_call_item(c) for c in service.callbacks(session=db(), user=current_user)])
+
+
+@api.get("/flags")
+@desk_required("calls")
+def flags():
+    """The review list: every flag acting now."""
+    return jsonify([_flag_item(f) for f in service.list_active_flags(session=db())])
+
+
+@api.post("/flags")
+@desk_required("calls")
+def create_flag():
+    """Flag a number (nuisance levels, or at risk); audited."""
+    session = db()
+    flag = service.create_flag(session=session, data=parse(FlagIn, json_body()),
+                               by=current_user)
+    session.commit()
+    return jsonify(_flag_item(flag)), 201
+
+
+@api.post(f"/flags/{ID.format('flag_id')}/lift")
+@desk_required("calls")
+def lift_flag(flag_id: int):
+    """Lift a flag; audited."""
+    data = parse(LiftFlagIn, json_body() if request.get_data() else {})
+    session = db()
+    flag = service.lift_flag(session=session, flag_id=flag_id, reason=data.reason,
+                             by=current_user)
+    session.commit()
+    return jsonify(_flag_item(flag))
+
+
+@api.get(f"/incidents/{ID.format('incident_id')}/messages")
+@desk_required("dispatch")
+def incident_messages(incident_id: int):
+    """The SMS sent about an incident, with their results."""
+    return jsonify([_message_item(m) for m in service.messages_for_incident(
+        session=db(), incident_id=incident_id, user=current_user)])
+
+
+@api.post("/simulator/incoming-call")
+@desk_required("supervisor")
+def simulate_incoming_call():
+    """Play a call through the real webhooks, signed like Twilio signs (simulator only)."""
+    from twilio.request_validator import RequestValidator
+
+    provider = current_app.extensions["telephony"]
+    if not isinstance(provider, SimulatorProvider):
+        raise DomainError(N_("The simulator is off: a real telephony provider is configured."))
+    data = parse(SimulatedCallIn, json_body())
+    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
+    validator = RequestValidator(provider.webhook_token)
+    sid = "CA" + secrets.token_hex(16)
+    province = data.province_code or current_user.province_code
+    called = data.called or (provider.line_for(province) if province else provider.number)
+    common = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": data.number,
+              "To": called, "Direction": "inbound"}
+    client = current_app.test_client()
+    db().rollback()  # NOTE: end this request's read snapshot; the webhooks commit their own.
+    steps = [("status", {"CallStatus": "ringing"}), ("voice", {"CallStatus": "ringing"}),
+             ("status", {"CallStatus": "in-progress"}),
+             ("menu", {"CallStatus": "in-progress", "Digits": data.digit})]
+    if data.digit == "3":
+        steps.append(("case", {"CallStatus": "in-progress", "Digits": data.case_ref}))
+    for path, extra in steps:
+        params = {**common, **extra}
+        url = f"{base}/telephony/twilio/{path}"
+        resp = client.post(f"/telephony/twilio/{path}", data=params, base_url=base, headers={
+            "X-Twilio-Signature": validator.compute_signature(url, params)})
+        if resp.status_code != 200:
+            raise DomainError(N_("The simulated call was refused by the webhooks."))
+    call = service.find_call(session=db(), call_sid=sid)
+    return jsonify(_call_item(call)), 201

@@ -9,7 +9,9 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from console.errors import N_
 from console.validation import FieldError, Schema
-from telephony.enums import INTAKE_OUTCOMES, NEEDS_AGENCY, CallOutcome
+from telephony.enums import INTAKE_OUTCOMES, NEEDS_AGENCY, CallOutcome, FlagLevel
+
+__all__ = ["FieldError"]
 
 _DIGITS = re.compile(r"[\s\-().]")
 _THAI_DIGITS = str.maketrans("๐๑๒๓๔๕๖๗๘๙", "0123456789")
@@ -61,6 +63,8 @@ class CallIn(Schema):
     advice: str = Field(default="", max_length=4000)
     # When the call-taker picked up (the form stamps it); the answer -> dispatch interval.
     answered_at: datetime | None = None
+    # The voice call accepted from the screen pop: the form completes it instead of a new one.
+    call_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
     @field_validator("answered_at")
     @classmethod
@@ -114,3 +118,44 @@ class CloseCallIn(CallIn):
         if value is None and info.data.get("outcome") in NEEDS_AGENCY:
             raise FieldError(N_("Choose the agency the caller was sent to."))
         return value
+
+
+class FlagIn(Schema):
+    """A flag on a caller's number, set by a call-taker or supervisor."""
+
+    number: str = Field(min_length=1, max_length=32)
+    level: FlagLevel
+    reason: str = Field(min_length=1, max_length=1000)
+    # How long the flag acts (hours); none = until lifted.
+    hours: int | None = Field(default=None, ge=1, le=24 * 365)
+
+    @field_validator("number")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalize_thai_phone(value)
+
+
+class EmptyIn(Schema):
+    """An action that takes no input."""
+
+
+class LiftFlagIn(Schema):
+    """Why a flag is lifted."""
+
+    reason: str = Field(default="", max_length=1000)
+
+
+class SimulatedCallIn(Schema):
+    """A simulated incoming call: who calls, which line, what they key in the menu."""
+
+    number: str = Field(default="081-234-5678", max_length=32)
+    called: str | None = Field(default=None, max_length=32)
+    # The province whose simulated line is called (default: the user's; see TWILIO_NUMBERS).
+    province_code: str | None = Field(default=None, pattern=r"^[0-9]{2}$")
+    digit: str = Field(default="1", pattern=r"^[123]?$")
+    case_ref: str = Field(default="", max_length=32, pattern=r"^[0-9A-Za-z\-]*$")
+
+    @field_validator("number")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalize_thai_phone(value)

@@ -2,46 +2,91 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import case as sa_case
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cases.models import Agency
+from cases.enums import CaseStatus
+from cases.models import Agency, Case
 from console.db import utcnow
-from console.errors import N_, ValidationFailed, prefixed
+from console.enums import Role
+from console.errors import (
+    N_,
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    prefixed,
+)
 from console.models import User
 from console.service import record_audit
 from dispatch import service as dispatch_service
-from dispatch.enums import Source
-from dispatch.models import Incident
+from dispatch.enums import OPEN_STATUSES, Source
+from dispatch.models import Incident, Team
 from dispatch.schemas import CallWithIncidentIn
 from telephony import events
-from telephony.enums import CallOutcome
-from telephony.models import Call
-from telephony.schemas import CloseCallIn
+from telephony.enums import (
+    FINAL_STATUSES,
+    MISSED_STATUSES,
+    NUISANCE_LEVELS,
+    REASON_PRIORITY,
+    CallOutcome,
+    CallReason,
+    CallStatus,
+    FlagLevel,
+    MessageKind,
+)
+from telephony.models import Call, CallerFlag, CallEvent, CallLink, OutboundMessage
+from telephony.providers import ProviderResult, TelephonyProvider
+from telephony.schemas import CloseCallIn, FieldError, FlagIn, normalize_thai_phone
+
+SUPERVISOR_QUEUE = "supervisors"
+LOW_QUEUE = "low"
+_SUPERVISOR_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
-def _new_call(data, by: User) -> Call:
-    now = utcnow()
-    return Call(
-        number=data.number,
-        caller_name=data.caller_name,
-        summary=data.summary,
-        advice=data.advice,
-        taken_by_id=by.id,
-        answered_at=data.answered_at or now,
-        created_at=now,
-    )
+def _new_call(session: Session, data, by: User) -> Call:
+    """A new call record, or the voice call this user accepted (`call_id`): ONE record."""
+    if getattr(data, "call_id", None) is None:
+        now = utcnow()
+        return Call(
+            number=data.number,
+            caller_name=data.caller_name,
+            summary=data.summary,
+            advice=data.advice,
+            taken_by_id=by.id,
+            answered_at=data.answered_at or now,
+            created_at=now,
+        )
+    call = session.get(Call, data.call_id)
+    if call is None or not by.can_see_province(call.province_code):
+        raise ValidationFailed({"call_id": (N_("Unknown call."), {})})
+    if call.taken_by_id != by.id:
+        raise Conflict(N_("Accept this call before logging it."))
+    if call.closed_at is not None:
+        raise Conflict(N_("This call is already logged."))
+    call.number = data.number or call.number
+    call.caller_name = data.caller_name
+    call.summary = data.summary
+    call.advice = data.advice
+    return call
 
 
 def close_at_intake(*, session: Session, data: CloseCallIn, by: User) -> Call:
     """Log a call that needs no team (advice, referral elsewhere, hoax...) and close it."""
     if data.agency_id is not None and session.get(Agency, data.agency_id) is None:
         raise ValidationFailed({"agency_id": (N_("Unknown agency."), {})})
-    call = _new_call(data, by)
+    call = _new_call(session, data, by)
     call.outcome = data.outcome
     call.agency_id = data.agency_id
-    call.province_code = data.province_code or by.province_code
-    call.closed_at = call.created_at
+    call.province_code = data.province_code or call.province_code or by.province_code
+    call.closed_at = utcnow() if call.call_sid else call.created_at
     session.add(call)
     session.flush()
     record_audit(session=session, actor_id=by.id, action="call.closed", entity="call",
@@ -54,7 +99,7 @@ def log_call_with_incident(
     *, session: Session, data: CallWithIncidentIn, by: User
 ) -> tuple[Call, Incident]:
     """Log a call and open its incident in one transaction."""
-    call = _new_call(data, by)
+    call = _new_call(session, data, by)
     call.outcome = CallOutcome.INCIDENT_CREATED
     session.add(call)
     session.flush()
@@ -87,3 +132,510 @@ def call_ids_since(*, session: Session, user: User, since) -> list[int]:
     if not user.is_national:
         stmt = stmt.where(Call.province_code == user.province_code)
     return list(session.scalars(stmt))
+
+
+# --- numbers and provinces ---------------------------------------------------------------
+
+def carrier_number(raw: str | None) -> str | None:
+    """A number as the carrier sent it: Thai numbers in E.164, others kept; withheld = None."""
+    text = re.sub(r"[\s\-().]", "", raw or "")
+    if not text or not re.fullmatch(r"\+?[0-9]{3,19}", text):
+        return None  # "anonymous", "restricted", "" ...
+    try:
+        return normalize_thai_phone(text)
+    except FieldError:
+        return text if text.startswith("+") else None
+
+
+def parse_number_map(text: str) -> dict[str, str]:
+    """TWILIO_NUMBERS "0551234567=65,053123456=50" -> {E.164 number: province code}."""
+    mapping: dict[str, str] = {}
+    for item in (text or "").split(","):
+        number, sep, code = item.partition("=")
+        if not sep or not code.strip():
+            continue
+        e164 = carrier_number(number.strip())
+        if e164:
+            mapping[e164] = code.strip()
+    return mapping
+
+
+def province_for_line(*, called: str | None, mapping: dict[str, str],
+                      default: str | None) -> str | None:
+    """The province whose queue a call to this line joins (None = the national queue)."""
+    return mapping.get(carrier_number(called) or "", default or None)
+
+
+# --- caller flags --------------------------------------------------------------------------
+
+def _active_flag_clause(now: datetime):
+    return (CallerFlag.active.is_(True)) & (
+        or_(CallerFlag.expires_at.is_(None), CallerFlag.expires_at > now))
+
+
+def active_flags(*, session: Session, number: str | None,
+                 now: datetime | None = None) -> list[CallerFlag]:
+    """Flags acting on a number now (expired ones stop acting by themselves)."""
+    if not number:
+        return []
+    stmt = select(CallerFlag).where(CallerFlag.number == number,
+                                    _active_flag_clause(now or utcnow()))
+    return list(session.scalars(stmt.order_by(CallerFlag.id)))
+
+
+def list_active_flags(*, session: Session, now: datetime | None = None) -> list[CallerFlag]:
+    """Every flag acting now, newest first (the review list)."""
+    stmt = select(CallerFlag).where(_active_flag_clause(now or utcnow()))
+    return list(session.scalars(stmt.order_by(CallerFlag.id.desc())))
+
+
+def create_flag(*, session: Session, data: FlagIn, by: User) -> CallerFlag:
+    """Flag a number; audited."""
+    from datetime import timedelta
+
+    now = utcnow()
+    flag = CallerFlag(number=data.number, level=data.level, reason=data.reason,
+                      expires_at=now + timedelta(hours=data.hours) if data.hours else None,
+                      created_by_id=by.id, created_at=now)
+    session.add(flag)
+    session.flush()
+    record_audit(session=session, actor_id=by.id, action="flag.created", entity="caller_flag",
+                 entity_id=flag.id, detail={"number": flag.number, "level": flag.level.value,
+                                            "reason": flag.reason,
+                                            "hours": data.hours})
+    return flag
+
+
+def lift_flag(*, session: Session, flag_id: int, reason: str, by: User) -> CallerFlag:
+    """Lift a flag; audited. Lifting one that no longer acts is refused."""
+    flag = session.get(CallerFlag, flag_id)
+    if flag is None:
+        raise NotFound("caller_flag")
+    now = utcnow()
+    if not flag.active or (flag.expires_at is not None and flag.expires_at <= now):
+        raise Conflict(N_("This flag is no longer active."))
+    flag.active = False
+    flag.lifted_by_id = by.id
+    flag.lifted_at = now
+    flag.lift_reason = reason
+    record_audit(session=session, actor_id=by.id, action="flag.lifted", entity="caller_flag",
+                 entity_id=flag.id, detail={"number": flag.number, "reason": reason})
+    return flag
+
+
+# --- who is calling ------------------------------------------------------------------------
+
+_LEVEL_RANK = {FlagLevel.WARN: 1, FlagLevel.LOW_PRIORITY: 2, FlagLevel.SUPERVISOR: 3}
+
+
+@dataclass
+class CallerContext:
+    """What the screen pop shows about a number, and what the voice menu does with it."""
+
+    number: str | None
+    times_called_before: int = 0
+    last_contacts: list[Call] = field(default_factory=list)
+    open_incidents: list[Incident] = field(default_factory=list)
+    open_cases: list[Case] = field(default_factory=list)
+    flags: list[CallerFlag] = field(default_factory=list)
+
+    @property
+    def protected_because(self) -> list[str]:
+        """Why this caller must never be deprioritised (open incident/case, at-risk flag)."""
+        why = []
+        if self.open_incidents:
+            why.append("open_incident")
+        if self.open_cases:
+            why.append("open_case")
+        if any(f.level is FlagLevel.AT_RISK for f in self.flags):
+            why.append("at_risk")
+        return why
+
+    @property
+    def nuisance_level(self) -> FlagLevel | None:
+        """The strongest nuisance flag acting on the number."""
+        levels = [f.level for f in self.flags if f.level in NUISANCE_LEVELS]
+        return max(levels, key=_LEVEL_RANK.__getitem__) if levels else None
+
+    @property
+    def applied_level(self) -> FlagLevel | None:
+        """The nuisance level the voice menu applies: none for a protected caller."""
+        # NOTE: a caller linked to an open incident/case or flagged at risk is never blocked
+        # or deprioritised; the screen pop shows the flag AND the protection instead.
+        return None if self.protected_because else self.nuisance_level
+
+
+def caller_context(*, session: Session, number: str | None, exclude_call_id: int | None = None,
+                   now: datetime | None = None) -> CallerContext:
+    """History, open incidents and cases, and active flags of a number."""
+    ctx = CallerContext(number=number)
+    if not number:
+        return ctx
+    others = select(Call).where(Call.number == number)
+    if exclude_call_id is not None:
+        others = others.where(Call.id != exclude_call_id)
+    ctx.times_called_before = session.scalar(
+        select(func.count()).select_from(others.subquery())) or 0
+    ctx.last_contacts = list(session.scalars(others.order_by(Call.id.desc()).limit(5)))
+    call_ids = select(Call.id).where(Call.number == number)
+    linked = select(CallLink.incident_id).join(Call, Call.id == CallLink.call_id).where(
+        Call.number == number, CallLink.incident_id.is_not(None))
+    ctx.open_incidents = list(session.scalars(
+        select(Incident).where(or_(Incident.call_id.in_(call_ids), Incident.id.in_(linked)),
+                               Incident.status.in_(OPEN_STATUSES)).order_by(Incident.id)))
+    linked_cases = select(CallLink.case_id).join(Call, Call.id == CallLink.call_id).where(
+        Call.number == number, CallLink.case_id.is_not(None))
+    ctx.open_cases = list(session.scalars(
+        select(Case).join(Incident, Incident.id == Case.incident_id)
+        .where(or_(Incident.call_id.in_(call_ids), Case.id.in_(linked_cases)),
+               Case.status != CaseStatus.CLOSED).order_by(Case.id)))
+    ctx.flags = active_flags(session=session, number=number, now=now)
+    return ctx
+
+
+def queue_name(*, province_code: str | None, level: FlagLevel | None) -> str:
+    """The carrier queue: per province; low priority and supervisors get their own."""
+    base = province_code or "national"
+    if level is FlagLevel.SUPERVISOR:
+        return f"{base}-{SUPERVISOR_QUEUE}"
+    if level is FlagLevel.LOW_PRIORITY:
+        return f"{base}-{LOW_QUEUE}"
+    return base
+
+
+def is_supervisor_queue(queue: str | None) -> bool:
+    """Whether only supervisors answer calls of this queue."""
+    return bool(queue) and queue.endswith("-" + SUPERVISOR_QUEUE)
+
+
+# --- the inbound call's life cycle (driven by the carrier's webhooks) ----------------------
+
+def callback_once(*, session: Session, call_sid: str, kind: str, params: dict) -> bool:
+    """Remember one carrier callback; False when this CallSid + kind was seen before."""
+    if session.scalar(select(CallEvent.id).where(CallEvent.call_sid == call_sid,
+                                                 CallEvent.kind == kind)):
+        return False
+    try:
+        with session.begin_nested():
+            session.add(CallEvent(call_sid=call_sid, kind=kind, params=params))
+    except IntegrityError:
+        return False  # NOTE: the same callback delivered twice at once: the other one won.
+    return True
+
+
+def find_call(*, session: Session, call_sid: str) -> Call | None:
+    """The call the carrier knows by this CallSid."""
+    return session.scalar(select(Call).where(Call.call_sid == call_sid))
+
+
+def start_inbound_call(*, session: Session, call_sid: str, from_: str | None, to: str | None,
+                       province_code: str | None) -> Call:
+    """The call record of a carrier call, created on first sight (repeats return it)."""
+    call = find_call(session=session, call_sid=call_sid)
+    if call is not None:
+        return call
+    now = utcnow()
+    call = Call(call_sid=call_sid, number=carrier_number(from_), called_number=carrier_number(to),
+                province_code=province_code, summary="", status=CallStatus.RINGING,
+                ring_at=now, created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(call)
+    except IntegrityError:
+        call = find_call(session=session, call_sid=call_sid)
+        if call is None:
+            raise
+    return call
+
+
+def choose_reason(*, session: Session, call: Call, digits: str) -> CallReason:
+    """The caller's menu choice: 2 advice, 3 existing case, anything else (or nothing) danger."""
+    reason = {"2": CallReason.ADVICE, "3": CallReason.EXISTING}.get((digits or "").strip()[:1],
+                                                                  CallReason.DANGER)
+    if call.reason is None:
+        call.reason = reason
+    return call.reason
+
+
+def link_by_ref(*, session: Session, call: Call, digits: str) -> list[CallLink]:
+    """Link the call to the incidents/cases whose reference digits the caller keyed in."""
+    wanted = re.sub(r"\D", "", digits or "")
+    if not wanted or len(wanted) > 20:
+        return []
+    links = []
+    for model, key in ((Incident, "incident_id"), (Case, "case_id")):
+        digits_only = func.replace(model.ref, "-", "")
+        if model is Case:
+            digits_only = func.replace(digits_only, "C", "")
+        for found in session.scalars(select(model).where(digits_only == wanted)):
+            link = session.scalar(select(CallLink).where(
+                CallLink.call_id == call.id, getattr(CallLink, key) == found.id))
+            if link is None:
+                link = CallLink(call_id=call.id, ref=found.ref, **{key: found.id})
+                session.add(link)
+            links.append(link)
+    session.flush()
+    return links
+
+
+def queue_call(*, session: Session, call: Call) -> str:
+    """Put the call in its queue (flags applied) and pop it on the right call-takers' screens."""
+    ctx = caller_context(session=session, number=call.number, exclude_call_id=call.id)
+    queue = queue_name(province_code=call.province_code, level=ctx.applied_level)
+    first = call.queue is None
+    call.queue = queue
+    if call.status not in FINAL_STATUSES:
+        call.status = CallStatus.QUEUED
+    session.flush()
+    if first:
+        events.call_ringing(session=session, call=call, context=ctx, links=call_links(
+            session=session, call=call))
+    return queue
+
+
+def call_links(*, session: Session, call: Call) -> list[CallLink]:
+    """The incidents and cases a call was linked to."""
+    return list(session.scalars(select(CallLink).where(CallLink.call_id == call.id)
+                                .order_by(CallLink.id)))
+
+
+_STATUS_FROM_CARRIER = {
+    "queued": CallStatus.QUEUED, "initiated": CallStatus.QUEUED, "ringing": CallStatus.RINGING,
+    "in-progress": CallStatus.IN_PROGRESS, "answered": CallStatus.IN_PROGRESS,
+    "completed": CallStatus.COMPLETED, "busy": CallStatus.BUSY,
+    "no-answer": CallStatus.NO_ANSWER, "failed": CallStatus.FAILED,
+    "canceled": CallStatus.CANCELED,
+}
+
+
+def carrier_status(raw: str | None) -> CallStatus | None:
+    """The carrier's CallStatus as ours (None when unknown)."""
+    return _STATUS_FROM_CARRIER.get((raw or "").strip().lower())
+
+
+def apply_status(*, session: Session, call: Call, status: CallStatus) -> Call:
+    """A status callback: stamp ring/connect/end times; a final status is never left."""
+    now = utcnow()
+    if status is CallStatus.RINGING:
+        call.ring_at = call.ring_at or now
+    elif status is CallStatus.IN_PROGRESS:
+        call.connected_at = call.connected_at or now
+    if call.status in FINAL_STATUSES:
+        return call
+    if status in FINAL_STATUSES:
+        call.status = status
+        call.ended_at = call.ended_at or now
+        call.talk_seconds = (max(0, int((call.ended_at - call.answered_at).total_seconds()))
+                             if call.answered_at else 0)
+        # Nobody answered (busy, no answer, hung up in the queue): call them back.
+        if call.answered_at is None and call.number and (
+                status in MISSED_STATUSES or status is CallStatus.COMPLETED):
+            call.needs_callback = True
+        events.call_updated(session=session, call=call)
+    elif status is CallStatus.IN_PROGRESS and call.status in (CallStatus.RINGING, None):
+        call.status = status
+    elif status is CallStatus.RINGING and call.status is None:
+        call.status = status
+    return call
+
+
+def attach_recording(*, session: Session, call: Call, url: str | None,
+                     seconds: str | int | None) -> Call:
+    """A voice message left after nobody answered: keep it and flag the call for call-back."""
+    if url:
+        call.recording_url = url[:500]
+    try:
+        call.recording_seconds = int(seconds) if seconds not in (None, "") else None
+    except (TypeError, ValueError):
+        call.recording_seconds = None
+    if call.answered_at is None:
+        call.needs_callback = True
+    events.call_updated(session=session, call=call)
+    return call
+
+
+def mark_bridged(*, session: Session, call: Call) -> Call:
+    """The carrier connected the call to someone from the queue."""
+    call.answered_at = call.answered_at or utcnow()
+    return call
+
+
+# --- the console's side --------------------------------------------------------------------
+
+def get_call(*, session: Session, call_id: int, user: User) -> Call:
+    """A call in the user's province (404 otherwise)."""
+    call = session.get(Call, call_id)
+    if call is None or not user.can_see_province(call.province_code):
+        raise NotFound("call")
+    return call
+
+
+def accept_call(*, session: Session, call_id: int, by: User) -> Call:
+    """A call-taker takes a ringing/queued voice call: answered by them, now."""
+    call = get_call(session=session, call_id=call_id, user=by)
+    if call.call_sid is None:
+        raise Conflict(N_("This call did not come through the phone line."))
+    if is_supervisor_queue(call.queue) and by.role not in _SUPERVISOR_ROLES:
+        raise Forbidden(N_("Only a supervisor can take this call."))
+    if call.taken_by_id is not None:
+        raise Conflict(N_("Someone else already took this call."))
+    if call.status in FINAL_STATUSES or call.closed_at is not None:
+        raise Conflict(N_("This call has already ended."))
+    # NOTE: a conditional UPDATE, so two call-takers pressing Accept at once: one wins.
+    now = utcnow()
+    taken = session.execute(
+        update(Call).where(Call.id == call.id, Call.taken_by_id.is_(None),
+                           Call.closed_at.is_(None),
+                           or_(Call.status.is_(None), Call.status.not_in(FINAL_STATUSES)))
+        .values(taken_by_id=by.id, answered_at=now, status=CallStatus.IN_PROGRESS)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        raise Conflict(N_("Someone else already took this call."))
+    session.refresh(call)
+    record_audit(session=session, actor_id=by.id, action="call.accepted", entity="call",
+                 entity_id=call.id)
+    events.call_updated(session=session, call=call)
+    return call
+
+
+def callbacks(*, session: Session, user: User, limit: int = 200) -> list[Call]:
+    """Missed calls and voice messages to call back: by priority, then the oldest first."""
+    order = sa_case({r.value: p for r, p in REASON_PRIORITY.items()}, value=Call.reason,
+                    else_=1)
+    stmt = select(Call).where(Call.needs_callback.is_(True))
+    if not user.is_national:
+        stmt = stmt.where(Call.province_code == user.province_code)
+    return list(session.scalars(stmt.order_by(order, Call.created_at, Call.id).limit(limit)))
+
+
+def _record(session: Session, *, kind: MessageKind, provider: TelephonyProvider, to: str,
+            body: str, result: ProviderResult, **links) -> OutboundMessage:
+    msg = OutboundMessage(kind=kind, provider=provider.name, to_number=to, body=body,
+                          provider_sid=result.sid, status=result.status,
+                          error=result.error or "", **links)
+    session.add(msg)
+    return msg
+
+
+def call_back(*, session: Session, call_id: int, by: User, provider: TelephonyProvider,
+              twiml: str) -> OutboundMessage:
+    """Call a missed caller back through the provider; the attempt is kept either way."""
+    call = get_call(session=session, call_id=call_id, user=by)
+    if not call.number:
+        raise DomainError(N_("The number was withheld: it cannot be called back."))
+    result = provider.call_back(call.number, provider.number, twiml=twiml)
+    msg = _record(session, kind=MessageKind.CALLBACK, provider=provider, to=call.number,
+                  body=twiml, result=result, call_id=call.id, sent_by_id=by.id)
+    if result.ok:
+        call.needs_callback = False
+    session.flush()
+    record_audit(session=session, actor_id=by.id, action="call.callback", entity="call",
+                 entity_id=call.id, detail={"status": result.status, "error": result.error,
+                                            "message_id": msg.id})
+    events.call_updated(session=session, call=call)
+    return msg
+
+
+def location_link(incident: Incident, template: str = "") -> str:
+    """A link to the incident's place: geo:lat,lon, or the configured https map template."""
+    if incident.lat is None or incident.lon is None:
+        return ""
+    lat, lon = f"{incident.lat:.6f}", f"{incident.lon:.6f}"
+    if template:
+        return template.format(lat=lat, lon=lon)
+    return f"geo:{lat},{lon}"
+
+
+def team_sms_text(*, incident: Incident, link_base: str, map_link_template: str = "",
+                  locale: str = "th") -> str:
+    """The assignment SMS in one member's language (needs an app context for translations)."""
+    from flask_babel import force_locale, gettext
+
+    from console.labels import label
+
+    with force_locale(locale):
+        text = gettext("1300: new job %(ref)s, %(category)s, %(priority)s.") % {
+            "ref": incident.ref, "category": label("category", incident.category),
+            "priority": incident.priority.value}
+        where = location_link(incident, map_link_template)
+        if where:
+            text += " " + gettext("Place: %(link)s") % {"link": where}
+        text += " " + gettext("Open: %(link)s") % {
+            "link": link_base.rstrip("/") + "/desk/team"}
+    return text
+
+
+def notify_team_assigned(*, session: Session, incident: Incident, team: Team,
+                         provider: TelephonyProvider, link_base: str,
+                         map_link_template: str = "") -> list[OutboundMessage]:
+    """SMS every member of the team who has a phone; each message and its result is kept."""
+    members = session.scalars(select(User).where(User.team_id == team.id,
+                                                 User.active.is_(True),
+                                                 User.phone.is_not(None)).order_by(User.id))
+    sent = []
+    for member in members:
+        body = team_sms_text(incident=incident, link_base=link_base,
+                             map_link_template=map_link_template, locale=member.locale or "th")
+        result = provider.send_sms(member.phone, body)
+        sent.append(_record(session, kind=MessageKind.SMS, provider=provider, to=member.phone,
+                            body=body, result=result, incident_id=incident.id, team_id=team.id,
+                            recipient_id=member.id))
+    session.flush()
+    return sent
+
+
+def alarm_sms_text(*, kind_label: str, team_name: str, incident_ref: str | None,
+                   link_base: str, locale: str = "th") -> str:
+    """The SMS that tells a supervisor about an alarm (needs an app context)."""
+    from flask_babel import force_locale, gettext
+
+    with force_locale(locale):
+        text = gettext("1300 ALARM: %(kind)s, team %(team)s.") % {"kind": kind_label,
+                                                                   "team": team_name}
+        if incident_ref:
+            text += " " + gettext("Job %(ref)s.") % {"ref": incident_ref}
+        text += " " + gettext("Open: %(link)s") % {
+            "link": link_base.rstrip("/") + "/desk/supervisor"}
+    return text
+
+
+def notify_supervisors(*, session: Session, province_code: str, provider: TelephonyProvider,
+                       body_for, incident_id: int | None = None, team_id: int | None = None
+                       ) -> list[OutboundMessage]:
+    """SMS every active supervisor of a province who has a phone; each result is kept."""
+    from console.enums import Role
+
+    people = session.scalars(select(User).where(
+        User.role == Role.SUPERVISOR, User.province_code == province_code,
+        User.active.is_(True), User.phone.is_not(None)).order_by(User.id))
+    sent = []
+    for person in people:
+        body = body_for(person.locale or "th")
+        result = provider.send_sms(person.phone, body)
+        sent.append(_record(session, kind=MessageKind.SMS, provider=provider, to=person.phone,
+                            body=body, result=result, incident_id=incident_id, team_id=team_id,
+                            recipient_id=person.id))
+    session.flush()
+    return sent
+
+
+def messages_for_incident(*, session: Session, incident_id: int, user: User
+                          ) -> list[OutboundMessage]:
+    """The SMS sent about an incident, with their results (the dispatcher sees failures)."""
+    incident = session.get(Incident, incident_id)
+    if incident is None or not user.can_see_province(incident.province_code):
+        raise NotFound("incident")
+    return list(session.scalars(select(OutboundMessage).where(
+        OutboundMessage.incident_id == incident_id).order_by(OutboundMessage.id)))
+
+
+def waiting_calls(*, session: Session, user: User) -> list[Call]:
+    """Voice calls queued in the user's scope that nobody has taken yet (oldest first)."""
+    stmt = select(Call).where(Call.status == CallStatus.QUEUED, Call.taken_by_id.is_(None))
+    if not user.is_national:
+        stmt = stmt.where(Call.province_code == user.province_code)
+    calls = list(session.scalars(stmt.order_by(Call.created_at, Call.id)))
+    if user.role not in _SUPERVISOR_ROLES:
+        calls = [c for c in calls if not is_supervisor_queue(c.queue)]
+    return calls

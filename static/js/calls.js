@@ -131,6 +131,7 @@ function payload() {
   const action = form.querySelector('input[name="action"]:checked').value;
   const body = { action, number: F("number").value, caller_name: F("caller_name").value,
                  summary: F("summary").value, advice: F("advice").value, answered_at: answeredAt };
+  if (F("call_id").value) body.call_id = Number(F("call_id").value);
   if (action === "close") {
     body.outcome = F("outcome").value || null;
     body.agency_id = F("agency_id").value ? Number(F("agency_id").value) : null;
@@ -167,6 +168,7 @@ form.addEventListener("submit", async (ev) => {
     msg.dataset.ref = r.data.incident ? r.data.incident.ref : "";
     const keepProvince = F("province_code").value;
     form.reset(); rows.replaceChildren(); answeredAt = null; F("province_code").value = keepProvince; showAction();
+    F("call_id").value = "";
     document.getElementById("recent-calls").prepend(el("li", {}, fmtBE(new Date().toISOString()), " · ",
       r.data.incident ? r.data.incident.ref : label("outcome", r.data.outcome)));
   } else {
@@ -176,4 +178,117 @@ form.addEventListener("submit", async (ev) => {
   }
 });
 showAction();
-document.getElementById("conn")?.setAttribute("hidden", "");
+
+/* The phone line: screen pops of waiting calls, the call-back list and flagged numbers. */
+const CT = JSON.parse(document.getElementById("calls-text").textContent);
+const pops = document.getElementById("incoming-calls");
+const FINAL = new Set(["completed", "busy", "no_answer", "failed", "canceled"]);
+
+function popItem(p) {
+  const facts = [];
+  if (p.reason) facts.push(el("strong", {}, label("call_reason", p.reason)));
+  facts.push(el("span", {}, `${CT.called_before}: ${p.times_called_before}`));
+  if (p.linked_refs.length) facts.push(el("span", {}, `${CT.linked}: ${p.linked_refs.join(", ")}`));
+  if (p.open_incidents.length) facts.push(el("span", { class: "warn" }, `${CT.open_incidents}: ` +
+    p.open_incidents.map((i) => `${i.ref} (${label("status", i.status)})`).join(", ")));
+  if (p.open_cases.length) facts.push(el("span", { class: "warn" }, `${CT.open_cases}: ` +
+    p.open_cases.map((c) => c.ref).join(", ")));
+  if (p.flags.length) facts.push(el("span", { class: "flagged" }, `${CT.flags}: ` +
+    p.flags.map((f) => `${label("flag_level", f.level)} (${f.reason})`).join("; ")));
+  if (p.protected_because.length) facts.push(el("span", { class: "warn" }, CT.protected));
+  const last = p.last_contacts.map((c) => `${fmtBE(c.at)} ${c.outcome ? label("outcome", c.outcome) : label("call_status", c.status)}`);
+  if (last.length) facts.push(el("small", {}, last.join(" · ")));
+  return el("li", { dataset: { callId: p.id }, "data-testid": "pop" },
+    el("b", {}, p.number_display || CT.withheld), " ", ...facts.flatMap((f) => [f, " "]),
+    el("button", { type: "button", class: "primary", onclick: () => acceptCall(p) }, CT.accept));
+}
+
+function showPop(p) {
+  pops.querySelector(".muted")?.remove();
+  pops.querySelector(`[data-call-id="${p.id}"]`)?.remove();
+  pops.append(popItem(p));
+}
+
+function dropPop(id) {
+  pops.querySelector(`[data-call-id="${id}"]`)?.remove();
+  if (!pops.children.length) pops.append(el("li", { class: "muted" }, CT.none_waiting));
+}
+
+async function acceptCall(p) {
+  const r = await api("POST", `/api/calls/${p.id}/accept`, {});
+  const msg = document.getElementById("form-message");
+  dropPop(p.id);
+  if (!r.ok) { msg.className = "message error"; msg.textContent = r.data.error || T.error; return; }
+  F("call_id").value = r.data.id;
+  F("number").value = r.data.number_display || "";
+  answeredAt = r.data.answered_at;
+  msg.className = "message ok"; msg.textContent = CT.accepted;
+  F("summary").focus();
+}
+
+async function loadCallbacks() {
+  const list = document.getElementById("callback-list");
+  const r = await api("GET", "/api/callbacks");
+  if (!r.ok) return;
+  list.replaceChildren(...(r.data.length ? r.data.map((c) => el("li", { dataset: { callId: c.id } },
+    el("b", {}, c.number_display || CT.withheld), " ", label("call_reason", c.reason), " · ",
+    fmtBE(c.created_at), " ",
+    c.recording_url ? el("a", { href: c.recording_url, target: "_blank", rel: "noopener" }, CT.voice_message) : "",
+    " ", c.number ? el("button", { type: "button", onclick: () => callBack(c.id) }, CT.call_back) : ""))
+    : [el("li", { class: "muted" }, CT.none_to_call)]));
+}
+
+async function callBack(id) {
+  const msg = document.getElementById("callback-message");
+  msg.className = "message"; msg.textContent = CT.called_back;
+  const r = await api("POST", `/api/calls/${id}/callback`, {});
+  msg.className = r.ok ? "message ok" : "message error";
+  msg.textContent = r.ok ? T.saved : (r.data.error || T.error);
+  loadCallbacks();
+}
+
+const flagForm = document.getElementById("flag-form");
+async function loadFlags() {
+  const r = await api("GET", "/api/flags");
+  if (!r.ok) return;
+  document.getElementById("flag-list").replaceChildren(...(r.data.length ? r.data.map((f) => el("li", {},
+    el("b", {}, f.number_display), " ", label("flag_level", f.level), " · ", f.reason,
+    f.expires_at ? ` · ${CT.until} ${fmtBE(f.expires_at)}` : "", " ",
+    el("button", { type: "button", onclick: async () => {
+      const reason = window.prompt(CT.lift_reason);
+      if (reason === null) return;
+      await api("POST", `/api/flags/${f.id}/lift`, { reason });
+      loadFlags();
+    } }, CT.lift))) : [el("li", { class: "muted" }, CT.no_flags)]));
+}
+flagForm.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const v = (n) => flagForm.elements.namedItem(n).value.trim();
+  const hours = v("hours");
+  const r = await api("POST", "/api/flags", { number: v("number"), level: v("level"), reason: v("reason"),
+    hours: hours === "" ? null : (isNaN(Number(hours)) ? hours : Number(hours)) });
+  const msg = document.getElementById("flag-message");
+  msg.className = r.ok ? "message ok" : "message error";
+  msg.textContent = r.ok ? T.saved : [r.data.error, ...Object.values(r.data.fields || {})].join(" ");
+  if (r.ok) { flagForm.reset(); loadFlags(); }
+});
+
+async function loadWaiting() {
+  const r = await api("GET", "/api/calls/waiting");
+  if (!r.ok) return;
+  pops.replaceChildren();
+  r.data.forEach(showPop);
+  if (!r.data.length) pops.append(el("li", { class: "muted" }, CT.none_waiting));
+}
+
+Live.start({
+  onState() { loadWaiting(); loadCallbacks(); },
+  onEvent(name, data) {
+    if (name === "call.ringing") showPop(data);
+    if (name === "call.updated") {
+      if (data.taken_by_id || FINAL.has(data.status)) dropPop(data.id);
+      loadCallbacks();
+    }
+  },
+}, ["call.ringing", "call.updated"]);
+loadFlags();

@@ -80,6 +80,7 @@ const Live = {
     this.stateHead = r.data.head;
     this.maxSeq = Math.max(this.maxSeq, r.data.head);
     this.handlers.onState(r.data);
+    window.dispatchEvent(new CustomEvent("live:state"));
     return true;
   },
   apply(env) {
@@ -88,6 +89,7 @@ const Live = {
     if (this.seen.size > 5000) this.seen = new Set([...this.seen].slice(-2500));
     this.maxSeq = Math.max(this.maxSeq, env.seq);
     if (this.names.includes(env.name)) this.handlers.onEvent(env.name, env.data, env);
+    window.dispatchEvent(new CustomEvent(`live:${env.name}`, { detail: env.data }));
   },
   setConn(state) {
     const c = document.getElementById("conn");
@@ -119,7 +121,7 @@ const Live = {
     await this.loadState();
     const socket = io({ transports: ["websocket", "polling"] });
     this.socket = socket;
-    for (const name of names) {
+    for (const name of new Set([...names, ...(this.extraNames || [])])) {
       socket.on(name, (env) => {
         if (this.replaying) this.buffer.push(env); else this.apply(env);
       });

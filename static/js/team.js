@@ -52,7 +52,21 @@ function render() {
   for (const b of document.querySelectorAll("button[data-step]")) {
     b.hidden = NEXT[job.status] !== b.dataset.step;
   }
+  document.getElementById("decline").hidden = job.status !== "assigned";
+  document.getElementById("checkin").hidden = job.status !== "on_scene";
+  const due = document.getElementById("checkin-due");
+  due.hidden = !job.checkin_due_at;
+  if (job.checkin_due_at) due.textContent = `${T.checkin_due}: ${fmtBE(job.checkin_due_at)}`;
+  tickOffer();
 }
+
+function tickOffer() {
+  const box = document.getElementById("offer-countdown");
+  const live = job && job.status === "assigned" && job.offer_due_at;
+  box.hidden = !live;
+  if (live) box.textContent = `${T.offer_left} ${fmtWait((Date.parse(job.offer_due_at) - Date.now()) / 1000)}`;
+}
+setInterval(tickOffer, 1000);
 
 function take(inc) {
   const mine = inc.team_id === PAGE.user.team_id && OPEN_JOB.includes(inc.status);
@@ -65,6 +79,29 @@ function take(inc) {
     job = null;
   }
 }
+
+document.getElementById("decline").addEventListener("click", async () => {
+  if (!job) return;
+  const reason = window.prompt(T.decline_reason);
+  if (reason === null) return;
+  const r = await api("POST", `/api/incidents/${job.id}/decline`, { reason });
+  if (r.ok) { job = null; say(T.saved, "ok"); render(); }
+  else say(`${T.error} ${(r.data.fields && r.data.fields.reason) || r.data.error}`, "error");
+});
+
+document.getElementById("checkin").addEventListener("click", async () => {
+  if (!job) return;
+  const r = await api("POST", `/api/incidents/${job.id}/checkin`, {});
+  if (r.ok) { take(r.data); say(T.saved, "ok"); render(); } else say(`${T.error} ${r.data.error}`, "error");
+});
+
+let lastFix = null;
+document.getElementById("sos").addEventListener("click", async () => {
+  if (!window.confirm(T.sos_confirm)) return;
+  const body = lastFix ? { lat: lastFix.lat, lon: lastFix.lon } : {};
+  const r = await api("POST", "/api/teams/me/sos", body);
+  if (r.ok) say(T.sos_sent, "error"); else say(`${T.error} ${r.data.error}`, "error");
+});
 
 document.getElementById("duty").addEventListener("click", async () => {
   if (!team) return;
@@ -103,8 +140,10 @@ Live.start({
     const { latitude: lat, longitude: lon, accuracy } = pos.coords;
     const now = Date.now();
     const moved = last && Math.hypot(lat - last.lat, lon - last.lon) > 0.0005;
+    lastFix = { lat, lon };
     if (last && !moved && now - last.at < 60000) return;
     last = { lat, lon, at: now };
+    lastFix = { lat, lon };
     await api("POST", "/api/teams/me/position", { lat, lon, accuracy });
   }, () => {}, { enableHighAccuracy: true, maximumAge: 30000, timeout: 20000 });
 })();

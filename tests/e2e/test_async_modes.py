@@ -7,18 +7,13 @@ import threading
 import pytest
 
 from tests.conftest import incident_body
-from tests.e2e.server import prepare, server
+from tests.e2e.server import server
 from tests.e2e.test_two_processes import connect, login
 
 
 @pytest.mark.parametrize("mode", ["threading", "eventlet"])
-def test_incident_reaches_a_console_under_each_async_mode(backend, tmp_path, request, mode):
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'modes.db'}"
-    else:
-        url = request.getfixturevalue("pg_database")
-        request.getfixturevalue("db_url")
-    prepare(url)
+def test_incident_reaches_a_console_under_each_async_mode(served_db, tmp_path, mode):
+    url = served_db
     env = {"SOCKETIO_ASYNC_MODE": mode}
     with server(url, extra_env=env, log_path=tmp_path / f"{mode}.log") as (base, _):
         dispatcher_http, _ = login(base, "dispatcher")

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.conftest import need
-from tests.e2e.server import prepare, server
+from tests.e2e.server import server
 
 pytestmark = pytest.mark.browser
 
@@ -16,14 +16,9 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-ru
 
 
 @pytest.fixture
-def live_server(backend, tmp_path, request):
+def live_server(served_db, tmp_path):
     """A real server process on the test database, with the demo data."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'browser.db'}"
-    else:
-        url = request.getfixturevalue("pg_database")
-        request.getfixturevalue("db_url")  # truncate + demo data on the shared PG database
-    prepare(url)
+    url = served_db
     with server(url, log_path=tmp_path / "server.log") as (base, _proc):
         yield base
 
@@ -132,6 +127,7 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     assert "ประตูสีฟ้า" in team.inner_text("#job-notes")
     assert "เมืองพิษณุโลก" in team.inner_text("#job-place")
     assert team.inner_text("#job-category") == label(team, "category", "children")
+    assert team.is_visible("[data-testid=offer-countdown]")  # acknowledge before it lapses
     for step, status in [("acknowledge", "acknowledged"), ("en-route", "en_route"),
                          ("on-scene", "on_scene")]:
         team.fill("[data-testid=step-note]", f"note {step}")
@@ -170,3 +166,20 @@ def test_supervisor_map_loads_nothing_from_the_internet(browser, live_server):
     assert page.evaluate("typeof L") == "object"
     assert requested and all(u.startswith(live_server) or u.startswith("data:")
                              for u in requested), requested
+
+
+def test_sos_sounds_on_the_desks_until_someone_takes_charge(browser, live_server):
+    base = live_server
+    dispatch = open_desk(browser, base, "dispatcher", "/desk/dispatch")
+    supervisor = open_desk(browser, base, "supervisor", "/desk/supervisor")
+    team = open_desk(browser, base, "team1", "/desk/team", mobile=True)
+    team.on("dialog", lambda dialog: dialog.accept())
+    team.click("[data-testid=sos]")
+    for page in (dispatch, supervisor):
+        page.wait_for_selector("[data-testid=alarms] .alarm-sos")
+    assert label(dispatch, "alarm", "sos") in dispatch.inner_text("[data-testid=alarms]")
+    dispatch.click("[data-testid=alarms] .alarm-sos button")
+    supervisor.wait_for_selector("[data-testid=alarms]", state="hidden")
+    dispatch.wait_for_selector("[data-testid=alarms]", state="hidden")
+    for page in (dispatch, supervisor, team):
+        assert page.evaluate("window.__sameDocument") is True

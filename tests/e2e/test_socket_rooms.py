@@ -14,7 +14,7 @@ INCIDENT_KEYS = {
     "district_code", "subdistrict_code", "place", "address_text", "lat", "lon", "precision",
     "team_id", "team_name", "people", "created_at", "triaged_at", "dispatched_at",
     "acknowledged_at", "en_route_at", "on_scene_at", "resolved_at", "handed_over_at",
-    "cancelled_at", "updated_at",
+    "cancelled_at", "updated_at", "offer_due_at", "checkin_due_at",
 }
 
 
@@ -57,14 +57,14 @@ def test_unauthenticated_connections_are_refused(app):
 
 def test_hello_names_only_the_allowed_rooms(app, login_as):
     expected = {
-        "calltaker": ["province:65"],
+        "calltaker": ["calltakers:65", "province:65"],
         "dispatcher": ["province:65"],
-        "supervisor": ["cases:65", "province:65"],
+        "supervisor": ["cases:65", "province:65", "supervisors:65"],
         "team1": None,  # team:<id>
         "caseworker": ["cases:65"],
         "cm.dispatcher": ["province:50"],
-        "national": ["cases:national", "national"],
-        "admin": ["cases:national", "national"],
+        "national": ["cases:national", "national", "supervisors:national"],
+        "admin": ["cases:national", "national", "supervisors:national"],
     }
     for name, rooms in expected.items():
         sock = sio(app, login_as(name))
@@ -201,3 +201,17 @@ def test_replay_beyond_the_limit_asks_for_a_reload(app, everyone):
     assert reply["complete"] is False and len(reply["events"]) == 2
     bad = everyone["dispatcher"][1].emit("replay", {"since": "yesterday"}, callback=True)
     assert "error" in bad
+
+
+def test_alarms_reach_their_province_desks_and_the_team_only(app, everyone):
+    member = everyone["team1"][0]
+    assert member.post("/api/teams/me/sos", json={"note": "help"}).status_code == 201
+    got = {name: events(sock) for name, (_, sock) in everyone.items()}
+    for name in ("dispatcher", "supervisor", "calltaker", "national", "team1"):
+        alarm = [e for e in got[name] if e["name"] == "alarm.changed"]
+        assert len(alarm) == 1, name
+        assert set(alarm[0]["data"]) == {"id", "kind", "province_code", "team_id", "incident_id",
+                                         "raised_at", "lat", "lon", "note", "handled_at"}
+        assert alarm[0]["data"]["kind"] == "sos"
+    for name in ("team2", "caseworker", "cm.dispatcher", "cm.team1"):
+        assert got[name] == [], name

@@ -10,8 +10,8 @@ import pytest
 import requests
 import socketio
 
-from tests.conftest import REDIS_URL, incident_body, need
-from tests.e2e.server import prepare, server
+from tests.conftest import incident_body
+from tests.e2e.server import server
 
 pytestmark = pytest.mark.redis
 
@@ -41,27 +41,10 @@ def connect(base: str, http: requests.Session, names: list[str]):
     return client, got, ready
 
 
-@pytest.fixture
-def redis_url():
-    need("Redis", bool(REDIS_URL), "REDIS_URL is not set")
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.RedisError as exc:
-        need("Redis", False, f"cannot reach {REDIS_URL}: {exc}")
-    return REDIS_URL
-
-
 def test_an_incident_created_on_one_process_reaches_a_console_on_the_other(
-    backend, tmp_path, request, redis_url
+    served_db, tmp_path, redis_url
 ):
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'shared.db'}"
-    else:
-        url = request.getfixturevalue("pg_database")
-        request.getfixturevalue("db_url")
-    prepare(url)
+    url = served_db
     env = {"SOCKETIO_MESSAGE_QUEUE": redis_url, "SOCKETIO_CHANNEL": f"test-{uuid.uuid4().hex}"}
     with server(url, extra_env=env, log_path=tmp_path / "a.log") as (base_a, _), \
             server(url, extra_env=env, log_path=tmp_path / "b.log") as (base_b, _):

@@ -1,0 +1,48 @@
+"""In Chromium: a simulated call pops on the call-taker desk, is accepted and logged as ONE call."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from console.db import make_engine, make_sessionmaker
+from telephony.models import Call
+from tests.e2e.test_browser_path import browser, live_server, open_desk  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+def test_simulated_call_is_accepted_and_logged_once(browser, live_server, served_db):  # noqa: F811
+    calls = open_desk(browser, live_server, "calltaker", "/desk/calls")
+    calls.wait_for_selector("body[data-live='1']")
+    supervisor = open_desk(browser, live_server, "supervisor", "/desk/supervisor")
+    supervisor.fill("#simulate-call input[name=number]", "089-111-2222")
+    supervisor.select_option("#simulate-call select[name=digit]", "2")
+    supervisor.click("#simulate-call button[type=submit]")
+    supervisor.wait_for_selector("#simulate-call .message.ok")
+
+    pop = calls.wait_for_selector("[data-testid=pop]")
+    assert "089-111-2222" in pop.inner_text()
+    pop.query_selector("button").click()
+    calls.wait_for_selector("#form-message.ok")
+    assert calls.input_value("[data-testid=number]") == "089-111-2222"
+    call_id = int(calls.input_value("[data-testid=call-id]"))
+    calls.fill("[data-testid=summary]", "สอบถามสิทธิผู้สูงอายุ")
+    calls.check("[data-testid=action-close]")
+    calls.select_option("[data-testid=outcome]", "advice_given")
+    calls.click("[data-testid=submit-call]")
+    calls.wait_for_function("document.querySelector('#form-message').textContent.length > 0 "
+                            "&& document.querySelector('[data-testid=call-id]').value === ''")
+    assert calls.locator("[data-testid=pop]").count() == 0
+
+    engine = make_engine(served_db)
+    session = make_sessionmaker(engine)()
+    try:
+        rows = session.scalars(select(Call).where(Call.number == "+66891112222")).all()
+        assert [(c.id, c.outcome.value, c.reason.value) for c in rows] == [
+            (call_id, "advice_given", "advice")]
+        assert rows[0].taken_by_id is not None and rows[0].answered_at is not None
+        assert rows[0].call_sid.startswith("CA") and rows[0].summary == "สอบถามสิทธิผู้สูงอายุ"
+    finally:
+        session.close()
+        engine.dispose()

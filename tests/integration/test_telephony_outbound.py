@@ -1,0 +1,149 @@
+"""Call-backs and team SMS through twilio's own client, sent to a loopback recorder."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from console.models import AuditLog, User
+from dispatch.models import Incident, Team
+from telephony import service
+from telephony.models import Call, OutboundMessage
+from tests.conftest import incident_body
+from tests.telephony_fakes import ACCOUNT, Recorder, Twilio, make_app, twiml
+
+AUTH = "twilio-auth-token-for-tests"
+
+
+@pytest.fixture
+def recorder():
+    rec = Recorder()
+    yield rec
+    rec.close()
+
+
+@pytest.fixture
+def app(db_url, recorder):
+    app = make_app(db_url, TELEPHONY_PROVIDER="twilio", TWILIO_ACCOUNT_SID=ACCOUNT,
+                   TWILIO_AUTH_TOKEN=AUTH, TWILIO_NUMBER="+6621234567",
+                   TWILIO_API_BASE_URL=recorder.url)
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+def missed_call(app, session, sid: str, frm: str) -> Call:
+    tw = Twilio(app, token=AUTH)  # NOTE: with Twilio, webhooks are signed with the auth token
+    tw.call(sid, "voice", frm=frm)
+    tw.call(sid, "menu", frm=frm, Digits="1")
+    tw.call(sid, "status", frm=frm, CallStatus="no-answer")
+    session.expire_all()
+    return session.scalar(select(Call).where(Call.call_sid == sid))
+
+
+def test_webhooks_use_the_twilio_auth_token(app):
+    params = {"CallSid": "CA1", "From": "+66812345678", "To": "+6621234567"}
+    assert Twilio(app, token=AUTH).post("voice", params).status_code == 200
+    assert Twilio(app).post("voice", params).status_code == 403  # the simulator's token
+
+
+def test_one_click_call_back_goes_through_twilio(app, session, login_as, recorder):
+    call = missed_call(app, session, "CA100", "+66812345678")
+    assert call.needs_callback
+    calltaker = login_as("calltaker")
+    resp = calltaker.post(f"/api/calls/{call.id}/callback", json={})
+    assert resp.status_code == 201, resp.json
+    assert resp.json["status"] == "queued" and resp.json["provider_sid"].startswith("CA")
+    [sent] = recorder.requests
+    assert sent["path"] == f"/2010-04-01/Accounts/{ACCOUNT}/Calls.json"
+    assert sent["auth"].startswith("Basic ")
+    assert sent["form"]["To"] == "+66812345678" and sent["form"]["From"] == "+6621234567"
+    root = twiml(type("R", (), {"mimetype": "text/xml",
+                                "get_data": lambda self: sent["form"]["Twiml"]})())
+    assert root.find("Say").get("language") == "th-TH" and root.find("Enqueue").text == "65"
+    session.expire_all()
+    assert not session.get(Call, call.id).needs_callback
+    assert calltaker.get("/api/callbacks").json == []
+    audit = session.scalars(select(AuditLog).where(AuditLog.action == "call.callback")).one()
+    assert audit.entity_id == call.id and audit.detail["status"] == "queued"
+
+
+def test_a_failed_call_back_is_kept_and_stays_on_the_list(app, session, login_as, recorder):
+    recorder.fail_to.add("+66811111111")
+    call = missed_call(app, session, "CA101", "+66811111111")
+    calltaker = login_as("calltaker")
+    resp = calltaker.post(f"/api/calls/{call.id}/callback", json={})
+    assert resp.status_code == 502 and "21211" in resp.json["error"]
+    msg = session.scalars(select(OutboundMessage)).one()
+    assert msg.status == "failed" and "Invalid 'To'" in msg.error and msg.call_id == call.id
+    assert [c["id"] for c in calltaker.get("/api/callbacks").json] == [call.id]
+
+
+def test_call_back_refusals_write_nothing(app, session, login_as, recorder):
+    tw = Twilio(app, token=AUTH)
+    tw.call("CA102", "voice", frm="anonymous")
+    tw.call("CA102", "status", frm="anonymous", CallStatus="no-answer")
+    withheld = session.scalar(select(Call).where(Call.call_sid == "CA102"))
+    calltaker, member = login_as("calltaker"), login_as("team1")
+    before = session.scalar(select(func.count()).select_from(OutboundMessage))
+    assert calltaker.post(f"/api/calls/{withheld.id}/callback", json={}).status_code == 409
+    assert calltaker.post("/api/calls/424242/callback", json={}).status_code == 404
+    assert calltaker.post(f"/api/calls/{withheld.id}/callback",
+                          json={"to": "+66800000000"}).status_code == 422
+    assert member.post(f"/api/calls/{withheld.id}/callback",
+                                  json={}).status_code == 403
+    assert recorder.requests == []
+    assert session.scalar(select(func.count()).select_from(OutboundMessage)) == before
+    # The simulator control is off when Twilio is configured.
+    resp = login_as("supervisor").post("/api/simulator/incoming-call", json={})
+    assert resp.status_code == 409
+
+
+def test_team_sms_on_assignment(app, session, login_as, recorder):
+    resp = login_as("calltaker").post("/api/calls", json=incident_body(incident={
+        **incident_body()["incident"],
+        "location": {"province_code": "65", "district_code": "6501", "subdistrict_code": None,
+                     "address_text": "", "lat": 16.8211, "lon": 100.2659}}))
+    incident = session.get(Incident, resp.json["incident"]["id"])
+    team = session.scalar(select(Team).where(Team.code == "PSL-1"))
+    member = session.scalar(select(User).where(User.username == "team1"))
+    member.phone = "+66823456789"
+    extra = User(username="team1b", display_name="x", password_hash="x", role=member.role,
+                 province_code="65", team_id=team.id, phone="+66800000001", locale="en")
+    nophone = User(username="team1c", display_name="y", password_hash="x", role=member.role,
+                   province_code="65", team_id=team.id)
+    session.add_all([extra, nophone])
+    session.flush()
+    recorder.fail_to.add("+66800000001")
+    with app.test_request_context():
+        sent = service.notify_team_assigned(
+            session=session, incident=incident, team=team,
+            provider=app.extensions["telephony"], link_base="https://hotline.example.org/")
+    session.commit()
+    assert [(m.to_number, m.status) for m in sent] == [("+66823456789", "queued"),
+                                                       ("+66800000001", "failed")]
+    assert sent[1].error and sent[0].provider_sid.startswith("SM")
+    assert [r["path"].rsplit("/", 1)[1] for r in recorder.requests] == ["Messages.json"] * 2
+    thai, english = (r["form"]["Body"] for r in recorder.requests)
+    for body in (thai, english):
+        assert incident.ref in body and "geo:16.821100,100.265900" in body
+        assert "https://hotline.example.org/desk/team" in body
+    assert "เด็ก" in thai and "Children" in english
+    assert recorder.requests[0]["form"]["From"] == "+6621234567"
+
+    dispatcher = login_as("dispatcher")
+    listed = dispatcher.get(f"/api/incidents/{incident.id}/messages").json
+    assert [(m["to"], m["status"], bool(m["error"])) for m in listed] == [
+        ("+66823456789", "queued", False), ("+66800000001", "failed", True)]
+    assert login_as("cm.dispatcher").get(
+        f"/api/incidents/{incident.id}/messages").status_code == 404
+    assert login_as("calltaker").get(
+        f"/api/incidents/{incident.id}/messages").status_code == 403
+
+
+def test_map_links_only_when_configured(app, session):
+    incident = Incident(lat=16.5, lon=100.25)
+    assert service.location_link(incident) == "geo:16.500000,100.250000"
+    template = "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}"
+    assert service.location_link(incident, template) == (
+        "https://www.openstreetmap.org/?mlat=16.500000&mlon=100.250000")
+    assert service.location_link(Incident()) == ""
