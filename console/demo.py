@@ -34,8 +34,8 @@ TEAMS = [
 ]
 
 # Demo phones are made-up numbers; the simulator never sends anything.
-PHONES = {"supervisor": "+66800001300", "team1": "+66800001301", "team2": "+66800001302",
-          "cm.team1": "+66800001501"}
+PHONES = {"calltaker": "+66800001310", "supervisor": "+66800001300", "team1": "+66800001301",
+          "team2": "+66800001302", "cm.team1": "+66800001501"}
 
 USERS = [
     # username, display name, role, province, team code

@@ -45,6 +45,10 @@ class TelephonyProvider(Protocol):
         """Place an outbound call that runs `twiml` (or fetches it from `twiml_url`)."""
         ...
 
+    def connect(self, call_sid: str, *, twiml: str) -> ProviderResult:
+        """Redirect a live call (a caller waiting in the queue) to new TwiML."""
+        ...
+
 
 @dataclass
 class SimulatorProvider:
@@ -87,6 +91,10 @@ class SimulatorProvider:
         """Record an outbound call."""
         return self._record("call", to=to, from_=from_ or self.number, url=twiml_url,
                             twiml=twiml)
+
+    def connect(self, call_sid: str, *, twiml: str) -> ProviderResult:
+        """Record the redirect of a live call."""
+        return self._record("connect", call_sid=call_sid, twiml=twiml)
 
 
 def _rewriting_http_client(base_url: str):
@@ -148,6 +156,10 @@ class TwilioProvider:
         else:
             kwargs["twiml"] = twiml
         return self._send(lambda: self.client.calls.create(**kwargs))
+
+    def connect(self, call_sid: str, *, twiml: str) -> ProviderResult:
+        """Redirect a live call to new TwiML (Twilio's call update)."""
+        return self._send(lambda: self.client.calls(call_sid).update(twiml=twiml))
 
 
 def make_provider(config: dict[str, Any]) -> TelephonyProvider:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, current_app, jsonify, request
+from flask_babel import gettext
 from flask_login import current_user
 
 from console.errors import N_, DomainError
@@ -99,7 +100,19 @@ def accept(call_id: int):
     session = db()
     call = service.accept_call(session=session, call_id=call_id, by=current_user)
     session.commit()
-    return jsonify(_call_item(call))
+    # NOTE: after the commit: the call is ours whatever the carrier answers next.
+    from telephony.webhooks import connect_twiml
+
+    provider = current_app.extensions["telephony"]
+    result = service.connect_call(
+        session=session, call=call, by=current_user, provider=provider,
+        twiml=connect_twiml(current_user.phone, provider.number) if current_user.phone else "")
+    session.commit()
+    body = _call_item(call)
+    body["connected"] = bool(result and result.ok)
+    body["connect_error"] = (result.error if result else
+                             gettext("No phone on file for you: the caller stays in the queue."))
+    return jsonify(body)
 
 
 @bp.post(f"/{ID.format('call_id')}/callback")

@@ -499,6 +499,20 @@ def accept_call(*, session: Session, call_id: int, by: User) -> Call:
     return call
 
 
+def connect_call(*, session: Session, call: Call, by: User, provider: TelephonyProvider,
+                 twiml: str) -> ProviderResult | None:
+    """Put the accepted caller through to the officer's phone (softphone answering is not
+    built); None when the officer has no phone on file. Audited either way."""
+    if not by.phone or not call.call_sid:
+        return None
+    result = provider.connect(call.call_sid, twiml=twiml)
+    record_audit(session=session, actor_id=by.id, action="call.connected", entity="call",
+                 entity_id=call.id, detail={"status": result.status, "error": result.error,
+                                            "to": by.phone})
+    session.flush()
+    return result
+
+
 def callbacks(*, session: Session, user: User, limit: int = 200) -> list[Call]:
     """Missed calls and voice messages to call back: by priority, then the oldest first."""
     order = sa_case({r.value: p for r, p in REASON_PRIORITY.items()}, value=Call.reason,

@@ -276,6 +276,13 @@ def status():
     return twiml(VoiceResponse())
 
 
+def connect_twiml(agent_phone: str, caller_id: str | None) -> str:
+    """TwiML that takes a waiting caller out of the queue to the accepting officer's phone."""
+    resp = VoiceResponse()
+    resp.dial(agent_phone, caller_id=caller_id) if caller_id else resp.dial(agent_phone)
+    return str(resp)
+
+
 def callback_twiml(agent_phone: str | None, queue: str) -> str:
     """TwiML of a call-back: tell the caller, then connect the officer's phone or queue them."""
     resp = VoiceResponse()

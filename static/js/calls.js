@@ -222,7 +222,8 @@ async function acceptCall(p) {
   F("call_id").value = r.data.id;
   F("number").value = r.data.number_display || "";
   answeredAt = r.data.answered_at;
-  msg.className = "message ok"; msg.textContent = CT.accepted;
+  msg.className = r.data.connected ? "message ok" : "message error";
+  msg.textContent = r.data.connected ? CT.accepted : `${CT.accepted} ${r.data.connect_error || ""}`;
   F("summary").focus();
 }
 

@@ -59,7 +59,8 @@ def test_one_click_call_back_goes_through_twilio(app, session, login_as, recorde
     assert sent["form"]["To"] == "+66812345678" and sent["form"]["From"] == "+6621234567"
     root = twiml(type("R", (), {"mimetype": "text/xml",
                                 "get_data": lambda self: sent["form"]["Twiml"]})())
-    assert root.find("Say").get("language") == "th-TH" and root.find("Enqueue").text == "65"
+    # The officer has a phone on file (demo data): the call-back rings it once the caller answers.
+    assert root.find("Say").get("language") == "th-TH" and root.find("Dial").text == "+66800001310"
     session.expire_all()
     assert not session.get(Call, call.id).needs_callback
     assert calltaker.get("/api/callbacks").json == []
@@ -147,3 +148,38 @@ def test_map_links_only_when_configured(app, session):
     assert service.location_link(incident, template) == (
         "https://www.openstreetmap.org/?mlat=16.500000&mlon=100.250000")
     assert service.location_link(Incident()) == ""
+
+
+def test_accepting_a_queued_call_puts_the_caller_through_to_the_officer(
+    app, session, login_as, recorder
+):
+    tw = Twilio(app, token=AUTH)
+    tw.call("CA200", "voice", frm="+66812345678", to="055-123-456")
+    tw.call("CA200", "menu", frm="+66812345678", to="055-123-456", Digits="1")
+    call = session.scalar(select(Call).where(Call.call_sid == "CA200"))
+    calltaker = login_as("calltaker")  # demo phone +66800001310
+    resp = calltaker.post(f"/api/calls/{call.id}/accept", json={})
+    assert resp.status_code == 200, resp.json
+    assert resp.json["connected"] is True
+    [sent] = [r for r in recorder.requests if r["path"].endswith("/Calls/CA200.json")]
+    root = twiml(type("R", (), {"mimetype": "text/xml",
+                                "get_data": lambda self: sent["form"]["Twiml"]})())
+    dial = root.find("Dial")
+    assert dial.text == "+66800001310" and dial.get("callerId") == "+6621234567"
+    audit = session.scalars(select(AuditLog).where(AuditLog.action == "call.connected")).one()
+    assert audit.detail["status"] == "queued"
+
+
+def test_an_officer_without_a_phone_keeps_the_caller_in_the_queue(
+    app, session, login_as, recorder
+):
+    tw = Twilio(app, token=AUTH)
+    tw.call("CA201", "voice", frm="+66812345678", to="055-123-456")
+    call = session.scalar(select(Call).where(Call.call_sid == "CA201"))
+    officer = session.scalar(select(User).where(User.username == "calltaker"))
+    officer.phone = None
+    session.commit()
+    resp = login_as("calltaker").post(f"/api/calls/{call.id}/accept", json={})
+    assert resp.status_code == 200 and resp.json["connected"] is False
+    assert resp.json["connect_error"]
+    assert not [r for r in recorder.requests if "/Calls/CA201" in r["path"]]
