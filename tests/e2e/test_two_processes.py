@@ -63,3 +63,34 @@ def test_an_incident_created_on_one_process_reaches_a_console_on_the_other(
         assert cm_got == []  # Chiang Mai hears nothing of Phitsanulok, on any process
         watcher.disconnect()
         outsider.disconnect()
+
+
+def test_a_console_that_reconnects_to_the_other_process_gets_what_it_missed(
+    served_db, tmp_path, redis_url
+):
+    env = {"SOCKETIO_MESSAGE_QUEUE": redis_url, "SOCKETIO_CHANNEL": f"test-{uuid.uuid4().hex}"}
+    with server(served_db, extra_env=env, log_path=tmp_path / "a.log") as (base_a, _), \
+            server(served_db, extra_env=env, log_path=tmp_path / "b.log") as (base_b, _):
+        dispatcher_http, _ = login(base_a, "dispatcher")
+        first, got, ready = connect(base_a, dispatcher_http, ["incident.created"])
+        calltaker_http, token = login(base_a, "calltaker")
+
+        def create(summary: str) -> int:
+            resp = calltaker_http.post(f"{base_a}/api/calls", json=incident_body(summary=summary),
+                                       headers={"X-CSRFToken": token})
+            assert resp.status_code == 201
+            return resp.json()["incident"]["id"]
+
+        seen = [create("before the drop")]
+        assert ready.wait(10)
+        last = got[-1]["seq"]
+        first.disconnect()  # the laptop sleeps; the console comes back on the other process
+        missed = [create(f"while away {i}") for i in range(3)]
+        again, _, _ = connect(base_b, dispatcher_http, ["incident.created"])
+        reply = again.call("replay", {"since": last}, timeout=10)
+        assert reply["complete"] is True
+        replayed = [e["data"]["id"] for e in reply["events"] if e["name"] == "incident.created"]
+        assert replayed == missed
+        board = dispatcher_http.get(f"{base_b}/api/state").json()
+        assert sorted(i["id"] for i in board["incidents"]) == sorted(seen + missed)
+        again.disconnect()

@@ -227,3 +227,30 @@ def test_recommendation_ranks_several_teams_by_travel_time(app, login_as, sessio
     assert codes == ["PSL-1", "N", "M", "F"]
     assert all(a.eta_minutes <= b.eta_minutes for a, b in zip(got, got[1:], strict=False))
     assert len(got) <= 5
+
+
+def test_two_dispatchers_assigning_the_same_team_at_once_exactly_one_wins(
+    app, login_as, session, backend
+):
+    first_incident, second_incident = new_incident(login_as), new_incident(login_as)
+    first, second = login_as("dispatcher"), login_as("supervisor")
+    psl1 = team_id(session, "PSL-1")
+    barrier = threading.Barrier(2)
+    results: dict[str, int] = {}
+
+    def assign(name, client, incident_id):
+        barrier.wait()
+        results[name] = client.post(f"/api/incidents/{incident_id}/assign",
+                                    json={"team_id": psl1}).status_code
+
+    threads = [threading.Thread(target=assign, args=("a", first, first_incident["id"])),
+               threading.Thread(target=assign, args=("b", second, second_incident["id"]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results.values()) == [200, 409], results
+    session.expire_all()
+    holders = [i for i in (session.get(Incident, first_incident["id"]),
+                           session.get(Incident, second_incident["id"])) if i.team_id == psl1]
+    assert len(holders) == 1 and session.get(Team, psl1).status.value == "assigned"
