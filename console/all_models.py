@@ -5,6 +5,7 @@ from __future__ import annotations
 import cases.models  # noqa: F401
 import console.models  # noqa: F401
 import dispatch.models  # noqa: F401
+import ess.models  # noqa: F401
 import telephony.models  # noqa: F401
 from console.db import Base
 

@@ -93,4 +93,22 @@ def load_config() -> dict:
         "TIMERS_ENABLED": _bool("TIMERS_ENABLED", True),
         "TIMER_POLL_SECONDS": float(os.environ.get("TIMER_POLL_SECONDS", "1")),
         "REPLAY_LIMIT": int(os.environ.get("REPLAY_LIMIT", "500")),
+        # ESS Help Me (issue 4): the LINE Official Account channel and the mobile-app API.
+        "LINE_CHANNEL_SECRET": os.environ.get("LINE_CHANNEL_SECRET", ""),
+        "LINE_CHANNEL_ACCESS_TOKEN": os.environ.get("LINE_CHANNEL_ACCESS_TOKEN", ""),
+        "LINE_API_BASE": os.environ.get("LINE_API_BASE", "https://api.line.me"),
+        "LINE_DATA_API_BASE": os.environ.get("LINE_DATA_API_BASE", "https://api-data.line.me"),
+        # A report this close (metres) and this recent (minutes) to an open incident of the
+        # same category joins it instead of opening a duplicate.
+        "ESS_DEDUPE_METERS": float(os.environ.get("ESS_DEDUPE_METERS", "300")),
+        "ESS_DEDUPE_MINUTES": float(os.environ.get("ESS_DEDUPE_MINUTES", "30")),
+        "ESS_API_KEY_LIMIT": os.environ.get("ESS_API_KEY_LIMIT", "60 per minute"),
+        "ESS_API_IP_LIMIT": os.environ.get("ESS_API_IP_LIMIT", "120 per minute"),
+        "ESS_MAX_PHOTOS": int(os.environ.get("ESS_MAX_PHOTOS", "5")),
+        "ESS_MAX_PHOTO_BYTES": int(os.environ.get("ESS_MAX_PHOTO_BYTES", str(5 * 1024 * 1024))),
+        "ESS_MAX_TOTAL_BYTES": int(os.environ.get("ESS_MAX_TOTAL_BYTES", str(15 * 1024 * 1024))),
+        # LINE messages from one user within this many minutes build one report.
+        "ESS_LINE_WINDOW_MINUTES": float(os.environ.get("ESS_LINE_WINDOW_MINUTES", "10")),
+        "ESS_ATTACHMENT_DIR": os.environ.get(
+            "ESS_ATTACHMENT_DIR", str(BASE_DIR / "instance" / "attachments")),
     }

@@ -189,11 +189,15 @@ def supervisor_desk():
 def incident_detail(incident_id: int):
     """One incident with its people, location, precision and timeline."""
     from dispatch import service as dispatch_service
+    from telephony import service as call_service
 
     incident = dispatch_service.read_incident(session=db(), incident_id=incident_id,
                                               user=current_user)
     db().commit()
-    return render_template("incident_detail.html", incident=incident, ctx=page_context())
+    messages = call_service.messages_for_incident(session=db(), incident_id=incident_id,
+                                                  user=current_user)
+    return render_template("incident_detail.html", incident=incident, messages=messages,
+                           ctx=page_context())
 
 
 @bp.get("/desk/incidents/<int(max=2147483647):incident_id>/map")
@@ -306,4 +310,10 @@ def register(app) -> None:
     app.register_blueprint(bp)
     for blueprint in (telephony_bp, telephony_api_bp, twilio_hooks_bp, dispatch_bp, geo_bp,
                       cases_bp):
+        app.register_blueprint(blueprint)
+    from ess.routes import api as ess_api_bp
+    from ess.routes import desk as ess_desk_bp
+    from ess.routes import line as ess_line_bp
+
+    for blueprint in (ess_api_bp, ess_desk_bp, ess_line_bp):
         app.register_blueprint(blueprint)

@@ -178,6 +178,15 @@ def create_incident(
     source: Source = Source.HOTLINE, summary: str,
 ) -> Incident:
     """Record an incident from intake; its province's dispatchers see it at once."""
+    return _new_incident(session=session, data=data, by=by, call_id=call_id, source=source,
+                         summary=summary)
+
+
+def _new_incident(
+    *, session: Session, data: IncidentIn, by: User | None, call_id: int | None,
+    source: Source, summary: str,
+) -> Incident:
+    """Shared by intake and citizen reports: resolve the place, insert, timeline, event."""
     loc = data.location
     try:
         place = geo_service.resolve_location(
@@ -202,7 +211,7 @@ def create_incident(
         lat=place.lat,
         lon=place.lon,
         precision=Precision(place.precision),
-        created_by_id=by.id,
+        created_by_id=by.id if by else None,
         created_at=now,
         triaged_at=now,
         updated_at=now,
@@ -761,3 +770,11 @@ def choose_next_team(index, travel: geo_service.TravelSettings, max_age_minutes:
         return best[0].team if best else None
 
     return choose
+
+
+def create_incident_from_report(
+    *, session: Session, data: IncidentIn, source: Source, summary: str, by: User | None = None,
+) -> Incident:
+    """An incident opened by a citizen report (ESS / LINE / app): no call, maybe no user."""
+    return _new_incident(session=session, data=data, by=by, call_id=None, source=source,
+                         summary=summary)

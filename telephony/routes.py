@@ -230,3 +230,14 @@ def simulate_incoming_call():
             raise DomainError(N_("The simulated call was refused by the webhooks."))
     call = service.find_call(session=db(), call_sid=sid)
     return jsonify(_call_item(call)), 201
+
+
+@bp.get("/answer-times")
+@desk_required("supervisor")
+def answer_times():
+    """This shift's NENA figure: calls answered within 15 s / 20 s of ringing."""
+    from console.db import utcnow
+    from console.routes import shift_start
+
+    return jsonify(service.answer_time_stats(session=db(), user=current_user,
+                                             since=shift_start(utcnow())))

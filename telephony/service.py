@@ -653,3 +653,24 @@ def waiting_calls(*, session: Session, user: User) -> list[Call]:
     if user.role not in _SUPERVISOR_ROLES:
         calls = [c for c in calls if not is_supervisor_queue(c.queue)]
     return calls
+
+
+def answer_time_stats(*, session: Session, user: User, since) -> dict[str, float | int | None]:
+    """NENA-STA-020: of the phone-line calls offered since a time, how many were answered
+    within 15 s and 20 s of ringing (targets 90% and 95%); abandoned calls count as missed."""
+    stmt = select(Call.ring_at, Call.answered_at).where(
+        Call.call_sid.is_not(None), Call.ring_at.is_not(None), Call.ring_at >= since)
+    if not user.is_national:
+        stmt = stmt.where(Call.province_code == user.province_code)
+    offered = within_15 = within_20 = 0
+    for ring_at, answered_at in session.execute(stmt):
+        offered += 1
+        if answered_at is not None:
+            wait = (answered_at - ring_at).total_seconds()
+            within_15 += wait <= 15
+            within_20 += wait <= 20
+    return {
+        "offered": offered, "within_15": within_15, "within_20": within_20,
+        "pct_15": round(100 * within_15 / offered, 1) if offered else None,
+        "pct_20": round(100 * within_20 / offered, 1) if offered else None,
+    }

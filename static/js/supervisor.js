@@ -107,3 +107,16 @@ Live.start({
     renderBoard();
   },
 }, ["incident.created", "incident.updated", "team.updated", "call.logged"]);
+
+// NENA answer-time figure of this shift (phone-line calls), refreshed every 30 s.
+async function loadAnswerTimes() {
+  const r = await api("GET", "/api/calls/answer-times");
+  if (!r.ok) return;
+  const cell = (pct, n, id) => {
+    document.getElementById(id).textContent = r.data.offered ? `${pct}% (${n}/${r.data.offered})` : "—";
+  };
+  cell(r.data.pct_15, r.data.within_15, "nena-15");
+  cell(r.data.pct_20, r.data.within_20, "nena-20");
+}
+loadAnswerTimes();
+setInterval(loadAnswerTimes, 30000);

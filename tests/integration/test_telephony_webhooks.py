@@ -256,3 +256,23 @@ def test_accept_refusals(twilio, session, login_as):
     resp = calltaker.post("/api/calls", json=incident_body(call_id="x"))
     assert resp.status_code == 422 and "call_id" in resp.json["fields"]
     assert counts(session) == before
+
+
+def test_the_nena_answer_time_figure_counts_offered_calls(app, twilio, session, login_as):
+    from datetime import timedelta
+
+    supervisor, calltaker = login_as("supervisor"), login_as("calltaker")
+    assert supervisor.get("/api/calls/answer-times").json["offered"] == 0
+    assert calltaker.get("/api/calls/answer-times").status_code == 403
+    for sid in ("CA301", "CA302", "CA303"):
+        twilio.call(sid, "voice", to="055-123-456")
+    quick, slow = call_of(session, "CA301"), call_of(session, "CA302")
+    assert calltaker.post(f"/api/calls/{quick.id}/accept", json={}).status_code == 200
+    assert calltaker.post(f"/api/calls/{slow.id}/accept", json={}).status_code == 200
+    slow = call_of(session, "CA302")
+    slow.answered_at = slow.ring_at + timedelta(seconds=18)  # answered, but after 15 s
+    session.commit()
+    stats = supervisor.get("/api/calls/answer-times").json
+    assert stats == {"offered": 3, "within_15": 1, "within_20": 2, "pct_15": 33.3,
+                     "pct_20": 66.7}  # CA303 was never answered: it counts against the target
+    assert login_as("cm.dispatcher").get("/api/calls/answer-times").status_code == 403

@@ -1,0 +1,376 @@
+"""ESS Help Me HTTP: the mobile-app API v1 (API key, idempotent) and the desk's report tools."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import Blueprint, current_app, g, jsonify, request
+from flask_babel import force_locale
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from console.db import utcnow
+from console.errors import N_, DomainError, ValidationFailed
+from console.extensions import csrf, limiter
+from console.validation import parse
+from console.web import db, desk_required, error_response, translate
+from ess import service as ess_service
+from ess.enums import ReportSource
+from ess.models import ApiClient, IdempotencyRecord
+from ess.schemas import MergeIn, ReportIn
+
+api = Blueprint("ess_api", __name__, url_prefix="/api/v1")
+csrf.exempt(api)
+desk = Blueprint("ess_desk", __name__, url_prefix="/api")
+
+_OPEN_ENDPOINTS = frozenset({"ess_api.openapi", "ess_api.docs"})
+
+
+class BadInput(DomainError):
+    """The request body could not be read at all."""
+
+    status = 400
+
+
+class TooLarge(DomainError):
+    """More bytes than the photo limits allow."""
+
+    status = 413
+
+
+def _lang() -> str:
+    """Thai unless the client's Accept-Language prefers English."""
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"], default="th")
+
+
+def _api_error(status: int, message: str, params: dict | None = None,
+               fields: dict | None = None):
+    with force_locale(_lang()):
+        if fields is not None:
+            fields = {k: translate(m, p) for k, (m, p) in fields.items()}
+        return error_response(status, message, params, fields=fields)
+
+
+@api.errorhandler(ValidationFailed)
+def _validation(exc: ValidationFailed):
+    return _api_error(exc.status, exc.message, fields=exc.errors)
+
+
+@api.errorhandler(DomainError)
+def _domain(exc: DomainError):
+    return _api_error(exc.status, exc.message, exc.params)
+
+
+@api.errorhandler(429)
+def _too_many(_exc):
+    return _api_error(429, N_("Too many requests. Wait a moment and try again."))
+
+
+@api.errorhandler(413)
+def _too_large(_exc):
+    return _api_error(413, N_("The upload is too large."))
+
+
+@api.errorhandler(404)
+def _not_found(_exc):
+    return _api_error(404, N_("Not found."))
+
+
+@api.errorhandler(405)
+def _not_allowed(_exc):
+    return _api_error(405, N_("This action is not allowed here."))
+
+
+def _key_scope() -> str:
+    """Rate-limit key: the API key's hash (requests without one share the address's bucket)."""
+    key = request.headers.get("X-Api-Key")
+    if key:
+        return "key:" + ess_service.hash_secret(key)
+    return "nokey:" + (request.remote_addr or "")
+
+
+def _key_limit() -> str:
+    return current_app.config["ESS_API_KEY_LIMIT"]
+
+
+def _ip_limit() -> str:
+    return current_app.config["ESS_API_IP_LIMIT"]
+
+
+@api.before_request
+def _authenticate():
+    if request.endpoint in _OPEN_ENDPOINTS:
+        return None
+    client = ess_service.authenticate_client(session=db(), key=request.headers.get("X-Api-Key"))
+    if client is None:
+        return _api_error(401, N_("A valid API key is required."))
+    g.ess_client_id = client.id
+    # NOTE: end the read transaction now: on SQLite a later write from an old read snapshot
+    # fails at once instead of waiting, which would break the idempotency race handling.
+    db().rollback()
+    return None
+
+
+def _settings() -> ess_service.DedupeSettings:
+    return ess_service.DedupeSettings(meters=current_app.config["ESS_DEDUPE_METERS"],
+                                      minutes=current_app.config["ESS_DEDUPE_MINUTES"])
+
+
+def _read_submission() -> tuple[dict, list[bytes]]:
+    """The report JSON and raw photo bytes, from a JSON body or a multipart form."""
+    config = current_app.config
+    limit = config["ESS_MAX_TOTAL_BYTES"] + 1024 * 1024
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(N_("The upload is too large."))
+    if request.mimetype == "multipart/form-data":
+        raw = request.form.get("report")
+        if raw is None:
+            raise ValidationFailed({"report": (N_("This field is required."), {})})
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise BadInput(N_("Send the data as JSON.")) from None
+        files = [f.read(config["ESS_MAX_PHOTO_BYTES"] + 1)
+                 for f in request.files.getlist("photos")]
+        return data, files
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadInput(N_("Send the data as JSON."))
+    return data, []
+
+
+def _body_hash(data: object, files: list[bytes]) -> str:
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode())
+    for blob in files:
+        digest.update(hashlib.sha256(blob).digest())
+    return digest.hexdigest()
+
+
+@api.post("/reports")
+@limiter.limit(_key_limit, key_func=_key_scope)
+@limiter.limit(_ip_limit)
+def create_report():
+    """A citizen's report from the app; Idempotency-Key makes retries safe."""
+    data, files = _read_submission()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key.strip()) <= 255:
+        raise ValidationFailed({"Idempotency-Key": (N_("This value is not valid."), {})})
+    report_in = parse(ReportIn, data)
+    config = current_app.config
+    photos = ess_service.check_photos(files, max_count=config["ESS_MAX_PHOTOS"],
+                                      max_bytes=config["ESS_MAX_PHOTO_BYTES"],
+                                      max_total=config["ESS_MAX_TOTAL_BYTES"])
+    session = db()
+    client_id = g.ess_client_id
+    record = None
+    if key is not None:
+        body_hash = _body_hash(data, files)
+        # NOTE: the idempotency row goes in first, in the same transaction as the report: a
+        # concurrent twin waits on the unique constraint, then replays the committed answer.
+        record = IdempotencyRecord(client_id=client_id, key=key, body_hash=body_hash,
+                                   created_at=utcnow())
+        session.add(record)
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            earlier = session.scalar(select(IdempotencyRecord).where(
+                IdempotencyRecord.client_id == client_id, IdempotencyRecord.key == key))
+            if earlier is None or earlier.body_hash != body_hash:
+                return _api_error(409, N_("This Idempotency-Key was already used with a "
+                                          "different request."))
+            return jsonify(earlier.response_body), earlier.response_status
+    submitted = ess_service.submit_report(
+        session=session, data=report_in, source=ReportSource.APP, settings=_settings(),
+        attachment_dir=Path(config["ESS_ATTACHMENT_DIR"]), photos=photos,
+        client=session.get(ApiClient, client_id))
+    report = submitted.report
+    from dispatch.models import Incident
+
+    incident = session.get(Incident, report.incident_id)
+    body = {"id": report.id, "number": incident.ref, "token": submitted.token,
+            "status": ess_service.PUBLIC_STATUS[incident.status],
+            "attachments": len(report.attachments),
+            "created_at": report.created_at.isoformat()}
+    if record is not None:
+        record.response_status = 201
+        record.response_body = body
+    try:
+        session.commit()
+    except Exception:
+        ess_service.discard_files(submitted.files)
+        raise
+    return jsonify(body), 201
+
+
+@api.get("/reports/<int(max=2147483647):report_id>")
+@limiter.limit(_key_limit, key_func=_key_scope)
+@limiter.limit(_ip_limit)
+def report_status(report_id: int):
+    """The reporter's view of a report: status and public updates (token from creation)."""
+    token = request.headers.get("X-Report-Token")  # NOTE: never in the URL (logs keep URLs).
+    body = ess_service.report_status(session=db(), report_id=report_id, token=token)
+    return jsonify(body)
+
+
+@api.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 document of this API."""
+    from ess.openapi import document
+
+    return jsonify(document())
+
+
+@api.get("/docs")
+def docs():
+    """A readable page rendering the OpenAPI document, served entirely offline."""
+    from ess.openapi import docs_html
+
+    return docs_html(), 200, {"Content-Type": "text/html; charset=utf-8"}
+
+
+@desk.get("/incidents/<int(max=2147483647):incident_id>/reports")
+@desk_required("dispatch")
+def incident_reports(incident_id: int):
+    """Citizen reports gathered by an incident, with their count (dispatcher desk)."""
+    reports = ess_service.list_reports(session=db(), incident_id=incident_id, user=current_user)
+    return jsonify({"incident_id": incident_id, "report_count": len(reports),
+                    "reports": [ess_service.report_payload(r) for r in reports]})
+
+
+@desk.post("/incidents/<int(max=2147483647):incident_id>/merge")
+@desk_required("dispatch")
+def merge(incident_id: int):
+    """Merge a duplicate incident into this one."""
+    from dispatch import events as dispatch_events
+
+    data = parse(MergeIn, request.get_json(silent=True))
+    keep = ess_service.merge_incidents(session=db(), keep_id=incident_id,
+                                       duplicate_id=data.duplicate_id, by=current_user)
+    db().commit()
+    return jsonify(dispatch_events.incident_payload(keep))
+
+
+@desk.post("/ess/reports/<int(max=2147483647):report_id>/split")
+@desk_required("dispatch")
+def split(report_id: int):
+    """Split a wrongly attached report into its own incident."""
+    from dispatch import events as dispatch_events
+
+    incident = ess_service.split_report(session=db(), report_id=report_id, by=current_user)
+    db().commit()
+    return jsonify(dispatch_events.incident_payload(incident)), 201
+
+
+line = Blueprint("ess_line", __name__, url_prefix="/line")
+csrf.exempt(line)
+log = logging.getLogger(__name__)
+
+
+def _line_input(ev, image: bytes | None) -> ess_service.LineInput | None:
+    """Reduce a verified SDK event to the domain's input (None: an event we do not handle)."""
+    from linebot.v3.webhooks import (
+        FollowEvent,
+        ImageMessageContent,
+        LocationMessageContent,
+        MessageEvent,
+        StickerMessageContent,
+        TextMessageContent,
+        UnfollowEvent,
+    )
+
+    user_id = getattr(ev.source, "user_id", None)
+    if not user_id:
+        return None
+    at = datetime.fromtimestamp(ev.timestamp / 1000, UTC)
+    if isinstance(ev, FollowEvent):
+        return ess_service.LineInput("follow", user_id, at)
+    if isinstance(ev, UnfollowEvent):
+        return ess_service.LineInput("unfollow", user_id, at)
+    if not isinstance(ev, MessageEvent):
+        return None
+    msg = ev.message
+    if isinstance(msg, TextMessageContent):
+        return ess_service.LineInput("text", user_id, at, text=msg.text.replace("\x00", ""))
+    if isinstance(msg, LocationMessageContent):
+        return ess_service.LineInput("location", user_id, at, lat=msg.latitude,
+                                     lon=msg.longitude)
+    if isinstance(msg, ImageMessageContent):
+        return ess_service.LineInput("image", user_id, at, image=image)
+    if isinstance(msg, StickerMessageContent):
+        return ess_service.LineInput("sticker", user_id, at)
+    return None
+
+
+@line.post("/webhook")
+def line_webhook():
+    """LINE Official Account webhook: signed by LINE; redeliveries are ignored."""
+    from linebot.v3 import WebhookParser
+    from linebot.v3.exceptions import InvalidSignatureError
+    from linebot.v3.webhooks import ImageMessageContent, MessageEvent
+
+    from ess.flows import LineMessenger
+    from ess.models import LineEvent
+
+    config = current_app.config
+    if not config["LINE_CHANNEL_SECRET"]:
+        return error_response(404, N_("Not found."))
+    body = request.get_data(as_text=True)
+    try:
+        events = WebhookParser(config["LINE_CHANNEL_SECRET"]).parse(
+            body, request.headers.get("X-Line-Signature", ""))
+    except InvalidSignatureError:
+        return error_response(400, N_("Invalid signature."))
+    except Exception:  # noqa: BLE001  (signed, but not a body we can read)
+        return error_response(400, N_("The request could not be read."))
+    messenger = LineMessenger.from_config(config)
+    session = db()
+    for ev in events:
+        event_id = getattr(ev, "webhook_event_id", None)
+        if not event_id or session.scalar(select(LineEvent.id).where(
+                LineEvent.webhook_event_id == event_id)) is not None:
+            continue
+        session.rollback()
+        image = None
+        if (isinstance(ev, MessageEvent) and isinstance(ev.message, ImageMessageContent)
+                and messenger is not None):
+            try:
+                image = messenger.content(ev.message.id)
+            except Exception:  # noqa: BLE001
+                log.exception("LINE content download failed")
+        item = _line_input(ev, image)
+        session.add(LineEvent(webhook_event_id=event_id, received_at=utcnow()))
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()  # NOTE: a concurrent redelivery got there first.
+            continue
+        outcome = None
+        if item is not None:
+            outcome = ess_service.handle_line(
+                session=session, item=item, settings=_settings(),
+                window_minutes=config["ESS_LINE_WINDOW_MINUTES"],
+                attachment_dir=Path(config["ESS_ATTACHMENT_DIR"]),
+                max_photo_bytes=config["ESS_MAX_PHOTO_BYTES"])
+        try:
+            session.commit()
+        except Exception:
+            if outcome is not None:
+                ess_service.discard_files(outcome.files)
+            raise
+        token = getattr(ev, "reply_token", None)
+        if outcome is None or outcome.message is None or not token or messenger is None:
+            continue
+        with force_locale("th"):
+            text = translate(outcome.message, outcome.params)
+            label = translate(ess_service.LINE_SEND_LOCATION) if outcome.ask_location else None
+        try:
+            messenger.reply(token, text, ask_location=label)
+        except Exception:  # noqa: BLE001
+            log.exception("LINE reply failed")  # NOTE: the report is saved either way.
+    return jsonify({"ok": True})

@@ -1,0 +1,483 @@
+"""ESS Help Me: citizen reports become incidents (or join an open one), with their photos."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from console.db import utcnow
+from console.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
+from console.models import User
+from dispatch import service as dispatch_service
+from dispatch.enums import OPEN_STATUSES, Category, IncidentStatus, Priority, Source
+from dispatch.models import Incident, TimelineEntry
+from dispatch.schemas import IncidentIn, LocationIn
+from ess import events
+from ess.enums import ReportSource, ReportStatus
+from ess.models import ApiClient, Attachment, LineFollower, Report
+from ess.schemas import ReportIn
+from geo import service as geo_service
+
+# Magic bytes of the photo formats accepted.
+_MAGIC: tuple[tuple[bytes, int, str], ...] = (
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+)
+_URGENT = frozenset({Category.SUICIDE_RISK, Category.TRAFFICKING})
+
+# Incident status -> what the reporter is told (no internal notes, no team names).
+PUBLIC_STATUS: dict[IncidentStatus, str] = {
+    IncidentStatus.NEW: "received",
+    IncidentStatus.ASSIGNED: "team_assigned",
+    IncidentStatus.ACKNOWLEDGED: "team_assigned",
+    IncidentStatus.EN_ROUTE: "team_on_the_way",
+    IncidentStatus.ON_SCENE: "team_arrived",
+    IncidentStatus.RESOLVED: "resolved",
+    IncidentStatus.HANDED_OVER: "handed_to_case_worker",
+    IncidentStatus.CANCELLED: "closed",
+}
+
+
+@dataclass(frozen=True)
+class DedupeSettings:
+    """How near and how recent an open incident must be for a report to join it."""
+
+    meters: float = 300.0
+    minutes: float = 30.0
+
+
+@dataclass(frozen=True)
+class Photo:
+    """An uploaded photo, already checked."""
+
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class Submitted:
+    """A stored report, the reporter's one-time token and the files written for it."""
+
+    report: Report
+    token: str
+    created_incident: bool
+    files: list[Path] = field(default_factory=list)
+
+
+def hash_secret(value: str) -> str:
+    """sha256 hex of an API key or reporter token (only hashes are stored)."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def create_api_client(*, session: Session, name: str) -> tuple[ApiClient, str]:
+    """Register an app; the key is returned once and only its hash is kept."""
+    key = secrets.token_urlsafe(32)
+    client = ApiClient(name=name, key_hash=hash_secret(key), active=True)
+    session.add(client)
+    session.flush()
+    return client, key
+
+
+def authenticate_client(*, session: Session, key: str | None) -> ApiClient | None:
+    """The active client holding this API key, if any."""
+    if not key:
+        return None
+    client = session.scalar(select(ApiClient).where(ApiClient.key_hash == hash_secret(key)))
+    return client if client is not None and client.active else None
+
+
+def sniff_photo(data: bytes) -> str | None:
+    """JPEG, PNG or WebP by magic bytes (never by the declared type or name), else None."""
+    for magic, offset, kind in _MAGIC:
+        if data[offset:offset + len(magic)] == magic:
+            return kind
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def check_photos(files: list[bytes], *, max_count: int, max_bytes: int,
+                 max_total: int) -> list[Photo]:
+    """Accept photos by type, size and count, or raise ValidationFailed."""
+    if len(files) > max_count:
+        raise ValidationFailed({"photos": (N_("Too many photos: at most %(max)s."),
+                                           {"max": max_count})})
+    photos: list[Photo] = []
+    total = 0
+    for index, data in enumerate(files):
+        total += len(data)
+        if len(data) > max_bytes:
+            raise ValidationFailed({f"photos.{index}": (
+                N_("This photo is too large: at most %(max)s MB."),
+                {"max": round(max_bytes / 1048576, 1)})})
+        kind = sniff_photo(data)
+        if kind is None:
+            raise ValidationFailed({f"photos.{index}": (
+                N_("Only JPEG, PNG or WebP photos are accepted."), {})})
+        photos.append(Photo(kind, data))
+    if total > max_total:
+        raise ValidationFailed({"photos": (N_("The photos are too large together: at most "
+                                              "%(max)s MB."),
+                                           {"max": round(max_total / 1048576, 1)})})
+    return photos
+
+
+def _store_photos(session: Session, report: Report, photos: list[Photo],
+                  directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for photo in photos:
+        name = secrets.token_hex(16)
+        path = directory / name
+        path.write_bytes(photo.data)
+        written.append(path)
+        report.attachments.append(Attachment(
+            stored_name=name, content_type=photo.content_type, size=len(photo.data),
+            sha256=hashlib.sha256(photo.data).hexdigest()))
+    return written
+
+
+def discard_files(paths: list[Path]) -> None:
+    """Remove files written for a report whose transaction did not commit."""
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _check_position(lat: float, lon: float) -> None:
+    try:
+        geo_service.resolve_location(lat=lat, lon=lon, province_code=None, district_code=None,
+                                     subdistrict_code=None)
+    except ValidationFailed as exc:
+        raise ValidationFailed({"position." + k: v for k, v in exc.errors.items()}) from None
+
+
+def report_count(*, session: Session, incident_id: int) -> int:
+    """How many citizen reports an incident gathers."""
+    return session.scalar(select(func.count()).select_from(Report)
+                          .where(Report.incident_id == incident_id)) or 0
+
+
+def find_open_incident(*, session: Session, report: Report, settings: DedupeSettings,
+                       now: datetime) -> Incident | None:
+    """An open incident this report belongs to: same reporter, or same category close by."""
+    who = []
+    if report.line_user_id:
+        who.append(Report.line_user_id == report.line_user_id)
+    if report.contact:
+        who.append(Report.contact == report.contact)
+    if who:
+        same = session.scalar(
+            select(Incident).join(Report, Report.incident_id == Incident.id)
+            .where(or_(*who), Incident.status.in_(OPEN_STATUSES), Report.id != report.id)
+            .order_by(Incident.created_at.desc()).limit(1))
+        if same is not None:
+            return same
+    if report.lat is None or report.lon is None:
+        return None
+    candidates = session.scalars(select(Incident).where(
+        Incident.category == report.category, Incident.status.in_(OPEN_STATUSES),
+        Incident.created_at >= now - timedelta(minutes=settings.minutes),
+        Incident.lat.is_not(None)))
+    best: tuple[float, Incident] | None = None
+    for incident in candidates:
+        km = geo_service.haversine_km(report.lat, report.lon, incident.lat, incident.lon)
+        if km * 1000 <= settings.meters and (best is None or km < best[0]):
+            best = (km, incident)
+    return best[1] if best else None
+
+
+def _incident_for(session: Session, report: Report, *, by: User | None = None) -> Incident:
+    """Open a new incident for a report (its position is reverse-geocoded)."""
+    source = Source.LINE if report.source is ReportSource.LINE else Source.APP
+    data = IncidentIn(
+        category=report.category,
+        priority=Priority.P1 if report.category in _URGENT else Priority.P2,
+        location=LocationIn(lat=report.lat, lon=report.lon),
+        notes=report.description,
+    )
+    summary = (report.description or "").strip()[:200] or f"ESS Help Me ({source.value})"
+    try:
+        return dispatch_service.create_incident_from_report(
+            session=session, data=data, source=source, summary=summary, by=by)
+    except ValidationFailed as exc:
+        raise ValidationFailed({k.replace("location.", "position.", 1): v
+                                for k, v in exc.errors.items()}) from None
+
+
+def link_report(*, session: Session, report: Report, settings: DedupeSettings,
+                now: datetime | None = None) -> bool:
+    """Attach a located report to an open incident or open one; True when one was opened."""
+    now = now or utcnow()
+    incident = find_open_incident(session=session, report=report, settings=settings, now=now)
+    created = incident is None
+    if incident is None:
+        incident = _incident_for(session, report)
+    report.incident_id = incident.id
+    report.status = ReportStatus.LINKED
+    session.flush()
+    if not created:
+        dispatch_service._timeline(session, incident, kind="report_joined", by=None, at=now,
+                                   detail={"report_id": report.id})
+    events.incident_reports(session=session, incident=incident,
+                            report_count=report_count(session=session, incident_id=incident.id))
+    return created
+
+
+def submit_report(
+    *, session: Session, data: ReportIn, source: ReportSource, settings: DedupeSettings,
+    attachment_dir: Path, photos: list[Photo] = (), client: ApiClient | None = None,
+    line_user_id: str | None = None,
+) -> Submitted:
+    """Store a report with its photos and link it to an incident; the token is shown once."""
+    _check_position(data.position.lat, data.position.lon)
+    token = secrets.token_urlsafe(24)
+    now = utcnow()
+    report = Report(
+        source=source, api_client_id=client.id if client else None, contact=data.contact,
+        line_user_id=line_user_id, lat=data.position.lat, lon=data.position.lon,
+        accuracy_m=data.position.accuracy_m, category=data.category,
+        description=data.description, client_time=data.client_time,
+        status=ReportStatus.RECEIVED, token_hash=hash_secret(token), created_at=now,
+    )
+    session.add(report)
+    session.flush()
+    created = link_report(session=session, report=report, settings=settings, now=now)
+    files = _store_photos(session, report, list(photos), attachment_dir)
+    try:
+        session.flush()
+    except Exception:
+        discard_files(files)
+        raise
+    return Submitted(report=report, token=token, created_incident=created, files=files)
+
+
+def report_status(*, session: Session, report_id: int, token: str | None) -> dict:
+    """What the reporter may see: status and public updates, never internal notes."""
+    report = session.get(Report, report_id)
+    if report is None or not token or report.token_hash is None or not secrets.compare_digest(
+            report.token_hash, hash_secret(token)):
+        raise NotFound("report")
+    body: dict = {"id": report.id, "number": None, "status": "received",
+                  "created_at": report.created_at.isoformat(), "updates": []}
+    if report.incident_id is None:
+        return body
+    incident = session.get(Incident, report.incident_id)
+    body["number"] = incident.ref
+    body["status"] = PUBLIC_STATUS[incident.status]
+    entries = session.scalars(select(TimelineEntry).where(
+        TimelineEntry.incident_id == incident.id, TimelineEntry.to_status.is_not(None),
+        TimelineEntry.at >= report.created_at).order_by(TimelineEntry.id))
+    for entry in entries:
+        public = PUBLIC_STATUS[IncidentStatus(entry.to_status)]
+        if not body["updates"] or body["updates"][-1]["status"] != public:
+            body["updates"].append({"at": entry.at.isoformat(), "status": public})
+    return body
+
+
+def list_reports(*, session: Session, incident_id: int, user: User) -> list[Report]:
+    """The citizen reports of an incident the user may see (desk roles)."""
+    if user.role not in dispatch_service.DISPATCH_ROLES:
+        raise Forbidden(N_("Your role cannot use this desk."))
+    dispatch_service.get_incident(session=session, incident_id=incident_id, user=user)
+    return list(session.scalars(select(Report).where(Report.incident_id == incident_id)
+                                .order_by(Report.id)))
+
+
+def split_report(*, session: Session, report_id: int, by: User) -> Incident:
+    """A wrongly attached report becomes its own incident; both timelines say so."""
+    if by.role not in dispatch_service.DISPATCH_ROLES:
+        raise Forbidden(N_("Only dispatchers and supervisors split or merge incidents."))
+    report = session.get(Report, report_id)
+    if report is None or report.incident_id is None:
+        raise NotFound("report")
+    old = dispatch_service.get_incident(session=session, incident_id=report.incident_id,
+                                        user=by, lock=True)
+    if report_count(session=session, incident_id=old.id) < 2:
+        raise Conflict(N_("This report is the only one of its incident; nothing to split."))
+    new = _incident_for(session, report, by=by)
+    report.incident_id = new.id
+    now = utcnow()
+    dispatch_service._timeline(session, old, kind="report_split", by=by, at=now,
+                               note=new.ref or "", detail={"report_id": report.id,
+                                                           "incident_id": new.id})
+    dispatch_service._timeline(session, new, kind="split_from", by=by, at=now,
+                               note=old.ref or "", detail={"report_id": report.id,
+                                                           "incident_id": old.id})
+    session.flush()
+    for incident in (old, new):
+        events.incident_reports(session=session, incident=incident, report_count=report_count(
+            session=session, incident_id=incident.id))
+    return new
+
+
+def merge_incidents(*, session: Session, keep_id: int, duplicate_id: int, by: User) -> Incident:
+    """The duplicate is cancelled pointing at the kept incident, and its reports move there."""
+    if by.role not in dispatch_service.DISPATCH_ROLES:
+        raise Forbidden(N_("Only dispatchers and supervisors split or merge incidents."))
+    if keep_id == duplicate_id:
+        raise Conflict(N_("An incident cannot be merged into itself."))
+    keep = dispatch_service.get_incident(session=session, incident_id=keep_id, user=by, lock=True)
+    duplicate = dispatch_service.get_incident(session=session, incident_id=duplicate_id, user=by)
+    if keep.status not in OPEN_STATUSES:
+        raise Conflict(N_("Incident %(ref)s is already closed."), ref=keep.ref)
+    dispatch_service.cancel_incident(session=session, incident_id=duplicate.id, by=by,
+                                     reason=f"merged into {keep.ref}")
+    now = utcnow()
+    duplicate.timeline[-1].detail = {"merged_into": keep.id, "ref": keep.ref}
+    session.execute(update(Report).where(Report.incident_id == duplicate.id)
+                    .values(incident_id=keep.id))
+    dispatch_service._timeline(session, keep, kind="merged", by=by, at=now,
+                               note=duplicate.ref or "",
+                               detail={"merged_from": duplicate.id, "ref": duplicate.ref})
+    session.flush()
+    events.incident_reports(session=session, incident=keep,
+                            report_count=report_count(session=session, incident_id=keep.id))
+    return keep
+
+
+def report_payload(report: Report) -> dict:
+    """What the dispatcher desk shows about a citizen report (no photo bytes, no token)."""
+    return {
+        "id": report.id, "source": report.source.value, "category": report.category.value,
+        "description": report.description, "contact": report.contact,
+        "line_user_id": report.line_user_id, "lat": report.lat, "lon": report.lon,
+        "accuracy_m": report.accuracy_m, "status": report.status.value,
+        "incident_id": report.incident_id, "created_at": report.created_at.isoformat(),
+        "client_time": report.client_time.isoformat() if report.client_time else None,
+        "attachments": [{"id": a.id, "content_type": a.content_type, "size": a.size,
+                         "sha256": a.sha256} for a in report.attachments],
+    }
+
+
+# --- LINE Official Account -----------------------------------------------------------------
+
+LINE_WELCOME = N_("Thank you for adding ESS Help Me 1300. Tell us what happened, send photos "
+                  "and share the location pin of where help is needed.")
+LINE_RECEIVED = N_("Report %(number)s received. Our officers are on it.")
+LINE_NEED_LOCATION = N_("Report %(number)s received. Please share the location pin of where "
+                        "help is needed.")
+LINE_OUTSIDE = N_("Report %(number)s: that location is outside Thailand. Please share the "
+                  "location pin again.")
+LINE_BAD_PHOTO = N_("Report %(number)s: only photos (JPEG, PNG or WebP) up to the size limit "
+                    "can be attached.")
+LINE_SEND_LOCATION = N_("Send location")
+# Incident status -> the push a LINE reporter receives.
+PUSH_MESSAGES: dict[IncidentStatus, str] = {
+    IncidentStatus.EN_ROUTE: N_("Report %(number)s: the team is on the way."),
+    IncidentStatus.ON_SCENE: N_("Report %(number)s: the team has arrived."),
+    IncidentStatus.HANDED_OVER: N_("Report %(number)s: a social worker now takes care of the "
+                                   "case and will follow up."),
+}
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """One LINE webhook event, already verified and reduced to what the domain needs."""
+
+    kind: str  # text | location | image | sticker | follow | unfollow
+    user_id: str
+    at: datetime
+    text: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    image: bytes | None = None
+
+
+@dataclass
+class LineOutcome:
+    """What to answer the LINE user (a message and its parameters), if anything."""
+
+    report: Report | None = None
+    message: str | None = None
+    params: dict = field(default_factory=dict)
+    ask_location: bool = False
+    files: list[Path] = field(default_factory=list)
+
+
+def report_number(report: Report) -> str:
+    """The number a citizen quotes for their report."""
+    return f"ESS-{report.id:06d}"
+
+
+def _follow(session: Session, user_id: str, following: bool, at: datetime) -> None:
+    row = session.scalar(select(LineFollower).where(LineFollower.line_user_id == user_id))
+    if row is None:
+        session.add(LineFollower(line_user_id=user_id, following=following, changed_at=at))
+    else:
+        row.following, row.changed_at = following, at
+    session.flush()
+
+
+def _line_report(session: Session, item: LineInput, window_minutes: float) -> Report:
+    """The user's report still open to new messages, or a new one."""
+    report = session.scalar(
+        select(Report).where(Report.source == ReportSource.LINE,
+                             Report.line_user_id == item.user_id,
+                             Report.last_message_at >= item.at - timedelta(minutes=window_minutes))
+        .order_by(Report.id.desc()).limit(1))
+    if report is None:
+        report = Report(source=ReportSource.LINE, line_user_id=item.user_id,
+                        category=Category.OTHER, description="", status=ReportStatus.RECEIVED,
+                        created_at=item.at)
+        session.add(report)
+    report.last_message_at = item.at
+    session.flush()
+    return report
+
+
+def handle_line(
+    *, session: Session, item: LineInput, settings: DedupeSettings, window_minutes: float,
+    attachment_dir: Path, max_photo_bytes: int,
+) -> LineOutcome:
+    """Messages within the window build one report; a location links it to an incident."""
+    if item.kind in {"follow", "unfollow"}:
+        _follow(session, item.user_id, item.kind == "follow", item.at)
+        return LineOutcome(message=LINE_WELCOME if item.kind == "follow" else None)
+    report = _line_report(session, item, window_minutes)
+    out = LineOutcome(report=report, params={"number": report_number(report)})
+    if item.kind == "text" and item.text:
+        joined = f"{report.description}\n{item.text}" if report.description else item.text
+        report.description = joined[:4000]
+    elif item.kind == "image" and item.image is not None:
+        try:
+            photos = check_photos([item.image], max_count=1, max_bytes=max_photo_bytes,
+                                  max_total=max_photo_bytes)
+        except ValidationFailed:
+            out.message = LINE_BAD_PHOTO
+            return out
+        out.files = _store_photos(session, report, photos, attachment_dir)
+    elif item.kind == "location" and item.lat is not None and item.lon is not None:
+        try:
+            _check_position(item.lat, item.lon)
+        except ValidationFailed:
+            out.message, out.ask_location = LINE_OUTSIDE, True
+            return out
+        report.lat, report.lon = item.lat, item.lon
+    session.flush()
+    if report.incident_id is None and (report.lat is not None or find_open_incident(
+            session=session, report=report, settings=settings, now=item.at) is not None):
+        link_report(session=session, report=report, settings=settings, now=item.at)
+    if report.incident_id is None:
+        out.message, out.ask_location = LINE_NEED_LOCATION, True
+    else:
+        out.message = LINE_RECEIVED
+    return out
+
+
+def push_status(*, messenger, pushes: list[tuple[str, int]], status: IncidentStatus,
+                translate) -> int:
+    """Tell LINE reporters (user id, report id) a status change; returns how many were sent."""
+    message = PUSH_MESSAGES.get(status)
+    if message is None or messenger is None:
+        return 0
+    sent = 0
+    for user_id, report_id in pushes:
+        messenger.push(user_id, translate(message, {"number": f"ESS-{report_id:06d}"}))
+        sent += 1
+    return sent

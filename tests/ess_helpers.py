@@ -1,0 +1,122 @@
+"""Helpers shared by the ESS Help Me tests."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+# Phitsanulok city (province 65), and a point about 110 m north of it.
+PSL = (16.8150, 100.2600)
+PSL_NEAR = (16.8160, 100.2600)
+PSL_FAR = (16.8300, 100.2600)  # ~1.7 km
+TOKYO = (35.68, 139.69)
+
+
+def png_bytes(size: int = 0) -> bytes:
+    """A real 1x1 PNG, padded to about `size` bytes when asked."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    raw = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+    return raw + b"\x00" * max(0, size - len(raw))
+
+
+def report_body(lat_lon=PSL, **over) -> dict:
+    """A valid app report."""
+    body = {"category": "children", "description": "เด็กร้องไห้ในบ้านร้าง",
+            "position": {"lat": lat_lon[0], "lon": lat_lon[1], "accuracy_m": 15},
+            "contact": None}
+    body.update(over)
+    return body
+
+
+def make_api_key(app, name: str = "test app") -> str:
+    """Register an API client and return its key."""
+    from ess import service as ess_service
+
+    session = app.extensions["db_factory"]()
+    try:
+        _, key = ess_service.create_api_client(session=session, name=name)
+        session.commit()
+    finally:
+        session.close()
+    return key
+
+
+class LineServer:
+    """A stand-in for the LINE Messaging API on 127.0.0.1 that records every call."""
+
+    def __init__(self, content: bytes = b"") -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.calls: list[tuple[str, str, dict]] = []
+        self.content = content
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args):
+                pass
+
+            def _answer(self, status: int, body: bytes, kind: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                server.calls.append(("GET", self.path, {}))
+                self._answer(200, server.content, "image/png")
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                data = json.loads(self.rfile.read(length) or b"{}")
+                data["_auth"] = self.headers.get("Authorization")
+                server.calls.append(("POST", self.path, data))
+                self._answer(200, b'{"sentMessages":[{"id":"1","quoteToken":"q"}]}',
+                             "application/json")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def posted(self, path: str) -> list[dict]:
+        """Bodies POSTed to a path, in order."""
+        return [body for method, p, body in self.calls if method == "POST" and p == path]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def line_signature(secret: str, body: bytes) -> str:
+    """Sign a webhook body exactly as LINE does: base64 of HMAC-SHA256 with the secret."""
+    import base64
+    import hashlib
+    import hmac
+
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def line_event(kind: str, user: str = "U1234567890abcdef", *, event_id: str, at_ms: int,
+               **message) -> dict:
+    """One LINE webhook event of a user (message kinds: text, location, image, sticker)."""
+    base = {"webhookEventId": event_id, "deliveryContext": {"isRedelivery": False},
+            "timestamp": at_ms, "source": {"type": "user", "userId": user}, "mode": "active"}
+    if kind == "follow":
+        return {**base, "type": "follow", "replyToken": f"r-{event_id}",
+                "follow": {"isUnblocked": False}}
+    if kind == "unfollow":
+        return {**base, "type": "unfollow"}
+    content = {"type": kind, "id": f"m-{event_id}", **message}
+    if kind in {"text", "image", "sticker"}:
+        content.setdefault("quoteToken", "q")
+    if kind == "image":
+        content.setdefault("contentProvider", {"type": "line"})
+    if kind == "sticker":
+        content.update(packageId="1", stickerId="1", stickerResourceType="STATIC")
+    return {**base, "type": "message", "replyToken": f"r-{event_id}", "message": content}
