@@ -10,12 +10,12 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import force_locale
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from console.db import utcnow
-from console.errors import N_, DomainError, ValidationFailed
+from console.errors import N_, DomainError, NotFound, ValidationFailed
 from console.extensions import csrf, limiter
 from console.validation import parse
 from console.web import db, desk_required, error_response, translate
@@ -265,6 +265,25 @@ def split(report_id: int):
     incident = ess_service.split_report(session=db(), report_id=report_id, by=current_user)
     db().commit()
     return jsonify(dispatch_events.incident_payload(incident)), 201
+
+
+@desk.get("/ess/attachments/<int(max=2147483647):attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    """A report's photo, only for those who may see its incident (audited, never cached)."""
+    from flask import send_file
+
+    session = db()
+    item = ess_service.read_attachment(session=session, attachment_id=attachment_id,
+                                       user=current_user)
+    session.commit()
+    path = Path(current_app.config["ESS_ATTACHMENT_DIR"]) / item.stored_name
+    if not path.is_file():
+        raise NotFound("attachment")
+    response = send_file(path, mimetype=item.content_type, max_age=0, conditional=False)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 line = Blueprint("ess_line", __name__, url_prefix="/line")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from console.db import utcnow
 from console.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from console.models import User
+from console.service import record_audit
 from dispatch import service as dispatch_service
 from dispatch.enums import OPEN_STATUSES, Category, IncidentStatus, Priority, Source
 from dispatch.models import Incident, TimelineEntry
@@ -481,3 +482,17 @@ def push_status(*, messenger, pushes: list[tuple[str, int]], status: IncidentSta
         messenger.push(user_id, translate(message, {"number": f"ESS-{report_id:06d}"}))
         sent += 1
     return sent
+
+
+def read_attachment(*, session: Session, attachment_id: int, user: User) -> Attachment:
+    """A photo for someone allowed to see its incident (desk staff of the province, or the
+    team holding the job); the view is written to the audit log. Never public."""
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None or attachment.report.incident_id is None:
+        raise NotFound("attachment")
+    dispatch_service.get_incident(session=session, incident_id=attachment.report.incident_id,
+                                  user=user)
+    record_audit(session=session, actor_id=user.id, action="attachment.viewed",
+                 entity="attachment", entity_id=attachment.id,
+                 detail={"incident_id": attachment.report.incident_id})
+    return attachment

@@ -37,6 +37,7 @@ async function cancelIncident(incident) {
   else message(`${incident.ref}: ${(r.data.fields && r.data.fields.reason) || r.data.error}`, "error");
 }
 
+const reportCounts = new Map();  // incident id -> citizen reports gathered (ESS Help Me)
 const suggestions = new Map();  // incident id -> [{team, distance_km, eta_minutes, ...}]
 let suggestTimer = null;
 
@@ -79,7 +80,9 @@ function render() {
   body.replaceChildren(...sorted().map((inc) => el("tr",
     { class: `prio-row-${inc.priority} status-${inc.status}`, dataset: { id: inc.id, status: inc.status }, "data-testid": `incident-${inc.id}` },
     el("td", {}, el("span", { class: `prio-badge prio-${inc.priority}` }, inc.priority)),
-    el("td", {}, el("a", { href: `/desk/incidents/${inc.id}` }, el("strong", {}, inc.ref)), el("br"),
+    el("td", {}, el("a", { href: `/desk/incidents/${inc.id}` }, el("strong", {}, inc.ref)),
+      (reportCounts.get(inc.id) || 0) > 1 ? el("span", { class: "count", "data-testid": `reports-${inc.id}` },
+        ` ${reportCounts.get(inc.id)} ${T.reports}`) : null, el("br"),
       el("small", {}, inc.summary)),
     el("td", {}, label("category", inc.category)),
     el("td", {}, placeName(inc), el("br"), el("small", {}, label("precision", inc.precision))),
@@ -120,11 +123,22 @@ Live.start({
     state.teams.forEach((t) => teams.set(t.id, t));
     render();
     refreshSuggestions();
+    loadReportCounts(state.incidents.filter((i) => i.source !== "hotline").map((i) => i.id));
   },
   onEvent(name, data) {
-    if (name === "team.updated") teams.set(data.id, data); else upsert(data);
+    if (name === "team.updated") teams.set(data.id, data);
+    else if (name === "incident.reports") reportCounts.set(data.incident_id, data.report_count);
+    else upsert(data);
     render();
     if (name !== "incident.updated" || data.status === "new") refreshSuggestions();
   },
-}, ["incident.created", "incident.updated", "team.updated"]);
+}, ["incident.created", "incident.updated", "team.updated", "incident.reports"]);
+
+async function loadReportCounts(ids) {
+  for (const id of ids) {
+    const r = await api("GET", `/api/incidents/${id}/reports`);
+    if (r.ok) reportCounts.set(id, r.data.report_count);
+  }
+  render();
+}
 setInterval(tick, 1000);

@@ -183,3 +183,31 @@ def test_sos_sounds_on_the_desks_until_someone_takes_charge(browser, live_server
     dispatch.wait_for_selector("[data-testid=alarms]", state="hidden")
     for page in (dispatch, supervisor, team):
         assert page.evaluate("window.__sameDocument") is True
+
+
+def test_citizen_reports_gather_on_one_incident_live(browser, live_server, served_db):
+    import requests
+
+    from console.db import make_engine, make_sessionmaker, session_scope
+    from ess import service as ess_service
+    from tests.ess_helpers import report_body
+
+    with session_scope(make_sessionmaker(make_engine(served_db))) as session:
+        _, key = ess_service.create_api_client(session=session, name="ESS Help Me app")
+    dispatch = open_desk(browser, live_server, "dispatcher", "/desk/dispatch")
+    headers = {"X-Api-Key": key}
+    first = requests.post(f"{live_server}/api/v1/reports", json=report_body(), headers=headers,
+                          timeout=10)
+    assert first.status_code == 201, first.text
+    row = dispatch.locator("tr[data-status=new]").first
+    row.wait_for()
+    incident_id = row.get_attribute("data-id")
+    for _ in range(2):  # two more people report the same child from next door
+        again = requests.post(f"{live_server}/api/v1/reports", json=report_body(),
+                              headers=headers, timeout=10)
+        assert again.status_code == 201, again.text
+    badge = dispatch.locator(f"[data-testid=reports-{incident_id}]")
+    badge.wait_for()
+    assert badge.inner_text().strip().startswith("3")
+    assert dispatch.locator("tr[data-status=new]").count() == 1  # one incident, not three
+    assert dispatch.evaluate("window.__sameDocument") is True

@@ -264,3 +264,25 @@ def test_an_oversized_upload_is_refused_before_it_is_read(app, api, session):
                                                                          "big.png")]),
                      content_type="multipart/form-data", headers=key)
     assert resp.status_code == 413 and count(session, Report) == 0
+
+
+def test_photos_are_shown_only_to_those_who_may_see_the_incident(app, api, session, login_as):
+    from console.models import AuditLog
+
+    http, key = api
+    photo = png_bytes()
+    resp = http.post("/api/v1/reports", data=_multipart(report_body(), [(photo, "a.png")]),
+                     content_type="multipart/form-data", headers=key)
+    assert resp.status_code == 201
+    row = session.scalar(select(Attachment))
+    url = f"/api/ess/attachments/{row.id}"
+    assert http.get(url).status_code == 401                       # no login: nothing
+    assert login_as("cm.dispatcher").get(url).status_code == 404  # another province
+    assert login_as("team2").get(url).status_code == 403          # not their job
+    shown = login_as("dispatcher").get(url)
+    assert shown.status_code == 200 and shown.data == photo
+    assert shown.headers["Content-Type"] == "image/png"
+    assert "no-store" in shown.headers["Cache-Control"]
+    assert login_as("dispatcher").get("/api/ess/attachments/999999").status_code == 404
+    viewed = session.scalars(select(AuditLog).where(AuditLog.action == "attachment.viewed"))
+    assert [a.entity_id for a in viewed] == [row.id]
