@@ -171,25 +171,29 @@ def test_print_maps_hold_no_outside_url(login_as, session):
     assert set(re.findall(r"https?://[^\"' )]+", html)) == {tiles}
 
 
-def test_two_dispatchers_assigning_at_once_exactly_one_wins(app, login_as, session, backend):
-    incident = new_incident(login_as)
-    first, second = login_as("dispatcher"), login_as("supervisor")
-    psl1, psl2 = team_id(session, "PSL-1"), team_id(session, "PSL-2")
-    barrier = threading.Barrier(2)
-    results: dict[str, int] = {}
+def race_assign(*attempts) -> list[int]:
+    """Fire assignments (client, incident id, team id) at the same moment; sorted statuses."""
+    barrier = threading.Barrier(len(attempts))
+    results: list[int] = []
 
-    def assign(name, client, team):
+    def assign(client, incident_id, team):
         barrier.wait()
-        results[name] = client.post(f"/api/incidents/{incident['id']}/assign",
-                                    json={"team_id": team}).status_code
+        results.append(client.post(f"/api/incidents/{incident_id}/assign",
+                                   json={"team_id": team}).status_code)
 
-    threads = [threading.Thread(target=assign, args=("a", first, psl1)),
-               threading.Thread(target=assign, args=("b", second, psl2))]
+    threads = [threading.Thread(target=assign, args=a) for a in attempts]
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
-    assert sorted(results.values()) == [200, 409], results
+    return sorted(results)
+
+
+def test_two_dispatchers_assigning_at_once_exactly_one_wins(app, login_as, session, backend):
+    incident = new_incident(login_as)
+    first, second = login_as("dispatcher"), login_as("supervisor")
+    psl1, psl2 = team_id(session, "PSL-1"), team_id(session, "PSL-2")
+    assert race_assign((first, incident["id"], psl1), (second, incident["id"], psl2)) == [200, 409]
     session.expire_all()
     row = session.get(Incident, incident["id"])
     busy = [t for t in (session.get(Team, psl1), session.get(Team, psl2))
@@ -235,21 +239,8 @@ def test_two_dispatchers_assigning_the_same_team_at_once_exactly_one_wins(
     first_incident, second_incident = new_incident(login_as), new_incident(login_as)
     first, second = login_as("dispatcher"), login_as("supervisor")
     psl1 = team_id(session, "PSL-1")
-    barrier = threading.Barrier(2)
-    results: dict[str, int] = {}
-
-    def assign(name, client, incident_id):
-        barrier.wait()
-        results[name] = client.post(f"/api/incidents/{incident_id}/assign",
-                                    json={"team_id": psl1}).status_code
-
-    threads = [threading.Thread(target=assign, args=("a", first, first_incident["id"])),
-               threading.Thread(target=assign, args=("b", second, second_incident["id"]))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert sorted(results.values()) == [200, 409], results
+    assert race_assign((first, first_incident["id"], psl1),
+                       (second, second_incident["id"], psl1)) == [200, 409]
     session.expire_all()
     holders = [i for i in (session.get(Incident, first_incident["id"]),
                            session.get(Incident, second_incident["id"])) if i.team_id == psl1]
