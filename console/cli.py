@@ -1,4 +1,4 @@
-"""Maintenance commands: python -m console.cli upgrade | demo | check-services."""
+"""Maintenance commands: python -m console.cli upgrade | demo | api-key NAME."""
 
 from __future__ import annotations
 
@@ -35,14 +35,32 @@ def demo(url: str) -> None:
         print(f"  {username:<14} {role.value:<13} {scope:<9} {display}")
 
 
+def api_key(url: str, name: str) -> str:
+    """Register a mobile app for the ESS Help Me API; prints its key once (only a hash is kept)."""
+    from console import all_models  # noqa: F401
+    from console.db import make_engine, make_sessionmaker, session_scope
+    from ess import service as ess_service
+
+    with session_scope(make_sessionmaker(make_engine(url))) as session:
+        _, key = ess_service.create_api_client(session=session, name=name)
+    print(f"API key for {name!r} (shown once, keep it secret): {key}")
+    return key
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     parser = argparse.ArgumentParser(prog="console.cli")
-    parser.add_argument("command", choices=["upgrade", "demo"])
+    parser.add_argument("command", choices=["upgrade", "demo", "api-key"])
+    parser.add_argument("name", nargs="?", help="the app's name (api-key)")
     args = parser.parse_args(argv)
     url = load_config()["DATABASE_URL"]
     if url.startswith("sqlite:///"):
         (BASE_DIR / "instance").mkdir(exist_ok=True)
+    if args.command == "api-key":
+        if not args.name:
+            parser.error("api-key needs the app's name, e.g. api-key 'ESS Help Me'")
+        api_key(url, args.name)
+        return 0
     {"upgrade": upgrade, "demo": demo}[args.command](url)
     return 0
 

@@ -286,3 +286,13 @@ def test_photos_are_shown_only_to_those_who_may_see_the_incident(app, api, sessi
     assert login_as("dispatcher").get("/api/ess/attachments/999999").status_code == 404
     viewed = session.scalars(select(AuditLog).where(AuditLog.action == "attachment.viewed"))
     assert [a.entity_id for a in viewed] == [row.id]
+
+
+def test_the_cli_registers_an_app_whose_key_works(db_url, app, capsys):
+    from console.cli import api_key
+
+    key = api_key(db_url, "ESS Help Me")
+    assert key in capsys.readouterr().out
+    http = app.test_client()
+    resp = http.post("/api/v1/reports", json=report_body(), headers={"X-Api-Key": key})
+    assert resp.status_code == 201, resp.json
