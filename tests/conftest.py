@@ -17,6 +17,9 @@ from sqlalchemy import create_engine, text
 
 from console.config import BASE_DIR
 
+# The phone line's fixtures (phone_app, twilio) for every telephony test.
+pytest_plugins = ["tests.telephony_fakes"]
+
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 PG_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
 
+import pytest
 from twilio.request_validator import RequestValidator
 
 TOKEN = "test-webhook-token-0123456789"
@@ -29,6 +30,20 @@ def make_app(db_url: str, **over):
         "SECRET_KEY": "test-secret", "RATELIMIT_STORAGE_URI": "memory://",
         "POSITIONS_REDIS_URL": None, **PHONE_OVERRIDES, **over,
     })
+
+
+@pytest.fixture
+def phone_app(db_url):
+    """The test app with the phone line configured (import it as `app` where it is needed)."""
+    app = make_app(db_url)
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def twilio(app):
+    """Webhooks posted to the test app as Twilio posts them."""
+    return Twilio(app)
 
 
 class Twilio:

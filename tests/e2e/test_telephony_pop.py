@@ -9,7 +9,7 @@ from console.enums import Role
 from console.extensions import socketio
 from console.service import create_user
 from telephony.models import Call
-from tests.telephony_fakes import Twilio, make_app
+from tests.telephony_fakes import Twilio
 
 POP_KEYS = {
     "id", "number", "number_display", "province_code", "queue", "reason", "ring_at",
@@ -21,10 +21,9 @@ STATE_KEYS = {"id", "province_code", "queue", "status", "taken_by_id", "answered
 
 
 @pytest.fixture
-def app(db_url):
-    app = make_app(db_url)
-    yield app
-    app.extensions["db_engine"].dispose()
+def app(phone_app):
+    """Every test here runs on the app with the phone line configured."""
+    return phone_app
 
 
 def received(sock) -> list[dict]:

@@ -11,21 +11,15 @@ from console.db import utcnow
 from console.models import AuditLog, RealtimeEvent
 from telephony.models import Call, CallerFlag
 from tests.conftest import incident_body
-from tests.telephony_fakes import Twilio, make_app, twiml
+from tests.telephony_fakes import twiml
 
 NUMBER = "+66812345678"
 
 
 @pytest.fixture
-def app(db_url):
-    app = make_app(db_url)
-    yield app
-    app.extensions["db_engine"].dispose()
-
-
-@pytest.fixture
-def twilio(app):
-    return Twilio(app)
+def app(phone_app):
+    """Every test here runs on the app with the phone line configured."""
+    return phone_app
 
 
 def counts(session) -> dict[str, int]:

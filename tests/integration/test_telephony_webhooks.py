@@ -12,15 +12,9 @@ from tests.telephony_fakes import ACCOUNT, Twilio, make_app, twiml
 
 
 @pytest.fixture
-def app(db_url):
-    app = make_app(db_url)
-    yield app
-    app.extensions["db_engine"].dispose()
-
-
-@pytest.fixture
-def twilio(app):
-    return Twilio(app)
+def app(phone_app):
+    """Every test here runs on the app with the phone line configured."""
+    return phone_app
 
 
 def counts(session) -> dict[str, int]:
