@@ -28,7 +28,7 @@ LABELS = {
     },
     "status": {
         "new": _l("New"),
-        "assigned": _l("Assigned"),
+        "assigned": _l("Offered, awaiting acknowledgement"),
         "acknowledged": _l("Acknowledged"),
         "en_route": _l("En route"),
         "on_scene": _l("On scene"),
@@ -39,9 +39,10 @@ LABELS = {
     "team_status": {
         "off_duty": _l("Off duty"),
         "available": _l("Available"),
-        "assigned": _l("Assigned"),
+        "offered": _l("Offered"),
         "en_route": _l("En route"),
         "on_scene": _l("On scene"),
+        "clearing": _l("Clearing"),
     },
     "outcome": {
         "advice_given": _l("Advice given"),
@@ -114,6 +115,24 @@ LABELS = {
         "missed_checkin": _l("Missed safety check-in"),
         "offer_lapsed": _l("Offer not acknowledged in time"),
         "offer_declined": _l("Offer declined by the team"),
+        "escalated": _l("Nobody acknowledged: escalated"),
+    },
+    "timeline": {
+        "created": _l("Recorded"),
+        "offer_lapsed": _l("Offer lapsed: not acknowledged in time"),
+        "offer_declined": _l("Offer declined"),
+        "checkin": _l("Safety check-in"),
+        "escalated": _l("Escalated"),
+        "report_joined": _l("Another citizen report joined"),
+        "report_split": _l("A report was split off"),
+        "split_from": _l("Split from another incident"),
+        "merged": _l("Merged with another incident"),
+    },
+    "escalation_action": {
+        "team": _l("Offer to the next suggested team"),
+        "supervisor": _l("Alert the supervisors (alarm and SMS)"),
+        "provincial_office": _l("Call the provincial office"),
+        "outside_responder": _l("Call an outside responder (police, EMS)"),
     },
     "case_status": {
         "intake": _l("Intake"),

@@ -162,6 +162,23 @@ def team_desk():
     return render_template("team.html", ctx=page_context())
 
 
+@bp.get("/desk/escalation")
+@desk_required("admin")
+def escalation_desk():
+    """Administrator: each province's escalation ladder per priority."""
+    from console import escalation_policy
+    from dispatch import service as dispatch_service
+    from geo import gazetteer
+
+    provinces = gazetteer.provinces() if current_user.is_national else []
+    code = (request.args.get("province") if current_user.is_national else None) \
+        or current_user.province_code or "65"
+    found = dispatch_service.ladders(session=db(), province_code=code, user=current_user,
+                                     policy=escalation_policy(current_app.config))
+    return render_template("escalation.html", ladders=found, province_code=code,
+                           provinces=provinces, spare=2, max_rungs=8, ctx=page_context())
+
+
 @bp.get("/desk/supervisor")
 @desk_required("supervisor")
 def supervisor_desk():
@@ -196,8 +213,10 @@ def incident_detail(incident_id: int):
     db().commit()
     messages = call_service.messages_for_incident(session=db(), incident_id=incident_id,
                                                   user=current_user)
+    team_names = {t.id: t.name for t in dispatch_service.list_teams(session=db(),
+                                                                      user=current_user)}
     return render_template("incident_detail.html", incident=incident, messages=messages,
-                           ctx=page_context())
+                           team_names=team_names, ctx=page_context())
 
 
 @bp.get("/desk/incidents/<int(max=2147483647):incident_id>/map")

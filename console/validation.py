@@ -25,6 +25,7 @@ _MESSAGES: dict[str, str] = {
     "greater_than_equal": N_("Must be at least %(ge)s."),
     "less_than_equal": N_("Must be at most %(le)s."),
     "too_long": N_("Too many entries: at most %(max_length)s."),
+    "too_short": N_("Too few entries: at least %(min_length)s."),
     "list_type": N_("Expected a list."),
     "dict_type": N_("Expected an object."),
     "model_type": N_("Expected an object."),

@@ -139,26 +139,33 @@ class TeamStatus(StrEnum):
 
     OFF_DUTY = "off_duty"
     AVAILABLE = "available"
-    ASSIGNED = "assigned"
+    OFFERED = "offered"  # holds an offer it has not acknowledged yet
     EN_ROUTE = "en_route"
     ON_SCENE = "on_scene"
+    CLEARING = "clearing"  # job resolved; finishing notes, travelling back; not yet free
 
 
 TEAM_TRANSITIONS: dict[TeamStatus, frozenset[TeamStatus]] = {
     TeamStatus.OFF_DUTY: frozenset({TeamStatus.AVAILABLE}),
-    TeamStatus.AVAILABLE: frozenset({TeamStatus.OFF_DUTY, TeamStatus.ASSIGNED}),
-    TeamStatus.ASSIGNED: frozenset({TeamStatus.EN_ROUTE, TeamStatus.AVAILABLE}),
+    TeamStatus.AVAILABLE: frozenset({TeamStatus.OFF_DUTY, TeamStatus.OFFERED}),
+    # OFFERED -> AVAILABLE: the offer lapsed, was declined or the incident was cancelled.
+    TeamStatus.OFFERED: frozenset({TeamStatus.EN_ROUTE, TeamStatus.AVAILABLE}),
     TeamStatus.EN_ROUTE: frozenset({TeamStatus.ON_SCENE, TeamStatus.AVAILABLE}),
-    TeamStatus.ON_SCENE: frozenset({TeamStatus.AVAILABLE}),
+    TeamStatus.ON_SCENE: frozenset({TeamStatus.CLEARING}),
+    TeamStatus.CLEARING: frozenset({TeamStatus.AVAILABLE, TeamStatus.OFF_DUTY}),
 }
 
-# Team status that follows each incident status reached by the team.
+# Statuses a team leaves by itself (or a dispatcher) from the duty buttons, not through a job.
+TEAM_FREE_STATUSES = frozenset({TeamStatus.OFF_DUTY, TeamStatus.AVAILABLE, TeamStatus.CLEARING})
+
+# Team status that follows each incident status reached by the team. Acknowledging an offer
+# commits the team to go: it counts as en route until it reports on scene.
 TEAM_STATUS_FOR_INCIDENT: dict[IncidentStatus, TeamStatus] = {
-    IncidentStatus.ASSIGNED: TeamStatus.ASSIGNED,
-    IncidentStatus.ACKNOWLEDGED: TeamStatus.ASSIGNED,
+    IncidentStatus.ASSIGNED: TeamStatus.OFFERED,
+    IncidentStatus.ACKNOWLEDGED: TeamStatus.EN_ROUTE,
     IncidentStatus.EN_ROUTE: TeamStatus.EN_ROUTE,
     IncidentStatus.ON_SCENE: TeamStatus.ON_SCENE,
-    IncidentStatus.RESOLVED: TeamStatus.AVAILABLE,
+    IncidentStatus.RESOLVED: TeamStatus.CLEARING,
     IncidentStatus.CANCELLED: TeamStatus.AVAILABLE,
 }
 
@@ -181,6 +188,7 @@ class TimerKind(StrEnum):
 
     OFFER_LAPSE = "offer_lapse"
     CHECKIN_DUE = "checkin_due"
+    ESCALATION_STEP = "escalation_step"  # nobody acknowledged: take the ladder's next step
 
 
 class AlarmKind(StrEnum):
@@ -190,3 +198,18 @@ class AlarmKind(StrEnum):
     MISSED_CHECKIN = "missed_checkin"
     OFFER_LAPSED = "offer_lapsed"
     OFFER_DECLINED = "offer_declined"
+    ESCALATED = "escalated"  # the ladder reached a supervisor, the provincial office or outside
+
+
+class EscalationAction(StrEnum):
+    """One rung of a province's escalation ladder."""
+
+    TEAM = "team"  # offer to the next suggested team
+    SUPERVISOR = "supervisor"  # alarm + SMS to the province's supervisors
+    PROVINCIAL_OFFICE = "provincial_office"  # the provincial social development office (พมจ.)
+    OUTSIDE_RESPONDER = "outside_responder"  # police 191, EMS 1669, ...
+
+
+# Rungs that need someone to phone (a contact name and number).
+CONTACT_ACTIONS = frozenset({EscalationAction.PROVINCIAL_OFFICE,
+                             EscalationAction.OUTSIDE_RESPONDER})

@@ -123,6 +123,7 @@ def alarm_payload(alarm: Alarm) -> dict[str, Any]:
         "team_id": alarm.team_id, "incident_id": alarm.incident_id,
         "raised_at": _iso(alarm.raised_at), "lat": alarm.lat, "lon": alarm.lon,
         "note": alarm.note, "handled_at": _iso(alarm.handled_at),
+        "contact_name": alarm.contact_name or "", "contact_phone": alarm.contact_phone,
     }
 
 

@@ -11,7 +11,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.labels import label
+from console.labels import label, place_names
 from dispatch.enums import AlarmKind, IncidentStatus
 from dispatch.models import Alarm, Incident, Team
 from telephony import service as telephony_service
@@ -45,6 +45,9 @@ def notify_alarm(*, session: Session, alarm_id: int, provider, link_base: str) -
 
         with force_locale(locale):
             kind = label("alarm", alarm.kind)
+            if alarm.kind is AlarmKind.ESCALATED:
+                kind = " ".join(x for x in (kind + ":", label("escalation_action", alarm.note),
+                                            alarm.contact_name, alarm.contact_phone) if x)
         return telephony_service.alarm_sms_text(
             kind_label=kind, team_name=team.name if team else "-",
             incident_ref=incident.ref if incident else None, link_base=link_base, locale=locale)
@@ -56,21 +59,58 @@ def notify_alarm(*, session: Session, alarm_id: int, provider, link_base: str) -
     return len(sent)
 
 
+def notify_contact(*, session: Session, alarm_id: int, provider) -> int:
+    """SMS the outside contact an escalation rung names, when its number takes SMS (mobile)."""
+    alarm = session.get(Alarm, alarm_id)
+    if (alarm is None or alarm.kind is not AlarmKind.ESCALATED or alarm.handled_at is not None
+            or not is_thai_mobile(alarm.contact_phone)):
+        return 0
+    incident = session.get(Incident, alarm.incident_id)
+    from flask_babel import force_locale, gettext
+
+    with force_locale("th"):
+        place = place_names(incident.province_code, incident.district_code,
+                            incident.subdistrict_code)
+        body = gettext("1300 asks for help: incident %(ref)s, %(category)s, %(priority)s, at "
+                       "%(place)s; no team has taken it yet. Please call the 1300 centre.") % {
+            "ref": incident.ref, "category": label("category", incident.category),
+            "priority": incident.priority.value, "place": place}
+    result = provider.send_sms(alarm.contact_phone, body)
+    telephony_service.record_sms(session=session, provider=provider, to=alarm.contact_phone,
+                                 body=body, result=result, incident_id=incident.id)
+    session.commit()
+    return 1
+
+
+def is_thai_mobile(phone: str | None) -> bool:
+    """A Thai mobile number in E.164 (+66 6/8/9 and 8 more digits) can receive an SMS."""
+    return bool(phone) and phone.startswith("+66") and len(phone) == 12 and phone[3] in "689"
+
+
+def after_offer_change(*, session: Session, incident_id: int, provider, link_base: str,
+                       map_link_template: str = "") -> None:
+    """After an offer lapsed, was declined or the ladder climbed: SMS whoever must now act."""
+    notify_assignment(session=session, incident_id=incident_id, provider=provider,
+                      link_base=link_base, map_link_template=map_link_template)
+    alarms = list(session.scalars(select(Alarm).where(
+        Alarm.incident_id == incident_id, Alarm.handled_at.is_(None),
+        Alarm.kind.in_([AlarmKind.MISSED_CHECKIN, AlarmKind.OFFER_LAPSED,
+                        AlarmKind.ESCALATED])).order_by(Alarm.id)))
+    if not alarms:
+        return
+    newest = alarms[-1]
+    notify_alarm(session=session, alarm_id=newest.id, provider=provider, link_base=link_base)
+    notify_contact(session=session, alarm_id=newest.id, provider=provider)
+
+
 def after_timers(*, session: Session, fired: list[str], provider, link_base: str,
                  map_link_template: str = "") -> None:
-    """After a timer pass: SMS the next team offered, and supervisors about new alarms."""
+    """After a timer pass: SMS the next team offered, supervisors and outside contacts."""
     for item in fired:
         _kind, _, raw_id = item.partition(":")
-        incident_id = int(raw_id)
         try:
-            notify_assignment(session=session, incident_id=incident_id, provider=provider,
-                              link_base=link_base, map_link_template=map_link_template)
-            alarm_ids = session.scalars(select(Alarm.id).where(
-                Alarm.incident_id == incident_id, Alarm.handled_at.is_(None),
-                Alarm.kind.in_([AlarmKind.MISSED_CHECKIN, AlarmKind.OFFER_LAPSED])))
-            for alarm_id in list(alarm_ids)[-1:]:
-                notify_alarm(session=session, alarm_id=alarm_id, provider=provider,
-                             link_base=link_base)
+            after_offer_change(session=session, incident_id=int(raw_id), provider=provider,
+                               link_base=link_base, map_link_template=map_link_template)
         except Exception:  # noqa: BLE001
             session.rollback()
             log.exception("SMS after timer %s failed; the alarm stays on the consoles", item)

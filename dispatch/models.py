@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from console.db import Base, UTCDateTime, str_enum, utcnow
@@ -13,6 +22,7 @@ from dispatch.enums import (
     AgeGroup,
     AlarmKind,
     Category,
+    EscalationAction,
     IncidentStatus,
     Precision,
     Priority,
@@ -93,6 +103,8 @@ class Incident(Base):
     offer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # While a team is on scene: when its next safety check-in is due.
     checkin_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Rung of the escalation ladder reached (0 = first offer), None before the first offer.
+    escalation_step: Mapped[int | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # NOTE: optimistic locking: a stale read can never overwrite a newer status (SQLite too).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
@@ -187,6 +199,8 @@ class Timer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # or cancelled
     outcome: Mapped[str | None] = mapped_column(String(24))  # fired | cancelled
+    # Escalation timers: the ladder rung they wait on (a stale rung never fires twice).
+    step: Mapped[int | None] = mapped_column()
 
 
 class Alarm(Base):
@@ -206,3 +220,29 @@ class Alarm(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Escalation alarms: whom the ladder says to phone now (provincial office, police, EMS).
+    contact_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+
+
+class EscalationStep(Base):
+    """One rung of a province's escalation ladder for one priority (set by an admin)."""
+
+    __tablename__ = "escalation_step"
+    __table_args__ = (
+        UniqueConstraint("province_code", "priority", "position",
+                         name="uq_escalation_step_rung"),
+        CheckConstraint("wait_seconds >= 15 AND wait_seconds <= 86400", name="wait_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(2))
+    priority: Mapped[Priority] = mapped_column(str_enum(Priority, length=2))
+    position: Mapped[int] = mapped_column()  # 0 = the first offer
+    action: Mapped[EscalationAction] = mapped_column(str_enum(EscalationAction))
+    # How long this rung waits for an acknowledgement before the next one is taken.
+    wait_seconds: Mapped[int] = mapped_column()
+    contact_name: Mapped[str] = mapped_column(String(120), default="")
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

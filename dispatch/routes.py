@@ -17,6 +17,7 @@ from dispatch.schemas import (
     AssignIn,
     AvailabilityIn,
     CancelIn,
+    LadderIn,
     PositionIn,
     SosIn,
     StepIn,
@@ -169,7 +170,10 @@ def decline(incident_id: int):
                                reason=data.reason, policy=escalation_policy(current_app.config),
                                choose=_chooser())
     session.commit()
-    return jsonify(events.incident_payload(incident))
+    body = events.incident_payload(incident)
+    _after_commit(flows.after_offer_change, incident_id=incident_id,
+                  map_link_template=current_app.config["MAP_LINK_TEMPLATE"])
+    return jsonify(body)
 
 
 @bp.post("/incidents/<int(max=2147483647):incident_id>/checkin")
@@ -212,3 +216,32 @@ def handle_alarm(alarm_id: int):
     alarm = service.handle_alarm(session=session, alarm_id=alarm_id, by=current_user)
     session.commit()
     return jsonify(events.alarm_payload(alarm))
+
+
+def _ladder_payload(rungs, configured: bool) -> dict:
+    return {"configured": configured,
+            "rungs": [{"action": r.action.value, "wait_seconds": r.wait_seconds,
+                       "contact_name": r.contact_name, "contact_phone": r.contact_phone}
+                      for r in rungs]}
+
+
+@bp.get("/escalation/<string(length=2):province_code>")
+@login_required
+def get_ladders(province_code: str):
+    """A province's escalation ladders, one per priority (administrators)."""
+    found = service.ladders(session=db(), province_code=province_code, user=current_user,
+                            policy=escalation_policy(current_app.config))
+    return jsonify({p: _ladder_payload(rungs, configured)
+                    for p, (rungs, configured) in found.items()})
+
+
+@bp.put("/escalation/<string(length=2):province_code>/<string(length=2):priority>")
+@login_required
+def put_ladder(province_code: str, priority: str):
+    """Replace one priority's escalation ladder of a province (administrators)."""
+    data = parse(LadderIn, json_body())
+    session = db()
+    rungs = service.save_ladder(session=session, province_code=province_code, priority=priority,
+                                data=data, by=current_user)
+    session.commit()
+    return jsonify(_ladder_payload(rungs, True))

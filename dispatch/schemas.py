@@ -8,8 +8,8 @@ from pydantic import Field, field_validator, model_validator
 
 from console.errors import N_
 from console.validation import FieldError, Schema
-from dispatch.enums import AgeGroup, Category, Priority, Sex, VulnerableGroup
-from telephony.schemas import CallIn
+from dispatch.enums import AgeGroup, Category, EscalationAction, Priority, Sex, VulnerableGroup
+from telephony.schemas import CallIn, normalize_thai_phone
 
 
 class PersonIn(Schema):
@@ -117,3 +117,34 @@ class SosIn(Schema):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     note: str = Field(default="", max_length=500)
+
+
+class RungIn(Schema):
+    """One rung of an escalation ladder, as an admin enters it."""
+
+    action: EscalationAction
+    wait_seconds: int = Field(ge=15, le=86400)
+    contact_name: str = Field(default="", max_length=120)
+    contact_phone: str | None = Field(default=None, max_length=32)
+
+    @field_validator("contact_phone", mode="before")
+    @classmethod
+    def _blank_phone(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("contact_phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        short = value.strip()
+        # Emergency and hotline short codes: police 191, EMS 1669, 1300 ...
+        if short.isascii() and short.isdigit() and 3 <= len(short) <= 5 and short[0] == "1":
+            return short
+        return normalize_thai_phone(value)
+
+
+class LadderIn(Schema):
+    """A province's whole escalation ladder for one priority."""
+
+    rungs: list[RungIn] = Field(min_length=1, max_length=8)

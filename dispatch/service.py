@@ -26,13 +26,16 @@ from console.service import record_audit
 from dispatch import events
 from dispatch.enums import (
     CATEGORY_SKILLS,
+    CONTACT_ACTIONS,
     INCIDENT_TRANSITIONS,
     OPEN_STATUSES,
     STATUS_TIMESTAMP,
+    TEAM_FREE_STATUSES,
     TEAM_STATUS_FOR_INCIDENT,
     TEAM_STEPS,
     TEAM_TRANSITIONS,
     AlarmKind,
+    EscalationAction,
     IncidentStatus,
     Precision,
     Source,
@@ -42,6 +45,7 @@ from dispatch.enums import (
 from dispatch.models import (
     Alarm,
     Assignment,
+    EscalationStep,
     Incident,
     IncidentPerson,
     Team,
@@ -49,7 +53,7 @@ from dispatch.models import (
     TimelineEntry,
     Timer,
 )
-from dispatch.schemas import IncidentIn
+from dispatch.schemas import IncidentIn, LadderIn
 from geo import service as geo_service
 
 DISPATCH_ROLES = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
@@ -71,6 +75,98 @@ class EscalationPolicy:
     def ack_seconds(self, priority: str) -> int:
         """Seconds a team has to acknowledge an offer of this priority."""
         return dict(self.ack_by_priority).get(priority, 300)
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One rung of an escalation ladder: what to do, and how long to wait before the next."""
+
+    action: EscalationAction
+    wait_seconds: int
+    contact_name: str = ""
+    contact_phone: str | None = None
+
+
+def default_ladder(policy: EscalationPolicy, priority: str) -> list[Rung]:
+    """The ladder of a province whose admin has not set one: team, second team, supervisor."""
+    ack = policy.ack_seconds(priority)
+    rungs = [Rung(EscalationAction.TEAM, ack)]
+    if policy.auto_escalate:
+        rungs.append(Rung(EscalationAction.TEAM, ack))
+    rungs.append(Rung(EscalationAction.SUPERVISOR, max(2 * ack, 120)))
+    return rungs
+
+
+def ladder_for(*, session: Session, province_code: str, priority: str,
+               policy: EscalationPolicy) -> list[Rung]:
+    """The escalation ladder in force for a province and priority."""
+    rows = session.scalars(select(EscalationStep).where(
+        EscalationStep.province_code == province_code, EscalationStep.priority == priority,
+    ).order_by(EscalationStep.position))
+    rungs = [Rung(r.action, r.wait_seconds, r.contact_name, r.contact_phone) for r in rows]
+    return rungs or default_ladder(policy, priority)
+
+
+def ladders(*, session: Session, province_code: str, user: User,
+            policy: EscalationPolicy) -> dict[str, tuple[list[Rung], bool]]:
+    """Every priority's ladder of a province, and whether an admin set it (else default)."""
+    if user.role is not Role.ADMIN or not user.can_see_province(province_code):
+        raise Forbidden(N_("Only an administrator of this province changes escalation."))
+    configured = set(session.scalars(select(EscalationStep.priority).where(
+        EscalationStep.province_code == province_code).distinct()))
+    return {p: (ladder_for(session=session, province_code=province_code, priority=p,
+                           policy=policy), any(c.value == p for c in configured))
+            for p in ("P1", "P2", "P3", "P4")}
+
+
+def save_ladder(*, session: Session, province_code: str, priority: str, data: LadderIn,
+                by: User) -> list[Rung]:
+    """Replace a province's ladder for one priority (admin only; audited)."""
+    if by.role is not Role.ADMIN or not by.can_see_province(province_code):
+        raise Forbidden(N_("Only an administrator of this province changes escalation."))
+    if province_code not in {p.code for p in geo_service.gazetteer.provinces()}:
+        raise NotFound("province")
+    if priority not in ("P1", "P2", "P3", "P4"):
+        raise NotFound("priority")
+    errors: dict[str, tuple[str, dict]] = {}
+    if data.rungs[0].action is not EscalationAction.TEAM:
+        errors["rungs.0.action"] = (N_("The ladder starts with an offer to a team."), {})
+    seen_other = False
+    for i, rung in enumerate(data.rungs):
+        if rung.action is EscalationAction.TEAM and seen_other:
+            errors[f"rungs.{i}.action"] = (
+                N_("Team offers come first, before the supervisor and outside contacts."), {})
+        seen_other = seen_other or rung.action is not EscalationAction.TEAM
+        if rung.action in CONTACT_ACTIONS:
+            if not rung.contact_name.strip():
+                errors[f"rungs.{i}.contact_name"] = (N_("Say whom to call."), {})
+            if not rung.contact_phone:
+                errors[f"rungs.{i}.contact_phone"] = (N_("Give the number to call."), {})
+    if errors:
+        raise ValidationFailed(errors)
+    old = session.scalars(select(EscalationStep).where(
+        EscalationStep.province_code == province_code, EscalationStep.priority == priority))
+    before = []
+    for row in old:
+        before.append([row.action.value, row.wait_seconds, row.contact_name, row.contact_phone])
+        session.delete(row)
+    session.flush()
+    now = utcnow()
+    for i, rung in enumerate(data.rungs):
+        session.add(EscalationStep(
+            province_code=province_code, priority=priority, position=i, action=rung.action,
+            wait_seconds=rung.wait_seconds,
+            contact_name=rung.contact_name.strip() if rung.action in CONTACT_ACTIONS else "",
+            contact_phone=rung.contact_phone if rung.action in CONTACT_ACTIONS else None,
+            updated_at=now, updated_by_id=by.id))
+    session.flush()
+    record_audit(session=session, actor_id=by.id, action="escalation.changed",
+                 entity="province", entity_id=None, at=now,
+                 detail={"province": province_code, "priority": priority, "before": before,
+                         "after": [[r.action.value, r.wait_seconds, r.contact_name,
+                                    r.contact_phone] for r in data.rungs]})
+    return ladder_for(session=session, province_code=province_code, priority=priority,
+                      policy=EscalationPolicy())
 
 
 def _be_year(at: datetime) -> int:
@@ -273,9 +369,18 @@ def _assign(*, session: Session, incident: Incident, team: Team, by: User | None
     session.add(assignment)
     incident.team_id = team.id
     incident.team = team
-    incident.offer_due_at = now + timedelta(seconds=policy.ack_seconds(incident.priority.value))
+    if incident.escalation_step is None:
+        incident.escalation_step = 0
+    ladder = ladder_for(session=session, province_code=incident.province_code,
+                        priority=incident.priority.value, policy=policy)
+    rung = ladder[min(incident.escalation_step, len(ladder) - 1)]
+    # NOTE: on a team rung the rung's wait is the deadline; a dispatcher's own offer made after
+    # the ladder went past its team rungs gets the priority's acknowledgement time.
+    wait = (rung.wait_seconds if rung.action is EscalationAction.TEAM
+            else policy.ack_seconds(incident.priority.value))
+    incident.offer_due_at = now + timedelta(seconds=wait)
     transition(session=session, incident=incident, to=IncidentStatus.ASSIGNED, by=by, at=now)
-    _team_transition(session=session, team=team, to=TeamStatus.ASSIGNED, at=now, by=by)
+    _team_transition(session=session, team=team, to=TeamStatus.OFFERED, at=now, by=by)
     session.add(Timer(kind=TimerKind.OFFER_LAPSE, incident_id=incident.id, team_id=team.id,
                       due_at=incident.offer_due_at, created_at=now))
     session.flush()
@@ -302,6 +407,7 @@ def advance(
     if to is IncidentStatus.ACKNOWLEDGED:
         incident.offer_due_at = None
         _end_timers(session, incident.id, TimerKind.OFFER_LAPSE, now)
+        _end_timers(session, incident.id, TimerKind.ESCALATION_STEP, now)
         if assignment is not None:
             assignment.acknowledged_at = now
             assignment.acknowledged_by_id = by.id
@@ -523,7 +629,7 @@ def read_incident(*, session: Session, incident_id: int, user: User) -> Incident
 
 
 def set_availability(*, session: Session, team_id: int, available: bool, by: User) -> Team:
-    """Put a team on or off duty (its own member, or a dispatcher of its province)."""
+    """Put a team on or off duty, or clear it after a job (its member or a dispatcher)."""
     team = session.scalar(_lock(select(Team).where(Team.id == team_id), session))
     if team is None:
         raise NotFound("team")
@@ -533,7 +639,7 @@ def set_availability(*, session: Session, team_id: int, available: bool, by: Use
     elif by.role not in DISPATCH_ROLES or not by.can_see_province(team.province_code):
         raise NotFound("team")
     target = TeamStatus.AVAILABLE if available else TeamStatus.OFF_DUTY
-    if team.status not in (TeamStatus.AVAILABLE, TeamStatus.OFF_DUTY):
+    if team.status not in TEAM_FREE_STATUSES:
         raise Conflict(N_("Team %(team)s is on a job; finish it first."), team=team.name)
     _team_transition(session=session, team=team, to=target, at=utcnow(), by=by)
     session.flush()
@@ -608,10 +714,12 @@ def claim_due_timers(*, session: Session, now: datetime, limit: int = 50) -> lis
 def _raise_alarm(session: Session, *, kind: AlarmKind, province_code: str, now: datetime,
                  team_id: int | None = None, incident_id: int | None = None,
                  by: User | None = None, lat: float | None = None, lon: float | None = None,
-                 note: str = "") -> Alarm:
+                 note: str = "", contact_name: str = "", contact_phone: str | None = None
+                 ) -> Alarm:
     alarm = Alarm(kind=kind, province_code=province_code, team_id=team_id,
                   incident_id=incident_id, raised_at=now, raised_by_id=by.id if by else None,
-                  lat=lat, lon=lon, note=note)
+                  lat=lat, lon=lon, note=note, contact_name=contact_name,
+                  contact_phone=contact_phone)
     session.add(alarm)
     session.flush()
     record_audit(session=session, actor_id=by.id if by else None, action=f"alarm.{kind.value}",
@@ -646,14 +754,47 @@ def _refused_teams(incident: Incident) -> frozenset[int]:
                      if e.kind in ("offer_lapsed", "offer_declined") and e.team_id)
 
 
-def _escalate(session: Session, incident: Incident, *, now: datetime, policy: EscalationPolicy,
-              choose) -> None:
-    """Offer the incident to the next recommended team, if the policy says so."""
-    if not policy.auto_escalate or choose is None:
+def _climb(session: Session, incident: Incident, *, now: datetime, policy: EscalationPolicy,
+           choose) -> None:
+    """An offer lapsed or was declined: take the ladder's next rung while on team rungs."""
+    ladder = ladder_for(session=session, province_code=incident.province_code,
+                        priority=incident.priority.value, policy=policy)
+    step = incident.escalation_step or 0
+    if ladder[min(step, len(ladder) - 1)].action is not EscalationAction.TEAM:
+        return  # past the team rungs: the running rung's timer takes the next one
+    _take_rung(session, incident, step + 1, ladder, now=now, policy=policy, choose=choose)
+
+
+def _take_rung(session: Session, incident: Incident, step: int, ladder: list[Rung], *,
+               now: datetime, policy: EscalationPolicy, choose) -> None:
+    """Do rung `step` of the ladder (and the next ones at once if a team rung finds no team)."""
+    while step < len(ladder):
+        rung = ladder[step]
+        incident.escalation_step = step
+        detail = {"step": step + 1, "of": len(ladder), "action": rung.action.value}
+        if rung.action is EscalationAction.TEAM:
+            nxt = (choose(session, incident, _refused_teams(incident), now)
+                   if choose is not None else None)
+            if nxt is not None:
+                _timeline(session, incident, kind="escalated", by=None, at=now, team_id=nxt.id,
+                          detail=detail)
+                _assign(session=session, incident=incident, team=nxt, by=None, policy=policy,
+                        now=now)
+                return
+            _timeline(session, incident, kind="escalated", by=None, at=now,
+                      detail={**detail, "no_team": True})
+            step += 1
+            continue
+        detail.update(contact_name=rung.contact_name, contact_phone=rung.contact_phone)
+        _timeline(session, incident, kind="escalated", by=None, at=now, detail=detail)
+        _raise_alarm(session, kind=AlarmKind.ESCALATED, province_code=incident.province_code,
+                     incident_id=incident.id, team_id=None, now=now, note=rung.action.value,
+                     contact_name=rung.contact_name, contact_phone=rung.contact_phone)
+        if step + 1 < len(ladder):
+            session.add(Timer(kind=TimerKind.ESCALATION_STEP, incident_id=incident.id,
+                              due_at=now + timedelta(seconds=rung.wait_seconds),
+                              created_at=now, step=step))
         return
-    nxt = choose(session, incident, _refused_teams(incident), now)
-    if nxt is not None:
-        _assign(session=session, incident=incident, team=nxt, by=None, policy=policy, now=now)
 
 
 def fire_due_timers(*, session: Session, now: datetime, policy: EscalationPolicy,
@@ -670,10 +811,21 @@ def fire_due_timers(*, session: Session, now: datetime, policy: EscalationPolicy
                                    note="")
             _raise_alarm(session, kind=AlarmKind.OFFER_LAPSED, province_code=incident.province_code,
                          team_id=team.id, incident_id=incident.id, now=now)
-            _escalate(session, incident, now=now, policy=policy, choose=choose)
+            _climb(session, incident, now=now, policy=policy, choose=choose)
             session.flush()
             events.incident_updated(session=session, incident=incident, previous_team_id=team.id)
             fired.append(f"offer_lapse:{incident.id}")
+        elif timer.kind is TimerKind.ESCALATION_STEP:
+            waiting = incident.status in (IncidentStatus.NEW, IncidentStatus.ASSIGNED)
+            if not waiting or incident.escalation_step != timer.step:
+                continue
+            ladder = ladder_for(session=session, province_code=incident.province_code,
+                                priority=incident.priority.value, policy=policy)
+            _take_rung(session, incident, timer.step + 1, ladder, now=now, policy=policy,
+                       choose=choose)
+            session.flush()
+            events.incident_updated(session=session, incident=incident)
+            fired.append(f"escalation:{incident.id}")
         elif timer.kind is TimerKind.CHECKIN_DUE:
             if incident.status is not IncidentStatus.ON_SCENE:
                 continue
@@ -699,7 +851,7 @@ def decline(*, session: Session, incident_id: int, by: User, reason: str,
     team = _withdraw_offer(session, incident, by=by, now=now, kind="offer_declined", note=reason)
     _raise_alarm(session, kind=AlarmKind.OFFER_DECLINED, province_code=incident.province_code,
                  team_id=team.id, incident_id=incident.id, now=now, by=by, note=reason)
-    _escalate(session, incident, now=now, policy=policy, choose=choose)
+    _climb(session, incident, now=now, policy=policy, choose=choose)
     session.flush()
     events.incident_updated(session=session, incident=incident, previous_team_id=team.id)
     return incident

@@ -599,6 +599,15 @@ def notify_team_assigned(*, session: Session, incident: Incident, team: Team,
     return sent
 
 
+def record_sms(*, session: Session, provider: TelephonyProvider, to: str, body: str,
+               result: ProviderResult, **links) -> OutboundMessage:
+    """Keep one SMS sent outside the team/supervisor paths, with its result."""
+    msg = _record(session, kind=MessageKind.SMS, provider=provider, to=to, body=body,
+                  result=result, **links)
+    session.flush()
+    return msg
+
+
 def alarm_sms_text(*, kind_label: str, team_name: str, incident_ref: str | None,
                    link_base: str, locale: str = "th") -> str:
     """The SMS that tells a supervisor about an alarm (needs an app context)."""

@@ -161,6 +161,10 @@ class Client:
         headers = {"X-CSRFToken": self.token, **kw.pop("headers", {})}
         return self.http.post(url, json=json, headers=headers, **kw)
 
+    def put(self, url: str, json=None, **kw):
+        headers = {"X-CSRFToken": self.token, **kw.pop("headers", {})}
+        return self.http.put(url, json=json, headers=headers, **kw)
+
 
 def csrf_token(http, url: str = "/login") -> str:
     """Read the CSRF token a page carries."""

@@ -1,5 +1,6 @@
 /* Alarm banner for dispatchers and supervisors: SOS, missed check-ins, lapsed or declined
-   offers. It sounds until someone takes charge; taking charge clears it on every console. */
+   offers, escalations (with whom to phone). It sounds until someone takes charge; taking
+   charge clears it on every console. */
 "use strict";
 const alarms = new Map();
 Live.extraNames = ["alarm.changed"];
@@ -20,7 +21,10 @@ function renderAlarms() {
   box.replaceChildren(...open.map((a) => el("div", { class: `alarm alarm-${a.kind}`, "data-testid": `alarm-${a.id}` },
     el("strong", {}, label("alarm", a.kind)), " · ", fmtBE(a.raised_at),
     a.incident_id ? el("a", { href: `/desk/incidents/${a.incident_id}` }, ` #${a.incident_id}`) : null,
-    a.note ? ` · ${a.note}` : "", a.lat !== null ? ` · ${a.lat.toFixed(5)}, ${a.lon.toFixed(5)}` : "",
+    a.kind === "escalated" ? ` · ${label("escalation_action", a.note)}` : (a.note ? ` · ${a.note}` : ""),
+    a.contact_phone ? el("span", { class: "contact" }, ` · ${T.call_contact} ${a.contact_name} `,
+      el("a", { href: `tel:${a.contact_phone}`, "data-testid": `call-${a.id}` }, a.contact_phone)) : null,
+    a.lat !== null ? ` · ${a.lat.toFixed(5)}, ${a.lon.toFixed(5)}` : "",
     el("button", { "data-testid": `handle-${a.id}`, onclick: async () => {
       const r = await api("POST", `/api/alarms/${a.id}/handle`);
       if (r.ok || r.status === 409) { alarms.delete(a.id); renderAlarms(); }
@@ -42,5 +46,5 @@ window.addEventListener("live:alarm.changed", (e) => {
   renderAlarms();
 });
 setInterval(() => {
-  if ([...alarms.values()].some((a) => a.kind === "sos" || a.kind === "missed_checkin")) beep();
+  if ([...alarms.values()].some((a) => ["sos", "missed_checkin", "escalated"].includes(a.kind))) beep();
 }, 5000);

@@ -23,8 +23,11 @@ function alertNewJob() {
 function render() {
   document.getElementById("team-status").textContent = team ? label("team_status", team.status) : "—";
   const duty = document.getElementById("duty");
-  duty.hidden = !team || !["available", "off_duty"].includes(team.status);
+  duty.hidden = !team || !["available", "off_duty", "clearing"].includes(team.status);
   if (team) duty.textContent = team.status === "off_duty" ? T.go_on_duty : T.go_off_duty;
+  const clear = document.getElementById("clear");
+  clear.hidden = !team || team.status !== "clearing";
+  clear.textContent = T.ready_again;
   if (team) document.getElementById("team-name").textContent = team.name;
   const box = document.getElementById("job");
   document.getElementById("no-job").hidden = Boolean(job);
@@ -103,11 +106,13 @@ document.getElementById("sos").addEventListener("click", async () => {
   if (r.ok) say(T.sos_sent, "error"); else say(`${T.error} ${r.data.error}`, "error");
 });
 
-document.getElementById("duty").addEventListener("click", async () => {
+async function setDuty(available) {
   if (!team) return;
-  const r = await api("POST", `/api/teams/${team.id}/availability`, { available: team.status === "off_duty" });
+  const r = await api("POST", `/api/teams/${team.id}/availability`, { available });
   if (r.ok) { team = r.data; say(T.saved, "ok"); render(); } else say(`${T.error} ${r.data.error}`, "error");
-});
+}
+document.getElementById("duty").addEventListener("click", () => setDuty(team && team.status === "off_duty"));
+document.getElementById("clear").addEventListener("click", () => setDuty(true));
 
 document.querySelectorAll("button[data-step]").forEach((b) => b.addEventListener("click", async () => {
   if (!job) return;

@@ -106,7 +106,7 @@ def test_every_event_type_reaches_only_its_rooms(app, session, everyone):
     assert set(team_event["data"]) == {"id", "code", "name", "province_code", "status", "skills",
                                        "lat", "lon", "position_at", "position_accuracy_m",
                                        "status_changed_at"}
-    assert team_event["data"]["status"] == "assigned"
+    assert team_event["data"]["status"] == "offered"
     assigned = next(e for e in got["team1"] if e["name"] == "incident.updated")
     assert assigned["data"]["team_id"] == psl1.id and assigned["data"]["notes"] == "ประตูสีฟ้า"
     assert {e["name"] for e in got["dispatcher"]} == {"team.updated", "incident.updated"}
@@ -211,7 +211,8 @@ def test_alarms_reach_their_province_desks_and_the_team_only(app, everyone):
         alarm = [e for e in got[name] if e["name"] == "alarm.changed"]
         assert len(alarm) == 1, name
         assert set(alarm[0]["data"]) == {"id", "kind", "province_code", "team_id", "incident_id",
-                                         "raised_at", "lat", "lon", "note", "handled_at"}
+                                         "raised_at", "lat", "lon", "note", "handled_at",
+                                         "contact_name", "contact_phone"}
         assert alarm[0]["data"]["kind"] == "sos"
     for name in ("team2", "caseworker", "cm.dispatcher", "cm.team1"):
         assert got[name] == [], name

@@ -244,4 +244,4 @@ def test_two_dispatchers_assigning_the_same_team_at_once_exactly_one_wins(
     session.expire_all()
     holders = [i for i in (session.get(Incident, first_incident["id"]),
                            session.get(Incident, second_incident["id"])) if i.team_id == psl1]
-    assert len(holders) == 1 and session.get(Team, psl1).status.value == "assigned"
+    assert len(holders) == 1 and session.get(Team, psl1).status.value == "offered"

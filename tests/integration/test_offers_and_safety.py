@@ -63,12 +63,14 @@ def test_an_unacknowledged_p1_offer_lapses_and_goes_to_the_next_team(app, login_
     alarm = session.scalar(select(Alarm).where(Alarm.kind == "offer_lapsed"))
     assert alarm.team_id == psl1 and alarm.handled_at is None
 
-    # The second team lets it lapse too: nobody else fits, the incident waits as new.
+    # The second team lets it lapse too: the default ladder's third rung tells the supervisors;
+    # the incident waits as new.
     _fire(app, session, row.offer_due_at + timedelta(seconds=1))
     session.expire_all()
     row = session.get(Incident, incident["id"])
-    assert row.status.value == "new" and row.team_id is None
-    assert session.scalar(select(func.count()).select_from(Alarm)) == 2
+    assert row.status.value == "new" and row.team_id is None and row.escalation_step == 2
+    kinds = [a.kind.value for a in session.scalars(select(Alarm).order_by(Alarm.id))]
+    assert kinds == ["offer_lapsed", "offer_lapsed", "escalated"]
 
 
 def test_acknowledging_cancels_the_lapse(app, login_as, session):
@@ -172,7 +174,9 @@ def test_timers_fire_once_when_several_workers_race(app, login_as, session, back
         t.join(30)
     fired = [r for rs in results for r in rs if not r.startswith("error")]
     assert fired == [f"offer_lapse:{incident['id']}"], results
-    assert session.scalar(select(func.count()).select_from(Alarm)) == 1
+    # One lapse alarm and, with no other team to offer, one escalation to the supervisors.
+    kinds = [a.kind.value for a in session.scalars(select(Alarm).order_by(Alarm.id))]
+    assert kinds == ["offer_lapsed", "escalated"]
 
 
 def test_the_system_user_is_never_needed(session):

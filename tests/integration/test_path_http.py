@@ -53,7 +53,15 @@ def test_whole_path_records_every_interval_and_hands_over_a_case(login_as, sessi
     assert [k[1] for k in kinds[1:]] == ["assigned", "acknowledged", "en_route", "on_scene",
                                          "resolved", "handed_over"]
     assert ("status", "en_route", "en-route") in kinds
-    assert session.get(Team, row.team_id).status.value == "available"
+    # The team is clearing after the job; one tap makes it free for the next one.
+    team = session.get(Team, row.team_id)
+    assert team.status.value == "clearing"
+    assert login_as("team1").post(f"/api/teams/{team.id}/availability",
+                                  json={"available": True}).json["status"] == "available"
+    statuses = [a.detail["to"] for a in session.scalars(
+        select(AuditLog).where(AuditLog.action == "team.status", AuditLog.entity_id == team.id)
+        .order_by(AuditLog.id))]
+    assert statuses == ["offered", "en_route", "on_scene", "clearing", "available"]
 
     case = session.scalar(select(Case).where(Case.incident_id == row.id))
     assert case.status.value == "intake"

@@ -49,11 +49,26 @@ def test_team_steps_walk_the_machine_in_order():
 
 def test_team_status_follows_the_incident_through_allowed_moves():
     team = TeamStatus.AVAILABLE
+    seen = [team]
     for step in (IncidentStatus.ASSIGNED, *TEAM_STEPS):
         nxt = TEAM_STATUS_FOR_INCIDENT[step]
         assert nxt == team or nxt in TEAM_TRANSITIONS[team], (team, step)
         team = nxt
-    assert team is TeamStatus.AVAILABLE
+        seen.append(team)
+    # A resolved job leaves the team clearing; it says when it is free again (or goes off duty).
+    assert team is TeamStatus.CLEARING
+    assert TEAM_TRANSITIONS[team] == {TeamStatus.AVAILABLE, TeamStatus.OFF_DUTY}
+    assert set(seen) | {TeamStatus.OFF_DUTY} == set(TeamStatus)  # every status is reachable
+
+
+def test_teams_change_status_only_through_allowed_moves():
+    # Nothing jumps: an off-duty team is never offered, a team on scene never becomes free
+    # without clearing, and an offered team that did not acknowledge is never "on scene".
+    assert TeamStatus.OFFERED not in TEAM_TRANSITIONS[TeamStatus.OFF_DUTY]
+    assert TEAM_TRANSITIONS[TeamStatus.ON_SCENE] == {TeamStatus.CLEARING}
+    assert TeamStatus.ON_SCENE not in TEAM_TRANSITIONS[TeamStatus.OFFERED]
+    assert TeamStatus.OFFERED not in TEAM_TRANSITIONS[TeamStatus.CLEARING]
+    assert TEAM_STATUS_FOR_INCIDENT[IncidentStatus.CANCELLED] is TeamStatus.AVAILABLE
 
 
 @pytest.mark.parametrize("raw,e164", [
