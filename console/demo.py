@@ -15,7 +15,7 @@ from console.enums import Role
 from console.models import User
 from console.service import hash_password
 from dispatch.enums import TeamStatus
-from dispatch.models import Team
+from dispatch.models import EscalationStep, Team
 
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo1300")
 
@@ -71,6 +71,16 @@ AGENCIES = [
 ]
 
 
+# Phitsanulok's P1 ladder: two team offers, the supervisors, the provincial office, the police.
+P1_LADDER_65 = [
+    ("team", 60, "", None),
+    ("team", 60, "", None),
+    ("supervisor", 120, "", None),
+    ("provincial_office", 300, "พมจ.พิษณุโลก (เวรนอกเวลา)", "+6655245054"),
+    ("outside_responder", 300, "ตำรวจ 191", "191"),
+]
+
+
 def load_demo(session: Session, *, password_hash: str | None = None) -> dict[str, int]:
     """Insert what is missing (safe to run again); returns how many rows were added."""
     # One argon2 hash serves every demo user (same password, one salt): loading stays fast.
@@ -100,5 +110,11 @@ def load_demo(session: Session, *, password_hash: str | None = None) -> dict[str
             session.add(Agency(name_th=name_th, name_en=name_en, kind=kind, phone=phone,
                                province_code=prov))
             added["agencies"] += 1
+    if session.scalar(select(EscalationStep.id).where(EscalationStep.province_code == "65")
+                      .limit(1)) is None:
+        for position, (action, wait, name, phone) in enumerate(P1_LADDER_65):
+            session.add(EscalationStep(province_code="65", priority="P1", position=position,
+                                       action=action, wait_seconds=wait, contact_name=name,
+                                       contact_phone=phone, updated_at=now))
     session.flush()
     return added

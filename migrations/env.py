@@ -38,11 +38,23 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # NOTE: batch mode rebuilds a table (copy, DROP, rename); with foreign keys enforced the
+        # DROP of a referenced table fails on a populated database. The pragma only takes
+        # effect outside a transaction, so it is set before the migration transaction begins.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
     context.configure(connection=connection, target_metadata=metadata,
-                      render_as_batch=connection.dialect.name == "sqlite",
-                      compare_type=True)
-    with context.begin_transaction():
-        context.run_migrations()
+                      render_as_batch=sqlite, compare_type=True)
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        if sqlite:
+            connection.commit()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 if context.is_offline_mode():

@@ -164,10 +164,15 @@ def test_bad_ladders_are_refused_per_field_and_change_nothing(login_as, session)
         {"action": "team", "wait_seconds": 60}]}).status_code == 404
     assert admin.put("/api/escalation/65/P9", json={"rungs": [
         {"action": "team", "wait_seconds": 60}]}).status_code == 404
-    assert session.scalars(select(EscalationStep)).all() == []
+    # The demo's Phitsanulok P1 ladder is as it was; P3 was never set and shows the default.
+    rows = session.scalars(select(EscalationStep).order_by(EscalationStep.position)).all()
+    assert [(r.priority.value, r.action.value) for r in rows] == [
+        ("P1", "team"), ("P1", "team"), ("P1", "supervisor"), ("P1", "provincial_office"),
+        ("P1", "outside_responder")]
     shown = admin.get("/api/escalation/65").json
-    assert shown["P1"]["configured"] is False
-    assert [r["action"] for r in shown["P1"]["rungs"]] == ["team", "team", "supervisor"]
+    assert shown["P1"]["configured"] is True and shown["P3"]["configured"] is False
+    assert [r["action"] for r in shown["P3"]["rungs"]] == ["team", "team", "supervisor"]
+    assert [r["wait_seconds"] for r in shown["P3"]["rungs"]] == [300, 300, 600]
 
 
 def test_only_an_admin_of_the_province_changes_its_ladder(app, login_as, session, demo_hash):

@@ -75,3 +75,45 @@ def test_the_orm_refuses_to_change_audit_rows(session):
     session.delete(session.get(AuditLog, row.id))
     with pytest.raises(DomainError):
         session.flush()
+
+
+def _alembic(url: str, verb: str, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from console.config import BASE_DIR
+
+    cfg = Config(str(BASE_DIR / "alembic.ini"))
+    cfg.set_main_option("script_location", str(BASE_DIR / "migrations"))
+    cfg.attributes["database_url"] = url
+    getattr(command, verb)(cfg, revision)
+
+
+def test_assigned_teams_become_offered_or_en_route_and_back(empty_url):
+    # Before the team statuses were split, a team holding a job was just 'assigned'.
+    _alembic(empty_url, "upgrade", "d21303a69438")
+    engine = make_engine(empty_url)
+    team_sql = ("INSERT INTO team (id, code, name, province_code, status, skills, "
+                "status_changed_at, version) VALUES (:id, :code, :code, '65', 'assigned', '[]', "
+                "CURRENT_TIMESTAMP, 1)")
+    incident_sql = (
+        "INSERT INTO incident (id, source, category, priority, status, summary, notes, "
+        "province_code, address_text, precision, team_id, created_at, updated_at, version) "
+        "VALUES (:id, 'hotline', 'children', 'P1', :status, 's', '', '65', '', 'province', "
+        ":team, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)")
+    with engine.begin() as conn:
+        for i, code in ((1, "T-1"), (2, "T-2")):
+            conn.execute(text(team_sql), {"id": i, "code": code})
+        conn.execute(text(incident_sql), {"id": 1, "status": "acknowledged", "team": 1})
+        conn.execute(text(incident_sql), {"id": 2, "status": "assigned", "team": 2})
+    _alembic(empty_url, "upgrade", "head")
+    status = "SELECT status FROM team ORDER BY id"
+    with engine.connect() as conn:
+        assert conn.execute(text(status)).scalars().all() == ["en_route", "offered"]
+    with pytest.raises(Exception, match="(?i)check|constraint"):
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE team SET status = 'assigned' WHERE id = 1"))
+    _alembic(empty_url, "downgrade", "d21303a69438")
+    with engine.connect() as conn:
+        assert conn.execute(text(status)).scalars().all() == ["en_route", "assigned"]
+    engine.dispose()
