@@ -50,7 +50,7 @@ def open_desk(browser, base: str, username: str, path: str, *, mobile: bool = Fa
     page.wait_for_url(re.compile(r"/desk/"))
     if not page.url.endswith(path):
         page.goto(base + path)
-    if path != "/desk/calls":
+    if path not in ("/desk/calls", "/desk/escalation"):  # pages without a live feed
         page.wait_for_selector("body[data-live='1']")
     page.evaluate("window.__sameDocument = true")
     return page
@@ -116,8 +116,8 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     assert suggested.count() == 1
     text = suggested.first.inner_text()
     assert text.startswith("ทีม พม. หนึ่งเดียว พิษณุโลก 1") and "km" in text
-    dispatch.select_option(f"[data-testid=team-select-{incident_id}]",
-                           value=suggested.first.get_attribute("value"))
+    psl1 = suggested.first.get_attribute("value")
+    dispatch.select_option(f"[data-testid=team-select-{incident_id}]", value=psl1)
     dispatch.click(f"[data-testid=assign-{incident_id}]")
     dispatch.wait_for_selector(f"tr[data-id='{incident_id}'][data-status=assigned]")
 
@@ -142,6 +142,14 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     supervisor.screenshot(path=str(tmp_path / "supervisor.png"))
     team.click("[data-testid=step-resolve]")
     team.wait_for_selector("[data-testid=no-job]:visible")
+    # The team is clearing, on its phone and on the desk, until it says it is free again.
+    clearing = label(team, "team_status", "clearing")
+    team.wait_for_function(
+        f"document.querySelector('[data-testid=team-status]').textContent === {clearing!r}")
+    dispatch.wait_for_selector(f"[data-testid=team-{psl1}].team-clearing")
+    team.click("[data-testid=clear]")
+    dispatch.wait_for_selector(f"[data-testid=team-{psl1}].team-available")
+    assert team.is_hidden("[data-testid=clear]")
 
     # 4. Everyone sees the end: gone from the queue and the map, counted, and a case opened.
     dispatch.wait_for_selector(f"tr[data-id='{incident_id}']", state="detached")
