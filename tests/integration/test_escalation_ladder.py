@@ -213,3 +213,20 @@ def test_the_escalation_page_is_for_admins(login_as):
     text = page.get_data(as_text=True)
     assert 'data-testid="ladder-P1"' in text and "เชียงใหม่" in text
     assert login_as("supervisor").get("/desk/escalation").status_code == 403
+
+
+def test_a_decline_texts_the_next_team_offered(app, login_as, session):
+    second = _child_team(session, "PSL-8", 16.90)
+    session.add(User(username="psl8", display_name="m", role="field_member", province_code="65",
+                     team_id=second.id, phone="+66800001308", password_hash="x"))
+    session.commit()
+    dispatch_service.index_position(index=app.extensions["positions"], team=second)
+    incident = new_incident(login_as, province_code="65", lat=16.82, lon=100.26)
+    login_as("dispatcher").post(f"/api/incidents/{incident['id']}/assign",
+                                json={"team_id": team_id(session, "PSL-1")})
+    resp = login_as("team1").post(f"/api/incidents/{incident['id']}/decline",
+                                  json={"reason": "รถเสีย"})
+    assert resp.status_code == 200 and resp.json["team_id"] == second.id
+    to = [m.to_number for m in session.scalars(select(OutboundMessage)
+                                               .order_by(OutboundMessage.id))]
+    assert to == ["+66800001301", "+66800001308"]  # PSL-1's offer, then PSL-8's
