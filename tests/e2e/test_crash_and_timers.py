@@ -21,6 +21,10 @@ def test_sigkill_mid_dispatch_loses_nothing_and_the_lapse_fires_once(
     served_db, tmp_path, redis_url
 ):
     url = served_db
+    engine = make_engine(url)
+    with engine.begin() as conn:  # the demo's Phitsanulok ladder waits 60 s: use ACK_TIMEOUTS
+        conn.execute(text("DELETE FROM escalation_step"))
+    engine.dispose()
     env = {"SOCKETIO_MESSAGE_QUEUE": redis_url, "SOCKETIO_CHANNEL": f"crash-{uuid.uuid4().hex}",
            "ACK_TIMEOUTS": "P1=3,P2=3,P3=3,P4=3", "TIMER_POLL_SECONDS": "0.2",
            "AUTO_ESCALATE": "0"}
@@ -63,4 +67,6 @@ def test_sigkill_mid_dispatch_loses_nothing_and_the_lapse_fires_once(
     assert status == "new"  # the offer lapsed: the incident waits for a team again
     assert (alarms, lapses, timers) == (1, 1, ["fired"])
     lapsed = [e for e in got if e["name"] == "alarm.changed"]
-    assert [e["data"]["kind"] for e in lapsed] == ["offer_lapsed"]  # heard on the survivor
+    # Heard on the survivor: the lapse, then the default ladder's next rung (no second team
+    # with AUTO_ESCALATE=0): the supervisors.
+    assert [e["data"]["kind"] for e in lapsed] == ["offer_lapsed", "escalated"]
