@@ -11,7 +11,7 @@ from tests.e2e.server import server
 from tests.e2e.test_two_processes import connect, login
 
 
-@pytest.mark.parametrize("mode", ["threading", "eventlet"])
+@pytest.mark.parametrize("mode", ["threading", "eventlet", "gevent"])
 def test_incident_reaches_a_console_under_each_async_mode(served_db, tmp_path, mode):
     url = served_db
     env = {"SOCKETIO_ASYNC_MODE": mode}
