@@ -116,6 +116,7 @@ LABELS = {
         "offer_lapsed": _l("Offer not acknowledged in time"),
         "offer_declined": _l("Offer declined by the team"),
         "escalated": _l("Nobody acknowledged: escalated"),
+        "unoffered": _l("Not yet offered to any team"),
     },
     "timeline": {
         "created": _l("Recorded"),
@@ -123,6 +124,7 @@ LABELS = {
         "offer_declined": _l("Offer declined"),
         "checkin": _l("Safety check-in"),
         "escalated": _l("Escalated"),
+        "unoffered": _l("Not offered to a team in time: supervisors alerted"),
         "report_joined": _l("Another citizen report joined"),
         "report_split": _l("A report was split off"),
         "split_from": _l("Split from another incident"),

@@ -199,6 +199,7 @@ class AlarmKind(StrEnum):
     OFFER_LAPSED = "offer_lapsed"
     OFFER_DECLINED = "offer_declined"
     ESCALATED = "escalated"  # the ladder reached a supervisor, the provincial office or outside
+    UNOFFERED = "unoffered"  # nobody offered the incident to a team within the first rung's wait
 
 
 class EscalationAction(StrEnum):

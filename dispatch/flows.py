@@ -95,7 +95,7 @@ def after_offer_change(*, session: Session, incident_id: int, provider, link_bas
     alarms = list(session.scalars(select(Alarm).where(
         Alarm.incident_id == incident_id, Alarm.handled_at.is_(None),
         Alarm.kind.in_([AlarmKind.MISSED_CHECKIN, AlarmKind.OFFER_LAPSED,
-                        AlarmKind.ESCALATED])).order_by(Alarm.id)))
+                        AlarmKind.ESCALATED, AlarmKind.UNOFFERED])).order_by(Alarm.id)))
     if not alarms:
         return
     newest = alarms[-1]

@@ -369,8 +369,8 @@ def _assign(*, session: Session, incident: Incident, team: Team, by: User | None
     session.add(assignment)
     incident.team_id = team.id
     incident.team = team
-    if incident.escalation_step is None:
-        incident.escalation_step = 0
+    if incident.escalation_step is None or incident.escalation_step < 0:
+        incident.escalation_step = 0  # -1: nobody had offered it in time (an alarm said so)
     ladder = ladder_for(session=session, province_code=incident.province_code,
                         priority=incident.priority.value, policy=policy)
     rung = ladder[min(incident.escalation_step, len(ladder) - 1)]
@@ -797,10 +797,39 @@ def _take_rung(session: Session, incident: Incident, step: int, ladder: list[Run
         return
 
 
+def _unoffered(session: Session, *, now: datetime, policy: EscalationPolicy) -> list[str]:
+    """Alarm once for each new incident nobody offered to a team within its first rung's wait."""
+    fired = []
+    waiting = session.scalars(select(Incident).where(
+        Incident.status == IncidentStatus.NEW, Incident.escalation_step.is_(None),
+        Incident.created_at <= now - timedelta(seconds=15)).order_by(Incident.id).limit(50))
+    for incident in list(waiting):
+        ladder = ladder_for(session=session, province_code=incident.province_code,
+                            priority=incident.priority.value, policy=policy)
+        if incident.created_at + timedelta(seconds=ladder[0].wait_seconds) > now:
+            continue
+        # NOTE: a conditional UPDATE claims the incident: one process raises the alarm, once.
+        won = session.execute(
+            update(Incident).where(Incident.id == incident.id,
+                                   Incident.escalation_step.is_(None))
+            .values(escalation_step=-1).execution_options(synchronize_session=False)
+        ).rowcount
+        if not won:
+            continue
+        session.refresh(incident)
+        _timeline(session, incident, kind="unoffered", by=None, at=now,
+                  detail={"waited_seconds": ladder[0].wait_seconds})
+        _raise_alarm(session, kind=AlarmKind.UNOFFERED, province_code=incident.province_code,
+                     incident_id=incident.id, now=now)
+        fired.append(f"unoffered:{incident.id}")
+    return fired
+
+
 def fire_due_timers(*, session: Session, now: datetime, policy: EscalationPolicy,
                     choose=None) -> list[str]:
-    """Fire every due timer once: lapse offers (and escalate), raise missed check-in alarms."""
-    fired: list[str] = []
+    """Fire every due timer once: lapse offers (and escalate), raise missed check-in alarms,
+    and tell the supervisors about new incidents nobody offered to a team in time."""
+    fired: list[str] = _unoffered(session, now=now, policy=policy)
     for timer in claim_due_timers(session=session, now=now):
         timer.fired_at, timer.outcome = now, "fired"
         incident = session.get(Incident, timer.incident_id)

@@ -23,7 +23,8 @@ NEW_TEAM = ('off_duty', 'available', 'offered', 'en_route', 'on_scene', 'clearin
 OLD_TIMER = ('offer_lapse', 'checkin_due')
 NEW_TIMER = ('offer_lapse', 'checkin_due', 'escalation_step')
 OLD_ALARM = ('sos', 'missed_checkin', 'offer_lapsed', 'offer_declined')
-NEW_ALARM = ('sos', 'missed_checkin', 'offer_lapsed', 'offer_declined', 'escalated')
+NEW_ALARM = ('sos', 'missed_checkin', 'offer_lapsed', 'offer_declined', 'escalated',
+             'unoffered')
 
 
 def _enum(values, name):
@@ -86,7 +87,7 @@ def downgrade() -> None:
     with op.batch_alter_table('team', schema=None) as batch_op:
         batch_op.create_check_constraint('teamstatus', sa.column('status').in_(OLD_TEAM))
     op.execute("DELETE FROM timer WHERE kind = 'escalation_step'")
-    op.execute("UPDATE alarm SET kind = 'offer_lapsed' WHERE kind = 'escalated'")
+    op.execute("UPDATE alarm SET kind = 'offer_lapsed' WHERE kind IN ('escalated', 'unoffered')")
     _change_enum('alarm', 'kind', NEW_ALARM, OLD_ALARM, 'alarmkind')
     _change_enum('timer', 'kind', NEW_TIMER, OLD_TIMER, 'timerkind')
     with op.batch_alter_table('alarm', schema=None) as batch_op:

@@ -46,5 +46,5 @@ window.addEventListener("live:alarm.changed", (e) => {
   renderAlarms();
 });
 setInterval(() => {
-  if ([...alarms.values()].some((a) => ["sos", "missed_checkin", "escalated"].includes(a.kind))) beep();
+  if ([...alarms.values()].some((a) => ["sos", "missed_checkin", "escalated", "unoffered"].includes(a.kind))) beep();
 }, 5000);

@@ -1,4 +1,4 @@
-"""The escalation ladder per province and priority: set by an admin, climbed with a clock in hand."""
+"""The escalation ladder per province and priority: set by an admin, climbed by the clock."""
 
 from __future__ import annotations
 
@@ -230,3 +230,26 @@ def test_a_decline_texts_the_next_team_offered(app, login_as, session):
     to = [m.to_number for m in session.scalars(select(OutboundMessage)
                                                .order_by(OutboundMessage.id))]
     assert to == ["+66800001301", "+66800001308"]  # PSL-1's offer, then PSL-8's
+
+
+def test_an_incident_nobody_offers_alerts_the_supervisors_once(app, login_as, session):
+    incident = new_incident(login_as)  # P1 in Phitsanulok: the first rung waits 60 s
+    session.expire_all()
+    created = session.get(Incident, incident["id"]).created_at
+    assert _fire(app, session, created + timedelta(seconds=59)) == []
+    fired = _fire(app, session, created + timedelta(seconds=61))
+    assert fired == [f"unoffered:{incident['id']}"]
+    _after(app, session, fired)
+    assert _fire(app, session, created + timedelta(hours=1)) == []  # once
+    assert [a.kind.value for a in _alarms(session)] == ["unoffered"]
+    texts = [m.to_number for m in session.scalars(select(OutboundMessage))]
+    assert texts == ["+66800001300"]  # the Phitsanulok supervisor
+    # The dispatcher then offers it: the ladder starts at its first rung, with its wait.
+    resp = login_as("dispatcher").post(f"/api/incidents/{incident['id']}/assign",
+                                       json={"team_id": team_id(session, "PSL-1")})
+    assert resp.status_code == 200
+    session.expire_all()
+    row = session.get(Incident, incident["id"])
+    assert row.escalation_step == 0
+    assert (row.offer_due_at - row.dispatched_at).total_seconds() == 60
+    assert [e.kind for e in row.timeline][:3] == ["created", "unoffered", "status"]
