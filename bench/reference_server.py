@@ -23,10 +23,15 @@ elif MODE == "gevent":
 
     monkey.patch_all()
 
-import socket  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask import Flask, jsonify, request  # noqa: E402
 from flask_socketio import SocketIO, join_room  # noqa: E402
+
+from console.serving import server_options  # noqa: E402  (the same options as run.py)
 
 ROOM = "bench"
 
@@ -57,41 +62,6 @@ def emit():
 def on_connect(auth=None):
     """Every client joins the one room."""
     join_room(ROOM)
-
-
-def _nodelay(sock) -> None:
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (OSError, AttributeError):
-        pass
-
-
-def server_options(mode: str) -> dict:
-    """The same socketio.run() options as run.py: Nagle's algorithm off on every connection."""
-    if mode == "gevent":
-        from gevent.pywsgi import WSGIHandler
-
-        class Handler(WSGIHandler):
-            def handle(self):
-                _nodelay(self.socket)
-                return super().handle()
-
-        return {"handler_class": Handler}
-    if mode == "eventlet":
-        from eventlet.wsgi import HttpProtocol
-
-        class Protocol(HttpProtocol):
-            def setup(self):
-                _nodelay(self.request)
-                super().setup()
-
-        return {"protocol": Protocol}
-    from werkzeug.serving import WSGIRequestHandler
-
-    class RequestHandler(WSGIRequestHandler):
-        disable_nagle_algorithm = True
-
-    return {"request_handler": RequestHandler}
 
 
 if __name__ == "__main__":

@@ -13,7 +13,11 @@ from dispatch.models import Alarm, EscalationStep, Incident, Timer
 from telephony.models import OutboundMessage
 from tests.conftest import incident_body
 from tests.integration.test_dispatch_more import new_incident
-from tests.integration.test_offers_and_safety import _child_team, _fire
+from tests.integration.test_offers_and_safety import (
+    _child_team,
+    _fire,
+    _indexed_team_with_member,
+)
 from tests.integration.test_path_http import team_id
 
 OFFICE = "+66800001390"  # made-up mobile of the provincial office (พมจ.) duty officer
@@ -216,11 +220,7 @@ def test_the_escalation_page_is_for_admins(login_as):
 
 
 def test_a_decline_texts_the_next_team_offered(app, login_as, session):
-    second = _child_team(session, "PSL-8", 16.90)
-    session.add(User(username="psl8", display_name="m", role="field_member", province_code="65",
-                     team_id=second.id, phone="+66800001308", password_hash="x"))
-    session.commit()
-    dispatch_service.index_position(index=app.extensions["positions"], team=second)
+    second = _indexed_team_with_member(app, session, "PSL-8", "+66800001308")
     incident = new_incident(login_as, province_code="65", lat=16.82, lon=100.26)
     login_as("dispatcher").post(f"/api/incidents/{incident['id']}/assign",
                                 json={"team_id": team_id(session, "PSL-1")})

@@ -35,6 +35,16 @@ def _child_team(session, code, lat):
     return team
 
 
+def _indexed_team_with_member(app, session, code: str, phone: str) -> Team:
+    """A second child-protection team near Phitsanulok, in the index, with a member's phone."""
+    team = _child_team(session, code, 16.90)
+    session.add(User(username=code.lower(), display_name="m", role="field_member",
+                     province_code="65", team_id=team.id, phone=phone, password_hash="x"))
+    session.commit()
+    dispatch_service.index_position(index=app.extensions["positions"], team=team)
+    return team
+
+
 def test_an_unacknowledged_p1_offer_lapses_and_goes_to_the_next_team(app, login_as, session):
     second = _child_team(session, "PSL-9", 16.90)
     dispatch_service.index_position(index=app.extensions["positions"], team=second)
@@ -205,11 +215,7 @@ def test_the_timer_worker_sends_sms_for_the_next_offer_and_the_alarm(app, login_
     from dispatch import flows
     from telephony.models import OutboundMessage
 
-    second = _child_team(session, "PSL-8", 16.90)
-    session.add(User(username="psl8", display_name="m", role="field_member", province_code="65",
-                     team_id=second.id, phone="+66800001308", password_hash="x"))
-    session.commit()
-    dispatch_service.index_position(index=app.extensions["positions"], team=second)
+    _indexed_team_with_member(app, session, "PSL-8", "+66800001308")
     incident = new_incident(login_as, province_code="65", lat=16.82, lon=100.26)
     login_as("dispatcher").post(f"/api/incidents/{incident['id']}/assign",
                                 json={"team_id": team_id(session, "PSL-1")})
