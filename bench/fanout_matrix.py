@@ -45,7 +45,7 @@ sys.path.insert(0, str(BASE))
 import requests  # noqa: E402
 
 from tests.conftest import incident_body  # noqa: E402
-from tests.e2e.server import free_port, prepare  # noqa: E402
+from tests.e2e.server import free_port, prepare, stop  # noqa: E402
 
 LOADGEN = BASE / "bench" / "loadgen"
 USER_AGENT = "fanout-bench/1"  # Flask-Login "strong" sessions are bound to address + agent
@@ -81,17 +81,6 @@ def memory_kib(pids: list[int], field: str) -> int:
             if line.startswith(field + ":"):
                 total += int(line.split()[1])
     return total
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Terminate one child process, killing it if it does not go within 10 s."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from console.labels import label, place_names
 from dispatch.enums import AlarmKind, IncidentStatus
 from dispatch.models import Alarm, Incident, Team
 from telephony import service as telephony_service
+from telephony.schemas import is_thai_mobile
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +81,6 @@ def notify_contact(*, session: Session, alarm_id: int, provider) -> int:
                                  body=body, result=result, incident_id=incident.id)
     session.commit()
     return 1
-
-
-def is_thai_mobile(phone: str | None) -> bool:
-    """A Thai mobile number in E.164 (+66 6/8/9 and 8 more digits) can receive an SMS."""
-    return bool(phone) and phone.startswith("+66") and len(phone) == 12 and phone[3] in "689"
 
 
 def after_offer_change(*, session: Session, incident_id: int, provider, link_base: str,

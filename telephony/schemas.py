@@ -34,10 +34,15 @@ def normalize_thai_phone(raw: str) -> str:
     if not _ASCII_DIGITS.fullmatch(national) or national.startswith("0"):
         raise FieldError(N_("Enter a Thai phone number such as 081-234-5678 or +66 81 234 5678."))
     # Mobile numbers have 9 national digits (6/8/9 first), landlines 8 (02-XXX-XXXX, 0XX-XXX-XXX).
-    mobile = national[0] in "689" and len(national) == 9
+    mobile = is_thai_mobile("+66" + national)
     if mobile or national[0] in "234567" and len(national) == 8:
         return "+66" + national
     raise FieldError(N_("Enter a Thai phone number such as 081-234-5678 or +66 81 234 5678."))
+
+
+def is_thai_mobile(e164: str | None) -> bool:
+    """A Thai mobile number in E.164 (+66, then 6/8/9 and 8 more digits): it can take an SMS."""
+    return bool(e164) and e164.startswith("+66") and len(e164) == 12 and e164[3] in "689"
 
 
 def format_thai_phone(e164: str | None) -> str:

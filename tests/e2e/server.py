@@ -29,6 +29,17 @@ def prepare(db_url: str) -> None:
                        check=True, capture_output=True)
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """Terminate a child process, killing it if it does not go within 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 @contextmanager
 def server(db_url: str, *, extra_env: dict[str, str] | None = None, log_path=None):
     """Run `python run.py` on a free port; yield its base URL; stop it afterwards."""
@@ -55,11 +66,6 @@ def server(db_url: str, *, extra_env: dict[str, str] | None = None, log_path=Non
             time.sleep(0.2)
         yield base, proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(proc)
         if log_path:
             log.close()
