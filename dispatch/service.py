@@ -107,6 +107,11 @@ def ladder_for(*, session: Session, province_code: str, priority: str,
     return rungs or default_ladder(policy, priority)
 
 
+def _rung_at(ladder: list[Rung], step: int) -> Rung:
+    """The rung an incident stands on (past the end: the last one)."""
+    return ladder[min(step, len(ladder) - 1)]
+
+
 def ladders(*, session: Session, province_code: str, user: User,
             policy: EscalationPolicy) -> dict[str, tuple[list[Rung], bool]]:
     """Every priority's ladder of a province, and whether an admin set it (else default)."""
@@ -373,7 +378,7 @@ def _assign(*, session: Session, incident: Incident, team: Team, by: User | None
         incident.escalation_step = 0  # -1: nobody had offered it in time (an alarm said so)
     ladder = ladder_for(session=session, province_code=incident.province_code,
                         priority=incident.priority.value, policy=policy)
-    rung = ladder[min(incident.escalation_step, len(ladder) - 1)]
+    rung = _rung_at(ladder, incident.escalation_step)
     # NOTE: on a team rung the rung's wait is the deadline; a dispatcher's own offer made after
     # the ladder went past its team rungs gets the priority's acknowledgement time.
     wait = (rung.wait_seconds if rung.action is EscalationAction.TEAM
@@ -760,7 +765,7 @@ def _climb(session: Session, incident: Incident, *, now: datetime, policy: Escal
     ladder = ladder_for(session=session, province_code=incident.province_code,
                         priority=incident.priority.value, policy=policy)
     step = incident.escalation_step or 0
-    if ladder[min(step, len(ladder) - 1)].action is not EscalationAction.TEAM:
+    if _rung_at(ladder, step).action is not EscalationAction.TEAM:
         return  # past the team rungs: the running rung's timer takes the next one
     _take_rung(session, incident, step + 1, ladder, now=now, policy=policy, choose=choose)
 
@@ -799,14 +804,19 @@ def _take_rung(session: Session, incident: Incident, step: int, ladder: list[Run
 
 def _unoffered(session: Session, *, now: datetime, policy: EscalationPolicy) -> list[str]:
     """Alarm once for each new incident nobody offered to a team within its first rung's wait."""
-    fired = []
+    fired: list[str] = []
+    first_wait: dict[tuple[str, str], int] = {}  # one ladder query per province and priority
     waiting = session.scalars(select(Incident).where(
         Incident.status == IncidentStatus.NEW, Incident.escalation_step.is_(None),
-        Incident.created_at <= now - timedelta(seconds=15)).order_by(Incident.id).limit(50))
+        Incident.created_at <= now - timedelta(seconds=15)).order_by(Incident.id))
     for incident in list(waiting):
-        ladder = ladder_for(session=session, province_code=incident.province_code,
-                            priority=incident.priority.value, policy=policy)
-        if incident.created_at + timedelta(seconds=ladder[0].wait_seconds) > now:
+        if len(fired) >= 50:
+            break  # bound the alarms raised in one pass; the rest come next tick
+        key = (incident.province_code, incident.priority.value)
+        if key not in first_wait:
+            first_wait[key] = ladder_for(session=session, province_code=key[0],
+                                         priority=key[1], policy=policy)[0].wait_seconds
+        if incident.created_at + timedelta(seconds=first_wait[key]) > now:
             continue
         # NOTE: a conditional UPDATE claims the incident: one process raises the alarm, once.
         won = session.execute(
@@ -818,7 +828,7 @@ def _unoffered(session: Session, *, now: datetime, policy: EscalationPolicy) -> 
             continue
         session.refresh(incident)
         _timeline(session, incident, kind="unoffered", by=None, at=now,
-                  detail={"waited_seconds": ladder[0].wait_seconds})
+                  detail={"waited_seconds": first_wait[key]})
         _raise_alarm(session, kind=AlarmKind.UNOFFERED, province_code=incident.province_code,
                      incident_id=incident.id, now=now)
         fired.append(f"unoffered:{incident.id}")
