@@ -218,6 +218,8 @@ def run_one(*, kind: str, mode: str, procs: int, db_url: str, redis_url: str, ar
                     # NOTE: the only Flask-Limiter limit (failed logins) is kept in memory; the
                     # create and position endpoints have none.
                     "RATELIMIT_STORAGE_URI": "memory://", "POSITIONS_REDIS_URL": ""})
+    else:
+        env["REF_WS_COMPRESSION"] = "0" if args.ref_compression == "off" else "1"
     log_dir = tmp / f"{mode}-{procs}-{kind}"
     log_dir.mkdir()
     run: dict = {"kind": kind, "mode": mode, "procs": procs, "cells": [], "connects": []}
@@ -387,6 +389,9 @@ def main() -> None:
     parser.add_argument("--cap", type=float, default=570.0, help="hard cap of the whole run (s)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 1 process, 50 and 200 consoles, 1 and 10/s, 1 s")
+    parser.add_argument("--ref-compression", choices=("default", "off"), default="default",
+                        help="default: the bare reference accepts websocket deflate (Flask-SocketIO"
+                             " default); off: it refuses it like the console does")
     parser.add_argument("--out", default=str(BASE / "bench" / "results" / "fanout_matrix.json"))
     args = parser.parse_args()
     if args.quick:
@@ -421,7 +426,8 @@ def main() -> None:
                 args.modes.remove(mode)
         prepare(db_url)
         print(f"# database {db_url.split('://')[0]}, modes {args.modes}, procs {args.procs}, "
-              f"consoles {args.consoles}, rates {args.rates}, {args.seconds} s per cell; "
+              f"consoles {args.consoles}, rates {args.rates}, {args.seconds} s per cell, "
+              f"reference websocket deflate {args.ref_compression}; "
               f"prepared in {time.monotonic() - t0:.1f} s", flush=True)
         plan = [(m, p, k) for m in args.modes for p in args.procs for k in ("ours", "ref")]
         runs = []
@@ -452,6 +458,7 @@ def main() -> None:
         "when": time.strftime("%Y-%m-%d %H:%M:%S %z"), "cores": os.cpu_count(),
         "database": db_url.split("://")[0], "seconds_per_cell": args.seconds,
         "drain_s": args.drain, "position_rate": POSITION_RATE, "skipped": skipped,
+        "ref_ws_compression": args.ref_compression,
         "total_wall_s": round(total, 1), "runs": runs,
     }, indent=1) + "\n")
     print(f"raw results: {out}")

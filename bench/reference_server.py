@@ -8,6 +8,8 @@ nothing else: no login, no database, no validation. Every client joins the room 
 connect. Same async mode and monkey patching as run.py, the same socketio.run server and
 options (TCP_NODELAY; BENCH_NAGLE=1 leaves Nagle's algorithm on, as socketio.run does), and with
 a message queue (Redis) two processes share the room like the console's processes do.
+Bare Flask-SocketIO accepts the websocket per-message deflate a client offers; with
+REF_WS_COMPRESSION=0 it refuses it the way the console does by default (like for like).
 """
 
 import os
@@ -31,7 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from flask import Flask, jsonify, request  # noqa: E402
 from flask_socketio import SocketIO, join_room  # noqa: E402
 
-from console.serving import server_options  # noqa: E402  (the same options as run.py)
+from console.serving import (  # noqa: E402  (the same options as run.py)
+    server_options,
+    without_websocket_compression,
+)
 
 ROOM = "bench"
 
@@ -42,6 +47,8 @@ socketio = SocketIO(
     message_queue=os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None,
     channel=os.environ.get("SOCKETIO_CHANNEL", "flask-socketio"),
 )
+if os.environ.get("REF_WS_COMPRESSION", "1") == "0":
+    app.wsgi_app = without_websocket_compression(app.wsgi_app)
 
 
 @app.get("/health")

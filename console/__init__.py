@@ -109,6 +109,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from console.db import make_engine, make_sessionmaker
     from console.labels import format_be, label, place_names, province_name
     from console.models import User
+    from console.serving import Utf8Json, without_websocket_compression
     from telephony.schemas import format_thai_phone
 
     app = Flask(
@@ -167,7 +168,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
         channel=app.config["SOCKETIO_CHANNEL"],
         cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
+        json=Utf8Json,
     )
+    if not app.config["SOCKETIO_WS_COMPRESSION"]:
+        app.wsgi_app = without_websocket_compression(app.wsgi_app)
 
     def _send(name: str, envelope: dict, rooms: list[str]) -> None:
         socketio.emit(name, envelope, to=rooms)

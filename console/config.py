@@ -41,6 +41,9 @@ def load_config() -> dict:
         "SOCKETIO_MESSAGE_QUEUE": os.environ.get("SOCKETIO_MESSAGE_QUEUE", redis_url or "") or None,
         "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL", "console-1300"),
         "SOCKETIO_ASYNC_MODE": os.environ.get("SOCKETIO_ASYNC_MODE", "threading"),
+        # Per-message deflate on the consoles' websockets (off: it cost half the server's CPU
+        # at 500 consoles for ~1 KB events; see docs/benchmarks.md).
+        "SOCKETIO_WS_COMPRESSION": _bool("SOCKETIO_WS_COMPRESSION", False),
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "120")),
         "SESSION_MAX_HOURS": int(os.environ.get("SESSION_MAX_HOURS", "16")),
         "SESSION_COOKIE_HTTPONLY": True,

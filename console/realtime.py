@@ -1,8 +1,9 @@
 """Realtime delivery: an outbox written with the change, sent only after the commit.
 
-Domain `events.py` modules call `publish()`; nothing else emits. Each event gets a sequence
-number from a counter row that is locked until the transaction ends, so sequence order equals
-commit order and a reconnecting client can ask for everything after the last number it saw.
+Domain `events.py` modules call `publish()`; nothing else emits. As the transaction commits,
+its events get sequence numbers from a counter row that stays locked until the commit, so
+sequence order equals commit order and a reconnecting client can ask for everything after the
+last number it saw.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from console.db import utcnow
@@ -22,6 +23,8 @@ from console.models import RealtimeCounter, RealtimeEvent
 log = logging.getLogger(__name__)
 
 OUTBOX_KEY = "realtime_outbox"
+PENDING_KEY = "realtime_pending"
+MARKS_KEY = "realtime_savepoints"
 # Events are kept for replay this long, then pruned (checked every PRUNE_EVERY events).
 RETENTION = timedelta(hours=float(os.environ.get("REALTIME_RETENTION_HOURS", "24")))
 PRUNE_EVERY = 200
@@ -30,34 +33,59 @@ SENDER_KEY = "realtime_sender"
 Sender = Callable[[str, dict[str, Any], list[str]], None]
 
 
-def next_seq(session: Session) -> int:
-    """Take the next sequence number; the counter row stays locked until commit or rollback."""
+def take_seqs(session: Session, count: int) -> int:
+    """Take `count` sequence numbers, return the last; the counter row stays locked until commit."""
     # NOTE: UPDATE takes the row lock at once (PostgreSQL) or the write lock (SQLite), so two
     # transactions that publish events commit in the order of their sequence numbers.
     value = session.execute(
         update(RealtimeCounter)
         .where(RealtimeCounter.id == 1)
-        .values(value=RealtimeCounter.value + 1)
+        .values(value=RealtimeCounter.value + count)
         .returning(RealtimeCounter.value)
     ).scalar_one_or_none()
     if value is None:
-        session.add(RealtimeCounter(id=1, value=1))
+        session.add(RealtimeCounter(id=1, value=count))
         session.flush()
-        value = 1
+        value = count
     return value
 
 
 def publish(session: Session, name: str, data: dict[str, Any], rooms: Iterable[str]) -> dict:
-    """Store an event in the outbox and queue it for sending after this session commits."""
+    """Queue an event: written to the outbox as this session commits, and sent after the commit.
+
+    The envelope's sequence number is set at commit time (see `_number_before_commit`).
+    """
+    session.connection()  # NOTE: joins the event to the transaction: a rollback drops it.
     rooms = sorted(set(rooms))
-    seq = next_seq(session)
-    at = utcnow()
-    envelope = {"seq": seq, "name": name, "at": at.isoformat(), "data": data}
-    session.add(RealtimeEvent(seq=seq, name=name, rooms=rooms, payload=envelope, created_at=at))
-    session.info.setdefault(OUTBOX_KEY, []).append((envelope, rooms))
-    if seq % PRUNE_EVERY == 0:
-        prune(session, older_than=at - RETENTION)
+    envelope = {"seq": None, "name": name, "at": utcnow().isoformat(), "data": data}
+    session.info.setdefault(PENDING_KEY, []).append((envelope, rooms))
     return envelope
+
+
+@event.listens_for(Session, "before_commit")
+def _number_before_commit(session: Session) -> None:
+    """Number this transaction's events and write them to the outbox, last thing before commit.
+
+    Taking the counter last holds its lock for the commit only (not for the whole request), so
+    transactions that publish no longer queue behind each other's work, and the counter is
+    always the last lock taken (no lock-order deadlock with incident or team rows).
+    """
+    if session.in_nested_transaction():
+        return  # NOTE: a SAVEPOINT released; the events wait for the real commit.
+    pending = session.info.pop(PENDING_KEY, None)
+    if not pending:
+        return
+    last = take_seqs(session, len(pending))
+    first = last - len(pending) + 1
+    rows = []
+    for seq, (envelope, rooms) in enumerate(pending, start=first):
+        envelope["seq"] = seq
+        rows.append({"seq": seq, "name": envelope["name"], "rooms": rooms, "payload": envelope,
+                     "created_at": datetime.fromisoformat(envelope["at"])})
+    session.execute(insert(RealtimeEvent), rows)
+    session.info.setdefault(OUTBOX_KEY, []).extend(pending)
+    if last // PRUNE_EVERY != (first - 1) // PRUNE_EVERY:
+        prune(session, older_than=utcnow() - RETENTION)
 
 
 def head(session: Session) -> int:
@@ -101,6 +129,8 @@ def missed(session: Session, *, since: int, rooms: set[str], limit: int) -> tupl
 
 @event.listens_for(Session, "after_commit")
 def _send_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     outbox = session.info.pop(OUTBOX_KEY, None)
     sender: Sender | None = session.info.get(SENDER_KEY)
     if not outbox or sender is None:
@@ -114,6 +144,24 @@ def _send_after_commit(session: Session) -> None:
             log.exception("realtime send failed for seq %s", envelope["seq"])
 
 
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(MARKS_KEY, {})
+        marks[transaction] = len(session.info.get(PENDING_KEY, ()))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_savepoint_events(session: Session, previous_transaction) -> None:
+    """A SAVEPOINT rolled back: so are the events published inside it."""
+    mark = session.info.get(MARKS_KEY, {}).pop(previous_transaction, None)
+    if mark is not None and PENDING_KEY in session.info:
+        del session.info[PENDING_KEY][mark:]
+
+
 @event.listens_for(Session, "after_rollback")
 def _drop_after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # NOTE: a SAVEPOINT rolled back; what was published before it still stands.
     session.info.pop(OUTBOX_KEY, None)
+    session.info.pop(PENDING_KEY, None)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from console import realtime
-from console.rooms import calltaker_rooms, desk_rooms, supervisor_rooms
+from console.rooms import calltaker_rooms, supervisor_rooms
 from telephony.models import Call
 
 if TYPE_CHECKING:
@@ -35,9 +35,13 @@ def call_payload(call: Call) -> dict[str, Any]:
 
 
 def call_logged(*, session: Session, call: Call) -> dict:
-    """A call was logged: its province's desks hear (for the board's counts)."""
-    rooms = desk_rooms(call.province_code)
-    return realtime.publish(session, CALL_LOGGED, call_payload(call), rooms)
+    """A call was logged: its province's supervisors hear (the supervisor board counts calls).
+
+    Only the supervisor board reads it: dispatch and call-taker consoles, the many, are not
+    sent an event they would drop (each event costs the server one send per console).
+    """
+    return realtime.publish(session, CALL_LOGGED, call_payload(call),
+                            supervisor_rooms(call.province_code))
 
 
 def pop_rooms(call: Call) -> list[str]:
