@@ -14,10 +14,11 @@ elif MODE == "gevent":
 
 from console import create_app  # noqa: E402
 from console.extensions import socketio  # noqa: E402
-from console.serving import server_options  # noqa: E402
+from console.serving import freeze_startup_objects, server_options  # noqa: E402
 
 app = create_app()
 
 if __name__ == "__main__":
+    freeze_startup_objects()
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, **server_options(MODE))

@@ -204,6 +204,18 @@ def pump(stream, lines: queue.Queue) -> None:
         lines.put(line)
 
 
+def bench_incident() -> dict:
+    """The incident every POST sends: the desk's body, as a P4.
+
+    NOTE: nobody dispatches the bench's incidents. As P1s (first rung 60 s) each would raise
+    an "offered to no team" alarm a minute later, a burst of alarm events (and SMS rows) that
+    the reference has no counterpart for; a P4's first rung (600 s) outlasts a run.
+    """
+    body = incident_body()
+    body["incident"]["priority"] = "P4"
+    return body
+
+
 # --- one run --------------------------------------------------------------------------------
 
 def run_one(*, kind: str, mode: str, procs: int, db_url: str, redis_url: str, args,
@@ -230,7 +242,7 @@ def run_one(*, kind: str, mode: str, procs: int, db_url: str, redis_url: str, ar
             "kind": kind, "urls": urls, "consoles": args.consoles, "rates": args.rates,
             "seconds": args.seconds, "minIncidents": 3, "drainSeconds": args.drain,
             "settleSeconds": 3, "saturatedMs": 1000, "positionRate": POSITION_RATE, "batch": 50,
-            "userAgent": USER_AGENT, "incidentBody": incident_body(),
+            "userAgent": USER_AGENT, "incidentBody": bench_incident(),
             "hardCapSeconds": max(10, int(cap_seconds)),
         }
         if kind == "ours":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 
@@ -75,3 +76,15 @@ def without_websocket_compression(wsgi_app):
         return wsgi_app(environ, start_response)
 
     return app
+
+
+def freeze_startup_objects() -> None:
+    """Move everything the app built at startup out of the garbage collector's sight.
+
+    A full collection walked ~150,000 startup objects (modules, mappers, the gazetteer,
+    catalogs) and stopped the whole process for ~100 ms each time, a pause every console
+    then saw as a late event. Frozen objects are never freed, so only call this once,
+    after create_app() and before serving.
+    """
+    gc.collect()
+    gc.freeze()

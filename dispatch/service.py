@@ -802,36 +802,46 @@ def _take_rung(session: Session, incident: Incident, step: int, ladder: list[Run
         return
 
 
+UNOFFERED_PER_PASS = 50  # alarms raised per timer pass at most; the rest come next tick
+
+
 def _unoffered(session: Session, *, now: datetime, policy: EscalationPolicy) -> list[str]:
-    """Alarm once for each new incident nobody offered to a team within its first rung's wait."""
+    """Alarm once for each new incident nobody offered to a team within its first rung's wait.
+
+    Reads only the incidents already due: one small query for the provinces and priorities
+    waiting, then, per ladder (P1 first), the oldest due ones. Loading every waiting incident
+    each second made the timer pass grow with the queue and stall the realtime sends.
+    """
     fired: list[str] = []
-    first_wait: dict[tuple[str, str], int] = {}  # one ladder query per province and priority
-    waiting = session.scalars(select(Incident).where(
-        Incident.status == IncidentStatus.NEW, Incident.escalation_step.is_(None),
-        Incident.created_at <= now - timedelta(seconds=15)).order_by(Incident.id))
-    for incident in list(waiting):
-        if len(fired) >= 50:
-            break  # bound the alarms raised in one pass; the rest come next tick
-        key = (incident.province_code, incident.priority.value)
-        if key not in first_wait:
-            first_wait[key] = ladder_for(session=session, province_code=key[0],
-                                         priority=key[1], policy=policy)[0].wait_seconds
-        if incident.created_at + timedelta(seconds=first_wait[key]) > now:
-            continue
-        # NOTE: a conditional UPDATE claims the incident: one process raises the alarm, once.
-        won = session.execute(
-            update(Incident).where(Incident.id == incident.id,
-                                   Incident.escalation_step.is_(None))
-            .values(escalation_step=-1).execution_options(synchronize_session=False)
-        ).rowcount
-        if not won:
-            continue
-        session.refresh(incident)
-        _timeline(session, incident, kind="unoffered", by=None, at=now,
-                  detail={"waited_seconds": first_wait[key]})
-        _raise_alarm(session, kind=AlarmKind.UNOFFERED, province_code=incident.province_code,
-                     incident_id=incident.id, now=now)
-        fired.append(f"unoffered:{incident.id}")
+    waiting = (Incident.status == IncidentStatus.NEW, Incident.escalation_step.is_(None),
+               Incident.created_at <= now - timedelta(seconds=15))
+    pairs = session.execute(select(Incident.province_code, Incident.priority)
+                            .where(*waiting).distinct()).all()
+    for province_code, priority in sorted(pairs, key=lambda pair: (pair[1].value, pair[0])):
+        if len(fired) >= UNOFFERED_PER_PASS:
+            break
+        wait = ladder_for(session=session, province_code=province_code,
+                          priority=priority.value, policy=policy)[0].wait_seconds
+        due = session.scalars(
+            select(Incident).where(*waiting, Incident.province_code == province_code,
+                                   Incident.priority == priority,
+                                   Incident.created_at <= now - timedelta(seconds=wait))
+            .order_by(Incident.id).limit(UNOFFERED_PER_PASS - len(fired)))
+        for incident in list(due):
+            # NOTE: a conditional UPDATE claims the incident: one process raises the alarm, once.
+            won = session.execute(
+                update(Incident).where(Incident.id == incident.id,
+                                       Incident.escalation_step.is_(None))
+                .values(escalation_step=-1).execution_options(synchronize_session=False)
+            ).rowcount
+            if not won:
+                continue
+            session.refresh(incident)
+            _timeline(session, incident, kind="unoffered", by=None, at=now,
+                      detail={"waited_seconds": wait})
+            _raise_alarm(session, kind=AlarmKind.UNOFFERED, province_code=incident.province_code,
+                         incident_id=incident.id, now=now)
+            fired.append(f"unoffered:{incident.id}")
     return fired
 
 

@@ -253,3 +253,27 @@ def test_an_incident_nobody_offers_alerts_the_supervisors_once(app, login_as, se
     assert row.escalation_step == 0
     assert (row.offer_due_at - row.dispatched_at).total_seconds() == 60
     assert [e.kind for e in row.timeline][:3] == ["created", "unoffered", "status"]
+
+
+def test_unoffered_alarms_come_due_per_ladder_and_are_bounded_per_pass(app, login_as, session):
+    calltaker = login_as("calltaker")
+    ids = {}
+    for priority, count in (("P4", dispatch_service.UNOFFERED_PER_PASS + 2), ("P1", 2)):
+        body = incident_body()
+        body["incident"]["priority"] = priority
+        for _ in range(count):
+            resp = calltaker.post("/api/calls", json=body)
+            assert resp.status_code == 201, resp.json
+            ids.setdefault(priority, []).append(resp.json["incident"]["id"])
+    session.expire_all()
+    start = max(session.get(Incident, i).created_at for i in ids["P1"] + ids["P4"])
+    # More not-yet-due P4s (first rung 600 s) than one pass raises must not hide the due P1s.
+    assert _fire(app, session, start + timedelta(seconds=61)) == [
+        f"unoffered:{i}" for i in ids["P1"]]
+    first = _fire(app, session, start + timedelta(seconds=601))
+    assert first == [f"unoffered:{i}" for i in ids["P4"][:dispatch_service.UNOFFERED_PER_PASS]]
+    assert _fire(app, session, start + timedelta(seconds=602)) == [
+        f"unoffered:{i}" for i in ids["P4"][dispatch_service.UNOFFERED_PER_PASS:]]
+    assert _fire(app, session, start + timedelta(hours=2)) == []
+    assert len([a for a in _alarms(session) if a.kind.value == "unoffered"]) == len(
+        ids["P1"]) + len(ids["P4"])
