@@ -7,6 +7,11 @@ if MODE == "eventlet":
     import eventlet
 
     eventlet.monkey_patch()
+    # NOTE: psycopg 3 waits for PostgreSQL in C unless it sees gevent's patching, which under
+    # eventlet blocks every console of the process for each round trip, and for good while a
+    # query waits on a row lock (held by a greenlet that then cannot run to release it).
+    # Its select()-based wait goes through eventlet's green select and yields.
+    os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 elif MODE == "gevent":
     from gevent import monkey
 

@@ -282,14 +282,26 @@ async function loadWaiting() {
   if (!r.data.length) pops.append(el("li", { class: "muted" }, CT.none_waiting));
 }
 
+// The province's teams and their status, so a caller can be told whether help is on the way.
+const teamsS = new Map();
+function renderTeams() {
+  renderTeamList(document.getElementById("team-list"), teamsS.values(), CT.no_teams);
+}
+
 Live.start({
-  onState() { loadWaiting(); loadCallbacks(); },
+  onState(state) {
+    loadWaiting(); loadCallbacks();
+    teamsS.clear();
+    (state.teams || []).forEach((t) => teamsS.set(t.id, t));
+    renderTeams();
+  },
   onEvent(name, data) {
+    if (name === "team.updated") { teamsS.set(data.id, data); renderTeams(); }
     if (name === "call.ringing") showPop(data);
     if (name === "call.updated") {
       if (data.taken_by_id || FINAL.has(data.status)) dropPop(data.id);
       loadCallbacks();
     }
   },
-}, ["call.ringing", "call.updated"]);
+}, ["call.ringing", "call.updated", "team.updated"]);
 loadFlags();

@@ -44,6 +44,16 @@ function fmtWait(seconds) {
   return m > 0 ? `${m} ${T.min} ${String(s).padStart(2, "0")} ${T.sec}` : `${s} ${T.sec}`;
 }
 
+/* The province's teams as a status list (dispatch, supervisor and call-taker desks). */
+function renderTeamList(list, teams, emptyText) {
+  const sorted = [...teams].sort((a, b) => a.name.localeCompare(b.name, "th"));
+  list.replaceChildren(...sorted.map((t) =>
+    el("li", { class: `team team-${t.status}`, "data-testid": `team-${t.id}`,
+               "data-status": t.status },
+      el("strong", {}, t.name), " · ", label("team_status", t.status))));
+  if (!sorted.length && emptyText) list.append(el("li", { class: "muted" }, emptyText));
+}
+
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {

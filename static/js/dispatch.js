@@ -95,10 +95,7 @@ function render() {
   }
   document.getElementById("open-count").textContent = incidents.size;
   tick();
-  const list = document.getElementById("team-list");
-  list.replaceChildren(...[...teams.values()].map((t) =>
-    el("li", { class: `team team-${t.status}`, "data-testid": `team-${t.id}` },
-      el("strong", {}, t.name), " · ", label("team_status", t.status))));
+  renderTeamList(document.getElementById("team-list"), teams.values());
 }
 
 function tick() {

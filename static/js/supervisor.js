@@ -72,8 +72,7 @@ function renderBoard() {
   document.querySelectorAll("td[data-priority]").forEach((td) => { td.textContent = byPrio[td.dataset.priority] || 0; });
   document.getElementById("calls-count").textContent = callIds.size;
   document.getElementById("handed-count").textContent = handedIds.size;
-  document.getElementById("team-list").replaceChildren(...[...teamsS.values()].map((t) =>
-    el("li", { class: `team team-${t.status}`, "data-testid": `team-${t.id}` }, el("strong", {}, t.name), " · ", label("team_status", t.status))));
+  renderTeamList(document.getElementById("team-list"), teamsS.values());
   document.getElementById("map-box").dataset.markers = markers.size;
 }
 

@@ -118,8 +118,14 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     assert text.startswith("ทีม พม. หนึ่งเดียว พิษณุโลก 1") and "km" in text
     psl1 = suggested.first.get_attribute("value")
     dispatch.select_option(f"[data-testid=team-select-{incident_id}]", value=psl1)
+    calls.wait_for_selector(f"[data-testid=team-list] [data-testid=team-{psl1}].team-available")
     dispatch.click(f"[data-testid=assign-{incident_id}]")
     dispatch.wait_for_selector(f"tr[data-id='{incident_id}'][data-status=assigned]")
+    # Every desk shows the team's status live, the call-taker's too (callers ask).
+    for page in (calls, dispatch, supervisor):
+        page.wait_for_selector(f"[data-testid=team-{psl1}].team-offered")
+    assert label(calls, "team_status", "offered") in calls.inner_text(
+        f"[data-testid=team-{psl1}]")
 
     # 3. Team page: the job arrives live with location, category and notes; walk the steps.
     team.wait_for_selector("[data-testid=job]:not([hidden])")
@@ -138,6 +144,8 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
         dispatch.wait_for_selector(f"tr[data-id='{incident_id}'][data-status={status}]")
         supervisor.wait_for_function(
             f"document.querySelector('[data-testid=count-{status}]').textContent === '1'")
+    for page in (calls, dispatch, supervisor):
+        page.wait_for_selector(f"[data-testid=team-{psl1}].team-on_scene")
     team.screenshot(path=str(tmp_path / "team.png"))
     supervisor.screenshot(path=str(tmp_path / "supervisor.png"))
     team.click("[data-testid=step-resolve]")
@@ -147,8 +155,10 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     team.wait_for_function(
         f"document.querySelector('[data-testid=team-status]').textContent === {clearing!r}")
     dispatch.wait_for_selector(f"[data-testid=team-{psl1}].team-clearing")
+    calls.wait_for_selector(f"[data-testid=team-{psl1}].team-clearing")
     team.click("[data-testid=clear]")
     dispatch.wait_for_selector(f"[data-testid=team-{psl1}].team-available")
+    calls.wait_for_selector(f"[data-testid=team-{psl1}].team-available")
     assert team.is_hidden("[data-testid=clear]")
 
     # 4. Everyone sees the end: gone from the queue and the map, counted, and a case opened.
