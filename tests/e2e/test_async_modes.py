@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import re
+import socket
 import threading
 
 import pytest
@@ -89,3 +92,41 @@ def test_a_request_waiting_on_a_row_lock_leaves_the_other_consoles_served(
             engine.dispose()
         stuck.join(30)
         assert answers == [200], mode
+
+
+def websocket_extensions(base: str) -> str | None:
+    """Open a websocket as a browser does, offering deflate; the extensions the server accepted."""
+    host, port = base.removeprefix("http://").split(":")
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host}:{port}\r\n"
+               "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+               f"Sec-WebSocket-Key: {key}\r\n"
+               "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request.encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    lines = head.split(b"\r\n\r\n")[0].decode("latin-1").split("\r\n")
+    assert " 101 " in lines[0], lines[0]
+    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return {k.lower(): v for k, v in headers.items()}.get("sec-websocket-extensions")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize(("mode", "setting"), [
+    ("threading", None), ("eventlet", None), ("gevent", None), ("threading", "1")])
+def test_consoles_websockets_are_not_deflated_unless_configured(served_db, tmp_path, mode,
+                                                                setting, backend):
+    env = {"SOCKETIO_ASYNC_MODE": mode}
+    if setting is not None:
+        env["SOCKETIO_WS_COMPRESSION"] = setting
+    with server(served_db, extra_env=env, log_path=tmp_path / f"{mode}.log") as (base, _):
+        accepted = websocket_extensions(base)
+    if setting == "1":
+        assert accepted and accepted.startswith("permessage-deflate")
+    else:
+        assert accepted is None, (mode, accepted)
