@@ -57,8 +57,9 @@ def publish(session: Session, name: str, data: dict[str, Any], rooms: Iterable[s
     """
     session.connection()  # NOTE: joins the event to the transaction: a rollback drops it.
     rooms = sorted(set(rooms))
-    envelope = {"seq": None, "name": name, "at": utcnow().isoformat(), "data": data}
-    session.info.setdefault(PENDING_KEY, []).append((envelope, rooms))
+    at = utcnow()
+    envelope = {"seq": None, "name": name, "at": at.isoformat(), "data": data}
+    session.info.setdefault(PENDING_KEY, []).append((envelope, rooms, at))
     return envelope
 
 
@@ -78,12 +79,12 @@ def _number_before_commit(session: Session) -> None:
     last = take_seqs(session, len(pending))
     first = last - len(pending) + 1
     rows = []
-    for seq, (envelope, rooms) in enumerate(pending, start=first):
+    for seq, (envelope, rooms, at) in enumerate(pending, start=first):
         envelope["seq"] = seq
         rows.append({"seq": seq, "name": envelope["name"], "rooms": rooms, "payload": envelope,
-                     "created_at": datetime.fromisoformat(envelope["at"])})
+                     "created_at": at})
     session.execute(insert(RealtimeEvent), rows)
-    session.info.setdefault(OUTBOX_KEY, []).extend(pending)
+    session.info.setdefault(OUTBOX_KEY, []).extend((env, rooms) for env, rooms, _at in pending)
     if last // PRUNE_EVERY != (first - 1) // PRUNE_EVERY:
         prune(session, older_than=utcnow() - RETENTION)
 

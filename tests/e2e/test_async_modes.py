@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import socket
 import threading
 
 import pytest
-import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
+from console.db import make_engine
 from tests.conftest import incident_body, need
 from tests.e2e.server import server
 from tests.e2e.test_two_processes import connect, login
@@ -55,15 +54,9 @@ def test_a_request_waiting_on_a_row_lock_leaves_the_other_consoles_served(
     need("PostgreSQL", served_db.startswith("postgresql"), "needs row locks")
     with server(served_db, extra_env={"SOCKETIO_ASYNC_MODE": mode},
                 log_path=tmp_path / f"{mode}.log") as (base, _):
-        member = requests.Session()
-        page = member.get(f"{base}/login").text
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-        member.post(f"{base}/login", data={"username": "team1", "password": "demo1300",
-                                           "csrf_token": token}, allow_redirects=False)
-        token = re.search(r'name="csrf-token" content="([^"]+)"',
-                          member.get(f"{base}/desk/team").text).group(1)
+        member, token = login(base, "team1", desk="/desk/team")
         dispatcher, _token = login(base, "dispatcher")
-        engine = create_engine(served_db.replace("postgresql://", "postgresql+psycopg://"))
+        engine = make_engine(served_db)
         holder = engine.connect()
         holder.begin()
         holder.execute(text("SELECT id FROM team WHERE code = 'PSL-1' FOR UPDATE"))

@@ -16,15 +16,16 @@ from tests.e2e.server import server
 pytestmark = pytest.mark.redis
 
 
-def login(base: str, username: str) -> tuple[requests.Session, str]:
-    """Log in over HTTP like a browser; return the session and its CSRF token."""
+def login(base: str, username: str, desk: str | None = None) -> tuple[requests.Session, str]:
+    """Log in over HTTP like a browser; return the session and its CSRF token (from `desk`)."""
     http = requests.Session()
     page = http.get(f"{base}/login").text
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     resp = http.post(f"{base}/login", data={"username": username, "password": "demo1300",
                                             "csrf_token": token}, allow_redirects=False)
     assert resp.status_code == 302
-    page = http.get(f"{base}/desk/dispatch" if username != "calltaker" else f"{base}/desk/calls")
+    desk = desk or ("/desk/calls" if username == "calltaker" else "/desk/dispatch")
+    page = http.get(f"{base}{desk}")
     token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
     return http, token
 
