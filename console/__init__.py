@@ -202,6 +202,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from telephony.providers import make_provider
 
     app.extensions["telephony"] = make_provider(app.config)
+    from console.limits import install as install_body_limits
+
+    install_body_limits(app)  # NOTE: outermost WSGI layer: every body is capped.
     web.register_error_handlers(app)
     routes.register(app)
     sockets.register()

@@ -29,6 +29,12 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+def _max_content_length() -> int:
+    """The largest request body (bytes): the ESS app's photos plus 1 MiB for the report."""
+    photos = int(os.environ.get("ESS_MAX_TOTAL_BYTES", str(15 * 1024 * 1024)))
+    return int(os.environ.get("MAX_CONTENT_LENGTH") or photos + 1024 * 1024)
+
+
 def load_config() -> dict:
     """Build the Flask config mapping from the environment."""
     default_db = f"sqlite:///{BASE_DIR / 'instance' / 'console.db'}"
@@ -114,4 +120,12 @@ def load_config() -> dict:
         "ESS_LINE_WINDOW_MINUTES": float(os.environ.get("ESS_LINE_WINDOW_MINUTES", "10")),
         "ESS_ATTACHMENT_DIR": os.environ.get(
             "ESS_ATTACHMENT_DIR", str(BASE_DIR / "instance" / "attachments")),
+        # A photo with more pixels is refused before it is decoded (decompression bombs).
+        "ESS_MAX_PHOTO_PIXELS": int(os.environ.get("ESS_MAX_PHOTO_PIXELS", "40000000")),
+        # Request bodies (console/limits.py): the largest of all (Flask's own setting, the ESS
+        # photo uploads), every other path, and the webhooks, which need only a few KB.
+        "MAX_CONTENT_LENGTH": _max_content_length(),
+        "MAX_BODY_BYTES": int(os.environ.get("MAX_BODY_BYTES", str(1024 * 1024))),
+        "TWILIO_WEBHOOK_MAX_BYTES": int(os.environ.get("TWILIO_WEBHOOK_MAX_BYTES", "65536")),
+        "LINE_WEBHOOK_MAX_BYTES": int(os.environ.get("LINE_WEBHOOK_MAX_BYTES", "262144")),
     }

@@ -50,8 +50,10 @@ def translate(message: str, params: dict[str, Any] | None = None) -> str:
 
 
 def json_body() -> Any:
-    """The request's JSON body, or a clear 400 when it is not JSON."""
-    data = request.get_json(silent=True)
+    """The request's JSON body, or a clear refusal when it is not JSON (400: nested too deep)."""
+    from console.limits import request_json
+
+    data = request_json()
     if data is None:
         raise DomainError(N_("Send the data as JSON."))
     return data

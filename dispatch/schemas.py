@@ -23,8 +23,10 @@ class PersonIn(Schema):
 class LocationIn(Schema):
     """A map click / coordinates and/or province -> district -> subdistrict, plus free text."""
 
-    lat: float | None = None
-    lon: float | None = None
+    # NOTE: numbers and yes/no are strict in every schema: "16.8" as text is refused with a
+    # message on its field (the desk's pages send numbers; a blank box is sent as "").
+    lat: float | None = Field(default=None, strict=True)
+    lon: float | None = Field(default=None, strict=True)
     province_code: str | None = Field(default=None, max_length=2)
     district_code: str | None = Field(default=None, max_length=4)
     subdistrict_code: str | None = Field(default=None, max_length=6)
@@ -75,7 +77,7 @@ class CallWithIncidentIn(CallIn):
 class AssignIn(Schema):
     """A dispatcher assigns a team."""
 
-    team_id: int = Field(ge=1, le=2**31 - 1)
+    team_id: int = Field(ge=1, le=2**31 - 1, strict=True)
 
 
 class StepIn(Schema):
@@ -87,9 +89,9 @@ class StepIn(Schema):
 class PositionIn(Schema):
     """A team phone's position fix."""
 
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    accuracy: float | None = Field(default=None, ge=0, le=100000)
+    lat: float = Field(ge=-90, le=90, strict=True)
+    lon: float = Field(ge=-180, le=180, strict=True)
+    accuracy: float | None = Field(default=None, ge=0, le=100000, strict=True)
 
     @field_validator("lat", "lon")
     @classmethod
@@ -108,14 +110,14 @@ class CancelIn(Schema):
 class AvailabilityIn(Schema):
     """On duty (available) or off duty."""
 
-    available: bool
+    available: bool = Field(strict=True)
 
 
 class SosIn(Schema):
     """The SOS button, with the phone's position when it has one."""
 
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90, strict=True)
+    lon: float | None = Field(default=None, ge=-180, le=180, strict=True)
     note: str = Field(default="", max_length=500)
 
 
@@ -123,7 +125,7 @@ class RungIn(Schema):
     """One rung of an escalation ladder, as an admin enters it."""
 
     action: EscalationAction
-    wait_seconds: int = Field(ge=15, le=86400)
+    wait_seconds: int = Field(ge=15, le=86400, strict=True)
     contact_name: str = Field(default="", max_length=120)
     contact_phone: str | None = Field(default=None, max_length=32)
 

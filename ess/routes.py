@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from console.db import utcnow
 from console.errors import N_, DomainError, NotFound, ValidationFailed
 from console.extensions import csrf, limiter
+from console.limits import loads_json, request_json
 from console.validation import parse
 from console.web import db, desk_required, error_response, translate
 from ess import service as ess_service
@@ -131,14 +132,13 @@ def _read_submission() -> tuple[dict, list[bytes]]:
         raw = request.form.get("report")
         if raw is None:
             raise ValidationFailed({"report": (N_("This field is required."), {})})
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise BadInput(N_("Send the data as JSON.")) from None
+        data = loads_json(raw)
+        if data is None:
+            raise BadInput(N_("Send the data as JSON."))
         files = [f.read(config["ESS_MAX_PHOTO_BYTES"] + 1)
                  for f in request.files.getlist("photos")]
         return data, files
-    data = request.get_json(silent=True)
+    data = request_json()
     if data is None:
         raise BadInput(N_("Send the data as JSON."))
     return data, []
@@ -249,7 +249,7 @@ def merge(incident_id: int):
     """Merge a duplicate incident into this one."""
     from dispatch import events as dispatch_events
 
-    data = parse(MergeIn, request.get_json(silent=True))
+    data = parse(MergeIn, request_json())
     keep = ess_service.merge_incidents(session=db(), keep_id=incident_id,
                                        duplicate_id=data.duplicate_id, by=current_user)
     db().commit()

@@ -15,9 +15,10 @@ from dispatch.enums import Category
 class PositionIn(Schema):
     """The phone's position fix."""
 
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    accuracy_m: float | None = Field(default=None, ge=0, le=100000)
+    # NOTE: strict numbers (as in the OpenAPI document): "15.0" as text is refused.
+    lat: float = Field(ge=-90, le=90, strict=True)
+    lon: float = Field(ge=-180, le=180, strict=True)
+    accuracy_m: float | None = Field(default=None, ge=0, le=100000, strict=True)
 
     @field_validator("lat", "lon")
     @classmethod
@@ -52,4 +53,4 @@ class ReportIn(Schema):
 class MergeIn(Schema):
     """A dispatcher merges a duplicate incident into the one being kept."""
 
-    duplicate_id: int = Field(ge=1, le=2**31 - 1)
+    duplicate_id: int = Field(ge=1, le=2**31 - 1, strict=True)

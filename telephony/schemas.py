@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -45,6 +46,28 @@ def is_thai_mobile(e164: str | None) -> bool:
     return bool(e164) and e164.startswith("+66") and len(e164) == 12 and e164[3] in "689"
 
 
+def twilio_recording_url(raw: str | None) -> str | None:
+    """The URL when it is an https address on a Twilio host (api.twilio.com, *.twilio.com),
+    else None: anything else (javascript:, another host, credentials, odd ports) is never
+    kept, since the call-taker desk shows it as a link."""
+    url = (raw or "").strip()
+    if not url or len(url) > 500 or any(ord(ch) <= 0x20 or ord(ch) >= 0x7F for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    host = (parts.hostname or "").rstrip(".").lower()
+    if parts.scheme != "https" or parts.username is not None or parts.password is not None:
+        return None
+    if port not in (None, 443) or not host.endswith(".twilio.com"):
+        return None
+    if "@" in parts.netloc or "\\" in url:
+        return None
+    return url
+
+
 def format_thai_phone(e164: str | None) -> str:
     """Show an E.164 Thai number the Thai way: 081-234-5678 / 02-123-4567."""
     if not e164:
@@ -69,7 +92,7 @@ class CallIn(Schema):
     # When the call-taker picked up (the form stamps it); the answer -> dispatch interval.
     answered_at: datetime | None = None
     # The voice call accepted from the screen pop: the form completes it instead of a new one.
-    call_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    call_id: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True)
 
     @field_validator("answered_at")
     @classmethod
@@ -95,7 +118,8 @@ class CloseCallIn(CallIn):
     """A call closed at intake with an outcome (no incident)."""
 
     outcome: CallOutcome
-    agency_id: int | None = Field(default=None, ge=1, le=2**31 - 1, validate_default=True)
+    agency_id: int | None = Field(default=None, ge=1, le=2**31 - 1, validate_default=True,
+                                  strict=True)
     province_code: str | None = Field(default=None, max_length=2)
 
     @field_validator("province_code")
@@ -132,7 +156,7 @@ class FlagIn(Schema):
     level: FlagLevel
     reason: str = Field(min_length=1, max_length=1000)
     # How long the flag acts (hours); none = until lifted.
-    hours: int | None = Field(default=None, ge=1, le=24 * 365)
+    hours: int | None = Field(default=None, ge=1, le=24 * 365, strict=True)
 
     @field_validator("number")
     @classmethod

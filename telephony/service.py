@@ -44,7 +44,13 @@ from telephony.enums import (
 )
 from telephony.models import Call, CallerFlag, CallEvent, CallLink, OutboundMessage
 from telephony.providers import ProviderResult, TelephonyProvider
-from telephony.schemas import CloseCallIn, FieldError, FlagIn, normalize_thai_phone
+from telephony.schemas import (
+    CloseCallIn,
+    FieldError,
+    FlagIn,
+    normalize_thai_phone,
+    twilio_recording_url,
+)
 
 SUPERVISOR_QUEUE = "supervisors"
 LOW_QUEUE = "low"
@@ -441,9 +447,10 @@ def apply_status(*, session: Session, call: Call, status: CallStatus) -> Call:
 
 def attach_recording(*, session: Session, call: Call, url: str | None,
                      seconds: str | int | None) -> Call:
-    """A voice message left after nobody answered: keep it and flag the call for call-back."""
-    if url:
-        call.recording_url = url[:500]
+    """A voice message left after nobody answered: keep it and flag the call for call-back.
+    Only an https address on a Twilio host is kept as its link."""
+    if twilio_recording_url(url):
+        call.recording_url = url.strip()
     try:
         call.recording_seconds = int(seconds) if seconds not in (None, "") else None
     except (TypeError, ValueError):

@@ -7,6 +7,7 @@ else is answered 403 and stores nothing. CSRF does not apply: Twilio cannot send
 
 from __future__ import annotations
 
+import logging
 from functools import wraps
 
 from flask import Blueprint, Response, current_app, request, url_for
@@ -19,7 +20,9 @@ from console.extensions import csrf
 from console.web import db, error_response
 from telephony import service
 from telephony.enums import CallReason, FlagLevel
+from telephony.schemas import twilio_recording_url
 
+log = logging.getLogger(__name__)
 bp = Blueprint("twilio_hooks", __name__, url_prefix="/telephony/twilio")
 csrf.exempt(bp)
 
@@ -221,6 +224,10 @@ def _recording(kind: str) -> None:
     sid = _form("CallSid")
     call = service.find_call(session=session, call_sid=sid)
     if call is None or not _form("RecordingUrl", 500):
+        return
+    if twilio_recording_url(request.form.get("RecordingUrl")) is None:
+        # NOTE: signed, yet not a Twilio https address: ignored, nothing stored.
+        log.warning("recording URL of call %s is not a Twilio https address; ignored", sid)
         return
     params = {k: request.form.get(k, "")[:500] for k in (
         "RecordingSid", "RecordingUrl", "RecordingDuration", "RecordingStatus")}
