@@ -164,7 +164,8 @@ def create_report():
     config = current_app.config
     photos = ess_service.check_photos(files, max_count=config["ESS_MAX_PHOTOS"],
                                       max_bytes=config["ESS_MAX_PHOTO_BYTES"],
-                                      max_total=config["ESS_MAX_TOTAL_BYTES"])
+                                      max_total=config["ESS_MAX_TOTAL_BYTES"],
+                                      max_pixels=config["ESS_MAX_PHOTO_PIXELS"])
     session = db()
     client_id = g.ess_client_id
     record = None
@@ -375,7 +376,8 @@ def line_webhook():
                 session=session, item=item, settings=_settings(),
                 window_minutes=config["ESS_LINE_WINDOW_MINUTES"],
                 attachment_dir=Path(config["ESS_ATTACHMENT_DIR"]),
-                max_photo_bytes=config["ESS_MAX_PHOTO_BYTES"])
+                max_photo_bytes=config["ESS_MAX_PHOTO_BYTES"],
+                max_photo_pixels=config["ESS_MAX_PHOTO_PIXELS"])
         try:
             session.commit()
         except Exception:

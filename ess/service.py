@@ -19,7 +19,7 @@ from dispatch import service as dispatch_service
 from dispatch.enums import OPEN_STATUSES, Category, IncidentStatus, Priority, Source
 from dispatch.models import Incident, TimelineEntry
 from dispatch.schemas import IncidentIn, LocationIn
-from ess import events
+from ess import events, images
 from ess.enums import ReportSource, ReportStatus
 from ess.models import ApiClient, Attachment, LineFollower, Report
 from ess.schemas import ReportIn
@@ -104,8 +104,9 @@ def sniff_photo(data: bytes) -> str | None:
 
 
 def check_photos(files: list[bytes], *, max_count: int, max_bytes: int,
-                 max_total: int) -> list[Photo]:
-    """Accept photos by type, size and count, or raise ValidationFailed."""
+                 max_total: int, max_pixels: int) -> list[Photo]:
+    """Accept photos by type, size, pixels and count, re-encoded without their metadata (only
+    the new bytes are ever stored), or raise ValidationFailed naming the photo."""
     if len(files) > max_count:
         raise ValidationFailed({"photos": (N_("Too many photos: at most %(max)s."),
                                            {"max": max_count})})
@@ -121,7 +122,14 @@ def check_photos(files: list[bytes], *, max_count: int, max_bytes: int,
         if kind is None:
             raise ValidationFailed({f"photos.{index}": (
                 N_("Only JPEG, PNG or WebP photos are accepted."), {})})
-        photos.append(Photo(kind, data))
+        try:
+            new_kind, clean = images.reencode(data, max_pixels=max_pixels)
+        except images.BadImage as exc:
+            raise ValidationFailed({f"photos.{index}": (exc.message, exc.params)}) from None
+        if new_kind != kind:  # NOTE: the magic bytes said one format, the decoder another.
+            raise ValidationFailed({f"photos.{index}": (
+                N_("Only JPEG, PNG or WebP photos are accepted."), {})})
+        photos.append(Photo(kind, clean))
     if total > max_total:
         raise ValidationFailed({"photos": (N_("The photos are too large together: at most "
                                               "%(max)s MB."),
@@ -367,6 +375,8 @@ LINE_OUTSIDE = N_("Report %(number)s: that location is outside Thailand. Please 
                   "location pin again.")
 LINE_BAD_PHOTO = N_("Report %(number)s: only photos (JPEG, PNG or WebP) up to the size limit "
                     "can be attached.")
+LINE_BAD_PHOTO_FIRST = N_("Only photos (JPEG, PNG or WebP) up to the size limit can be attached. "
+                          "Please send the photo again, or tell us what happened.")
 LINE_SEND_LOCATION = N_("Send location")
 # Incident status -> the push a LINE reporter receives.
 PUSH_MESSAGES: dict[IncidentStatus, str] = {
@@ -415,13 +425,16 @@ def _follow(session: Session, user_id: str, following: bool, at: datetime) -> No
     session.flush()
 
 
-def _line_report(session: Session, item: LineInput, window_minutes: float) -> Report:
-    """The user's report still open to new messages, or a new one."""
+def _line_report(session: Session, item: LineInput, window_minutes: float,
+                 *, create: bool = True) -> Report | None:
+    """The user's report still open to new messages, or a new one (untouched: create=False)."""
     report = session.scalar(
         select(Report).where(Report.source == ReportSource.LINE,
                              Report.line_user_id == item.user_id,
                              Report.last_message_at >= item.at - timedelta(minutes=window_minutes))
         .order_by(Report.id.desc()).limit(1))
+    if not create:
+        return report
     if report is None:
         report = Report(source=ReportSource.LINE, line_user_id=item.user_id,
                         category=Category.OTHER, description="", status=ReportStatus.RECEIVED,
@@ -434,24 +447,30 @@ def _line_report(session: Session, item: LineInput, window_minutes: float) -> Re
 
 def handle_line(
     *, session: Session, item: LineInput, settings: DedupeSettings, window_minutes: float,
-    attachment_dir: Path, max_photo_bytes: int,
+    attachment_dir: Path, max_photo_bytes: int, max_photo_pixels: int,
 ) -> LineOutcome:
-    """Messages within the window build one report; a location links it to an incident."""
+    """Messages within the window build one report; a location links it to an incident.
+    A photo that is refused changes nothing (no report is opened for it)."""
     if item.kind in {"follow", "unfollow"}:
         _follow(session, item.user_id, item.kind == "follow", item.at)
         return LineOutcome(message=LINE_WELCOME if item.kind == "follow" else None)
+    photos: list[Photo] = []
+    if item.kind == "image" and item.image is not None:
+        try:
+            photos = check_photos([item.image], max_count=1, max_bytes=max_photo_bytes,
+                                  max_total=max_photo_bytes, max_pixels=max_photo_pixels)
+        except ValidationFailed:
+            current = _line_report(session, item, window_minutes, create=False)
+            if current is None:
+                return LineOutcome(message=LINE_BAD_PHOTO_FIRST)
+            return LineOutcome(report=current, message=LINE_BAD_PHOTO,
+                               params={"number": report_number(current)})
     report = _line_report(session, item, window_minutes)
     out = LineOutcome(report=report, params={"number": report_number(report)})
     if item.kind == "text" and item.text:
         joined = f"{report.description}\n{item.text}" if report.description else item.text
         report.description = joined[:4000]
-    elif item.kind == "image" and item.image is not None:
-        try:
-            photos = check_photos([item.image], max_count=1, max_bytes=max_photo_bytes,
-                                  max_total=max_photo_bytes)
-        except ValidationFailed:
-            out.message = LINE_BAD_PHOTO
-            return out
+    elif item.kind == "image" and photos:
         out.files = _store_photos(session, report, photos, attachment_dir)
     elif item.kind == "location" and item.lat is not None and item.lon is not None:
         try:

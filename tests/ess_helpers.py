@@ -120,3 +120,26 @@ def line_event(kind: str, user: str = "U1234567890abcdef", *, event_id: str, at_
     if kind == "sticker":
         content.update(packageId="1", stickerId="1", stickerResourceType="STATIC")
     return {**base, "type": "message", "replyToken": f"r-{event_id}", "message": content}
+
+
+def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (8, 6), **save) -> bytes:
+    """A real image made with Pillow (JPEG, PNG or WEBP), with any save options (exif=...)."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", size, (200, 30, 30))
+    out = io.BytesIO()
+    image.save(out, format=fmt, **save)
+    return out.getvalue()
+
+
+def same_pixels(a: bytes, b: bytes) -> bool:
+    """Two lossless images (PNG) hold the same pixels."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(a)) as first, Image.open(io.BytesIO(b)) as second:
+        return first.convert("RGB").tobytes() == second.convert("RGB").tobytes() and (
+            first.size == second.size)

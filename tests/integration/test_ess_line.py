@@ -106,7 +106,7 @@ def test_image_is_fetched_through_the_content_api_and_kept_as_an_attachment(line
     send(line_event("image", event_id="i1", at_ms=now_ms()))
     assert ("GET", "/v2/bot/message/m-i1/content", {}) in server.calls
     row = session.scalar(select(Attachment))
-    assert row.content_type == "image/png" and row.size == len(png_bytes())
+    assert row.content_type == "image/png" and row.size > 0  # re-encoded (test_photos.py)
 
 
 def test_sticker_outside_location_and_follow(line, session):

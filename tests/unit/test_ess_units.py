@@ -24,14 +24,16 @@ def test_photos_are_recognised_by_magic_bytes_only():
 
 
 def test_photo_limits_name_the_field():
-    ok = ess_service.check_photos([png_bytes()], max_count=1, max_bytes=1000, max_total=1000)
+    ok = ess_service.check_photos([png_bytes()], max_count=1, max_bytes=1000, max_total=1000,
+                                  max_pixels=10_000)
     assert ok[0].content_type == "image/png"
     with pytest.raises(ValidationFailed) as exc:
-        ess_service.check_photos([png_bytes()] * 2, max_count=1, max_bytes=1000, max_total=1000)
+        ess_service.check_photos([png_bytes()] * 2, max_count=1, max_bytes=1000, max_total=1000,
+                                 max_pixels=10_000)
     assert set(exc.value.errors) == {"photos"}
     with pytest.raises(ValidationFailed) as exc:
         ess_service.check_photos([png_bytes(), b"nope"], max_count=3, max_bytes=1000,
-                                 max_total=9000)
+                                 max_total=9000, max_pixels=10_000)
     assert set(exc.value.errors) == {"photos.1"}
 
 
