@@ -205,6 +205,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from console.limits import install as install_body_limits
 
     install_body_limits(app)  # NOTE: outermost WSGI layer: every body is capped.
+    from console import security
+
+    security.install(app)
     web.register_error_handlers(app)
     routes.register(app)
     sockets.register()

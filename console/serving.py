@@ -6,6 +6,10 @@ import gc
 import json
 import socket
 
+# The Server header werkzeug (threading) and eventlet send (gevent sends none): no software or
+# version to look up; they sent "Werkzeug/3.1.x Python/3.11.x" and "BaseHTTP/0.6 Python/3.11.x".
+SERVER_BANNER = "hotline-console"
+
 
 def _nodelay(sock) -> None:
     try:
@@ -15,7 +19,8 @@ def _nodelay(sock) -> None:
 
 
 def server_options(mode: str) -> dict:
-    """socketio.run() options that switch Nagle's algorithm off on every accepted connection.
+    """socketio.run() options: Nagle's algorithm off on every accepted connection, and a
+    Server header (SERVER_BANNER) that names no version in the modes that send one.
 
     gevent's pywsgi writes a response's headers and body in two sends and never sets
     TCP_NODELAY, so on a keep-alive connection the body waited for the client's delayed ACK
@@ -38,11 +43,17 @@ def server_options(mode: str) -> dict:
                 _nodelay(self.request)
                 super().setup()
 
+            def version_string(self):
+                return SERVER_BANNER
+
         return {"protocol": Protocol}
     from werkzeug.serving import WSGIRequestHandler
 
     class RequestHandler(WSGIRequestHandler):
         disable_nagle_algorithm = True
+
+        def version_string(self):
+            return SERVER_BANNER
 
     return {"request_handler": RequestHandler}
 

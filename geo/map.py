@@ -1,7 +1,9 @@
 """folium rendering: the supervisors' live map and static maps for printing.
 
 Every JS/CSS asset is served from /static/vendor: folium's CDN defaults are replaced, so the only
-outside URL a rendered map may hold is the configured tile source.
+outside URL a rendered map may hold is the configured tile source. Nothing inline but the map
+script folium generates (console/security.py: the page puts it in a <script> with the response's
+CSP nonce); folium's inline styles are static/css/map.css.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import folium
+from branca.element import CssLink, Figure, JavascriptLink
 from folium.plugins import HeatMap, MarkerCluster
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from geo import gazetteer
 
@@ -23,9 +26,9 @@ PRIORITY_COLORS = {"P1": "#c0152f", "P2": "#e66b00", "P3": "#c9a400", "P4": "#3c
 class RenderedMap:
     """Pieces of a folium map to place inside a console page."""
 
-    header: Markup
+    header: Markup  # <link> and <script src> tags for the page's head: files only
     html: Markup
-    script: Markup
+    script: Markup  # the generated map code, for a <script> carrying the CSP nonce
     name: str  # the JS variable holding the Leaflet map
     cluster: str  # the JS variable of the incident cluster layer ('' when none)
 
@@ -47,6 +50,32 @@ def _localize(element, static_url: str, js: Sequence[tuple[str, str]],
     element.default_css = [(name, f"{static_url}{path}") for name, path in css]
 
 
+def _assets(root: Figure, static_url: str) -> Markup:
+    """The rendered map's stylesheets and scripts as head tags, and static/css/map.css.
+
+    folium's own head also holds <style> blocks (map.css has their rules), a viewport that
+    forbids zooming, and an L_NO_TOUCH script that runs after Leaflet has read it: all left out,
+    so a Content-Security-Policy without 'unsafe-inline' loads the map.
+    """
+    tags = [child.render() for child in root.header._children.values()
+            if isinstance(child, JavascriptLink | CssLink)]
+    # NOTE: static_url is static/vendor/; map.css is ours, in its sibling static/css/.
+    css_dir = static_url.rstrip("/").rpartition("/")[0]
+    tags.append(f'<link rel="stylesheet" href="{escape(css_dir)}/css/map.css"/>')
+    return Markup("\n".join(tags))
+
+
+def _request_nonce() -> str | None:
+    """The CSP nonce of the response being built, when rendering inside a request."""
+    from flask import has_request_context
+
+    if not has_request_context():
+        return None
+    from console.security import csp_nonce
+
+    return csp_nonce()
+
+
 def _base_map(*, tile_url: str, attribution: str, static_url: str, center, zoom: int,
               province_code: str | None, interactive: bool = True) -> folium.Map:
     """A map with local Leaflet, the configured tiles (or none) and province labels."""
@@ -55,7 +84,10 @@ def _base_map(*, tile_url: str, attribution: str, static_url: str, center, zoom:
     _localize(fmap, static_url, [("leaflet", "leaflet/leaflet.js")],
               [("leaflet_css", "leaflet/leaflet.css")])
     if tile_url:
-        folium.TileLayer(tiles=tile_url, attr=attribution or "map tiles", max_zoom=19).add_to(fmap)
+        # NOTE: the pages send no referrer off-site (Referrer-Policy: same-origin); tile
+        # servers such as OpenStreetMap's refuse requests without one, so tiles get the origin.
+        folium.TileLayer(tiles=tile_url, attr=attribution or "map tiles", max_zoom=19,
+                         referrer_policy="strict-origin").add_to(fmap)
     for place in gazetteer.provinces():
         if place.lat is None or (province_code and place.code != province_code):
             continue
@@ -97,7 +129,7 @@ def live_map(
     root = fmap.get_root()
     root.render()
     return RenderedMap(
-        header=Markup(root.header.render()),
+        header=_assets(root, static_url),
         html=Markup(root.html.render()),
         script=Markup(root.script.render()),
         name=fmap.get_name(),
@@ -108,8 +140,12 @@ def live_map(
 def print_map(
     *, tile_url: str, attribution: str, static_url: str, points: Sequence[MapPoint],
     path: Sequence[tuple[float, float]] = (), province_code: str | None = None,
+    nonce: str | None = None,
 ) -> str:
-    """A static, self-contained HTML map for printing: incidents and a team's path."""
+    """A static HTML map for printing: incidents and a team's path.
+
+    Its one inline script carries `nonce` (default: the current request's CSP nonce).
+    """
     coords = [(p.lat, p.lon) for p in points] + list(path)
     center, zoom = _center(province_code)
     fmap = _base_map(tile_url=tile_url, attribution=attribution, static_url=static_url,
@@ -119,7 +155,7 @@ def print_map(
             location=(point.lat, point.lon), radius=8, weight=2, fill=True, fill_opacity=0.8,
             color=PRIORITY_COLORS.get(point.priority, "#333"),
             fill_color=PRIORITY_COLORS.get(point.priority, "#333"),
-            tooltip=folium.Tooltip(point.label, permanent=len(points) <= 30),
+            tooltip=folium.Tooltip(str(escape(point.label)), permanent=len(points) <= 30),
         ).add_to(fmap)
     if len(path) >= 2:
         folium.PolyLine(list(path), color="#1a4fa0", weight=4, opacity=0.8).add_to(fmap)
@@ -130,4 +166,13 @@ def print_map(
         lons = [c[1] for c in coords]
         pad = 0.01
         fmap.fit_bounds([(min(lats) - pad, min(lons) - pad), (max(lats) + pad, max(lons) + pad)])
-    return fmap.get_root().render()
+    root = fmap.get_root()
+    root.render()
+    nonce = nonce or _request_nonce()
+    script_tag = f'<script nonce="{escape(nonce)}">' if nonce else "<script>"
+    return (
+        '<!doctype html>\n<html class="print-map">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"{_assets(root, static_url)}\n</head>\n<body>\n{root.html.render()}\n"
+        f"{script_tag}{root.script.render()}</script>\n</body>\n</html>\n"
+    )

@@ -1,6 +1,9 @@
 /* Administrator: edit a province's escalation ladder per priority; errors show on their field. */
 "use strict";
 document.getElementById("conn").hidden = true;  // this page has no live feed
+const ESC_PROVINCE = document.querySelector("[data-testid=escalation]").dataset.province;
+const PROVINCE_PICKER = document.querySelector("[data-testid=esc-province]");
+if (PROVINCE_PICKER) PROVINCE_PICKER.addEventListener("change", () => PROVINCE_PICKER.form.submit());
 
 for (const form of document.querySelectorAll("form.ladder")) {
   form.addEventListener("submit", async (event) => {

@@ -119,3 +119,15 @@ async function loadAnswerTimes() {
 }
 loadAnswerTimes();
 setInterval(loadAnswerTimes, 30000);
+
+// The phone line simulator (not with Twilio): play an incoming call's signed webhooks.
+const SIMULATE = document.getElementById("simulate-call");
+if (SIMULATE) SIMULATE.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const out = SIMULATE.querySelector("[role=status]");
+  const r = await api("POST", "/api/simulator/incoming-call",
+                      { number: SIMULATE.elements.number.value, digit: SIMULATE.elements.digit.value });
+  out.className = r.ok ? "message ok" : "message error";
+  out.textContent = r.ok ? SIMULATE.dataset.ringing
+    : [r.data.error, ...Object.values(r.data.fields || {})].join(" ");
+});

@@ -86,7 +86,7 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     calls.click("[data-testid=find-place]")
     calls.locator("[data-testid=place-candidates] button").first.click()
     calls.wait_for_function(
-        "document.querySelector('[data-testid=subdistrict]').value === '650105'")
+        "() => document.querySelector('[data-testid=subdistrict]').value === '650105'")
     assert calls.input_value("[data-testid=district]") == "6501"
     assert label(calls, "precision", "subdistrict") in calls.inner_text(
         "[data-testid=place-precision]")
@@ -105,9 +105,9 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     incident_id = row.get_attribute("data-id")
     first_wait = dispatch.inner_text(f"tr[data-id='{incident_id}'] td.wait")
     dispatch.wait_for_function(
-        f"document.querySelector(\"tr[data-id='{incident_id}'] td.wait\").textContent !== "
+        f"() => document.querySelector(\"tr[data-id='{incident_id}'] td.wait\").textContent !== "
         f"{first_wait!r}")
-    supervisor.wait_for_function("document.getElementById('map-box').dataset.markers === '1'")
+    supervisor.wait_for_function("() => document.getElementById('map-box').dataset.markers === '1'")
     assert supervisor.inner_text("[data-testid=count-P1]") == "1"
     assert supervisor.inner_text("[data-testid=count-new]") == "1"
     # The suggestion is the nearest team with child-protection skills, with its reasons.
@@ -139,11 +139,11 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
         team.fill("[data-testid=step-note]", f"note {step}")
         team.click(f"[data-testid=step-{step}]")
         team.wait_for_function(
-            f"document.querySelector('[data-testid=job-status]').textContent === "
+            f"() => document.querySelector('[data-testid=job-status]').textContent === "
             f"{label(team, 'status', status)!r}")
         dispatch.wait_for_selector(f"tr[data-id='{incident_id}'][data-status={status}]")
         supervisor.wait_for_function(
-            f"document.querySelector('[data-testid=count-{status}]').textContent === '1'")
+            f"() => document.querySelector('[data-testid=count-{status}]').textContent === '1'")
     for page in (calls, dispatch, supervisor):
         page.wait_for_selector(f"[data-testid=team-{psl1}].team-on_scene")
     team.screenshot(path=str(tmp_path / "team.png"))
@@ -153,7 +153,7 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     # The team is clearing, on its phone and on the desk, until it says it is free again.
     clearing = label(team, "team_status", "clearing")
     team.wait_for_function(
-        f"document.querySelector('[data-testid=team-status]').textContent === {clearing!r}")
+        f"() => document.querySelector('[data-testid=team-status]').textContent === {clearing!r}")
     dispatch.wait_for_selector(f"[data-testid=team-{psl1}].team-clearing")
     calls.wait_for_selector(f"[data-testid=team-{psl1}].team-clearing")
     team.click("[data-testid=clear]")
@@ -163,9 +163,9 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
 
     # 4. Everyone sees the end: gone from the queue and the map, counted, and a case opened.
     dispatch.wait_for_selector(f"tr[data-id='{incident_id}']", state="detached")
-    supervisor.wait_for_function("document.getElementById('map-box').dataset.markers === '0'")
+    supervisor.wait_for_function("() => document.getElementById('map-box').dataset.markers === '0'")
     supervisor.wait_for_function(
-        "document.querySelector('[data-testid=handed-count]').textContent === '1'")
+        "() => document.querySelector('[data-testid=handed-count]').textContent === '1'")
     assert supervisor.inner_text("[data-testid=count-P1]") == "0"
     cases.wait_for_selector("#case-rows tr")
     assert re.search(r"C65-25\d\d-\d{6}", cases.inner_text("#case-rows"))

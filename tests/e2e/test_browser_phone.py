@@ -31,7 +31,7 @@ def test_simulated_call_is_accepted_and_logged_once(browser, live_server, served
     calls.check("[data-testid=action-close]")
     calls.select_option("[data-testid=outcome]", "advice_given")
     calls.click("[data-testid=submit-call]")
-    calls.wait_for_function("document.querySelector('#form-message').textContent.length > 0 "
+    calls.wait_for_function("() => document.querySelector('#form-message').textContent.length > 0 "
                             "&& document.querySelector('[data-testid=call-id]').value === ''")
     assert calls.locator("[data-testid=pop]").count() == 0
 
