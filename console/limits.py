@@ -142,8 +142,6 @@ class BodyLimit:
         self.app = app
 
     def __call__(self, environ: dict, start_response: Callable):
-        if environ.get("HTTP_UPGRADE"):  # NOTE: websocket servers take the raw socket.
-            return self.wsgi_app(environ, start_response)
         limit = body_limit(environ.get("PATH_INFO") or "/", self.app.config)
         environ[LIMIT_KEY] = limit
         raw_length = (environ.get("CONTENT_LENGTH") or "").strip()
@@ -153,6 +151,9 @@ class BodyLimit:
             environ[TOO_LARGE_KEY] = True
             environ["wsgi.input"] = io.BytesIO()
             environ["CONTENT_LENGTH"] = "0"
+        elif environ.get("REQUEST_METHOD") == "GET" and environ.get("HTTP_UPGRADE"):
+            pass  # NOTE: a websocket handshake: the server hands its raw socket over (gevent
+            # through wsgi.input), so it stays as it is; request.max_content_length still holds.
         else:
             environ["wsgi.input"] = CappedInput(environ["wsgi.input"], limit)
             if declared is None and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():

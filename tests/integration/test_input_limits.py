@@ -118,6 +118,13 @@ def test_chunked_bodies_over_the_cap_are_refused_without_reading_them(app, sessi
             assert answer["error"] and "fields" not in answer
         else:
             assert "ข้อมูลที่ท่านส่งมามีขนาดใหญ่เกินไป" in body.decode()
+    # An Upgrade header does not take a POST around the count.
+    source = Source(twilio_form(Body=""))
+    status, _, _ = send_raw(app, "/telephony/twilio/voice", source,
+                            content_type="application/x-www-form-urlencoded",
+                            headers={"X-Twilio-Signature": "AAAA", "Upgrade": "websocket"},
+                            terminated=terminated)
+    assert status == 413 and source.consumed <= config["TWILIO_WEBHOOK_MAX_BYTES"] + 1
     api_answer = send_raw(app, "/api/v1/reports", Source(b'{"x": "'),
                           content_type="application/json",
                           headers={"X-Api-Key": key, "Accept-Language": "en"},
