@@ -19,20 +19,100 @@ def upgrade(url: str) -> None:
     command.upgrade(cfg, "head")
 
 
-def demo(url: str) -> None:
-    """Load the demo province, teams, users and agencies, then print the logins."""
+def demo(url: str) -> int:
+    """Load the demo province, teams, users and agencies, then print the logins (refused on a
+    database that has real users)."""
     from console import all_models  # noqa: F401
     from console.db import make_engine, make_sessionmaker, session_scope
-    from console.demo import DEMO_PASSWORD, USERS, load_demo
+    from console.demo import DEMO_PASSWORD, USERS, NotADemoDatabase, load_demo
 
     factory = make_sessionmaker(make_engine(url))
-    with session_scope(factory) as session:
-        added = load_demo(session)
+    try:
+        with session_scope(factory) as session:
+            added = load_demo(session)
+    except NotADemoDatabase as exc:
+        print(f"demo refused: {exc}", file=sys.stderr)
+        return 1
     print(f"demo data: {added}")
     print(f"logins (password for all: {DEMO_PASSWORD}):")
     for username, display, role, prov, _team in USERS:
         scope = prov or "national"
         print(f"  {username:<14} {role.value:<13} {scope:<9} {display}")
+    print("demo users need no second factor; never load them into a real database")
+    return 0
+
+
+def create_admin(url: str, *, username: str | None = None, display_name: str | None = None,
+                 password_stdin: bool = False, keep_demo: bool = False) -> int:
+    """Create a national administrator, asking for what the flags do not give; a weak password
+    is refused with the reason. Returns an exit code."""
+    import getpass
+
+    from console import (
+        account_service,
+        all_models,  # noqa: F401
+    )
+    from console.db import make_engine, make_sessionmaker, session_scope
+    from console.errors import ValidationFailed
+
+    factory = make_sessionmaker(make_engine(url))
+    with session_scope(factory) as session:
+        demo_users = account_service.demo_users_active(session=session)
+    if demo_users and not keep_demo:
+        print(f"refused: this database holds {demo_users} demo user(s) with a published "
+              "password; give a real server a database of its own (add --keep-demo only to "
+              "try this on the demo)", file=sys.stderr)
+        return 1
+    min_length = load_config()["PASSWORD_MIN_LENGTH"]
+    interactive = not password_stdin
+    username = (username or (input("Username: ") if interactive else "")).strip()
+    if display_name is None and interactive:
+        display_name = input(f"Display name [{username}]: ").strip()
+    for _attempt in range(3 if interactive else 1):
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            print(f"Password: at least {min_length} characters, not a common password, not "
+                  "the username.")
+            password = getpass.getpass("Password: ")
+            if getpass.getpass("Password again: ") != password:
+                print("the two passwords differ; try again", file=sys.stderr)
+                continue
+        try:
+            with session_scope(factory) as session:
+                user = account_service.create_admin(
+                    session=session, username=username, password=password,
+                    display_name=display_name or username, min_length=min_length)
+        except ValidationFailed as exc:
+            for field, (message, params) in exc.errors.items():
+                print(f"refused: {field}: {message % params if params else message}",
+                      file=sys.stderr)
+            if "username" in exc.errors:
+                return 1
+            continue
+        print(f"national administrator {user.username!r} created; at the first login the "
+              "console asks to set up two-step login (an authenticator app)")
+        return 0
+    return 1
+
+
+def create_admin_main(argv: list[str]) -> int:
+    """`create-admin [--username U] [--display-name N] [--password-stdin] [--keep-demo]`."""
+    parser = argparse.ArgumentParser(
+        prog="console.cli create-admin",
+        description="Create a national administrator (asks for what is not given).")
+    parser.add_argument("--username")
+    parser.add_argument("--display-name")
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="read the password from the first line of standard input")
+    parser.add_argument("--keep-demo", action="store_true",
+                        help="allow a database that holds the demo users (trying it out)")
+    args = parser.parse_args(argv)
+    url = load_config()["DATABASE_URL"]
+    if url.startswith("sqlite:///"):
+        (BASE_DIR / "instance").mkdir(exist_ok=True)
+    return create_admin(url, username=args.username, display_name=args.display_name,
+                        password_stdin=args.password_stdin, keep_demo=args.keep_demo)
 
 
 def api_key(url: str, name: str) -> str:
@@ -49,7 +129,12 @@ def api_key(url: str, name: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
-    parser = argparse.ArgumentParser(prog="console.cli")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["create-admin"]:
+        return create_admin_main(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="console.cli", epilog="also: create-admin [--username U] [--password-stdin] "
+        "(a national administrator; see create-admin --help)")
     parser.add_argument("command", choices=["upgrade", "demo", "api-key"])
     parser.add_argument("name", nargs="?", help="the app's name (api-key)")
     args = parser.parse_args(argv)
@@ -61,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("api-key needs the app's name, e.g. api-key 'ESS Help Me'")
         api_key(url, args.name)
         return 0
-    {"upgrade": upgrade, "demo": demo}[args.command](url)
+    if args.command == "demo":
+        return demo(url)
+    upgrade(url)
     return 0
 
 

@@ -91,9 +91,22 @@ def load_config() -> dict:
         "SPEED_RURAL_KMH": float(os.environ.get("SPEED_RURAL_KMH", "50")),
         "POSITIONS_REDIS_URL": os.environ.get("POSITIONS_REDIS_URL", redis_url or "") or None,
         "POSITIONS_PREFIX": os.environ.get("POSITIONS_PREFIX", "console:positions"),
-        # Failed logins: counted in Redis when set (shared by all processes), else in memory.
+        # Failed logins per address: counted in Redis when set (shared by all processes), else
+        # in memory. Every address may fail LOGIN_ADDRESS_LIMIT times across all usernames.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", redis_url or "memory://"),
-        "LOGIN_FAILURE_LIMIT": os.environ.get("LOGIN_FAILURE_LIMIT", "10 per 15 minutes"),
+        "LOGIN_ADDRESS_LIMIT": os.environ.get("LOGIN_ADDRESS_LIMIT", "20 per 10 minutes"),
+        # Per username (in the database): LOGIN_FREE_FAILURES wrong attempts, then each further
+        # one makes the next wait LOGIN_DELAY_BASE_SECONDS doubled per failure, at most
+        # LOGIN_DELAY_MAX_SECONDS; the right password after the wait works (nobody is locked out).
+        "LOGIN_FREE_FAILURES": int(os.environ.get("LOGIN_FREE_FAILURES", "5")),
+        "LOGIN_DELAY_BASE_SECONDS": float(os.environ.get("LOGIN_DELAY_BASE_SECONDS", "2")),
+        "LOGIN_DELAY_MAX_SECONDS": float(os.environ.get("LOGIN_DELAY_MAX_SECONDS", "300")),
+        # Accounts (console/accounts.py): password length, the time allowed between password and
+        # second factor, and the key the TOTP secrets are encrypted with (default: SECRET_KEY).
+        "PASSWORD_MIN_LENGTH": max(8, int(os.environ.get("PASSWORD_MIN_LENGTH", "12"))),
+        "LOGIN_SECOND_STEP_MINUTES": float(os.environ.get("LOGIN_SECOND_STEP_MINUTES", "5")),
+        "TOTP_ISSUER": os.environ.get("TOTP_ISSUER", "1300 Hotline"),
+        "TOTP_ENCRYPTION_KEY": os.environ.get("TOTP_ENCRYPTION_KEY", ""),
         # Dispatch engine: seconds to acknowledge an offer per priority, safety check-ins on
         # scene, automatic offer to the next team, and the durable timer worker.
         "ACK_TIMEOUTS": os.environ.get("ACK_TIMEOUTS", "P1=60,P2=120,P3=300,P4=600"),

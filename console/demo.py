@@ -1,5 +1,11 @@
 """Demo data for `make run`: Phitsanulok with teams, a user for every role, agencies;
-Chiang Mai beside it so province isolation can be seen."""
+Chiang Mai beside it so province isolation can be seen.
+
+This is the only place demo users are made. They share a published password, so they are
+flagged `demo` (and need no second factor: the demo can be tried without a phone), and the
+loader refuses a database that has real users but no demo users: a production database,
+started with `python -m console.cli create-admin`, never gets them (and create-admin refuses a
+database that holds them)."""
 
 from __future__ import annotations
 
@@ -81,8 +87,40 @@ P1_LADDER_65 = [
 ]
 
 
+class NotADemoDatabase(RuntimeError):
+    """The database has real (non-demo) users: demo users must never join them."""
+
+
+def _check_demo_database(session: Session) -> None:
+    """Refuse a database that has real users and no demo users (a production database); flag
+    the demo users of a database loaded before the flag existed (a demo username that still
+    has the demo password). Users added on the demo's own users desk do not make it real."""
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    demo_names = {row[0] for row in USERS}
+    real = []
+    for user in session.scalars(select(User).where(User.demo.is_(False))):
+        try:
+            legacy = user.username in demo_names and PasswordHasher().verify(
+                user.password_hash, DEMO_PASSWORD)
+        except (VerificationError, InvalidHashError):
+            legacy = False
+        if legacy:
+            user.demo = True
+        else:
+            real.append(user.username)
+    has_demo = session.scalar(select(User.id).where(User.demo.is_(True)).limit(1)) is not None
+    if real and not has_demo:
+        raise NotADemoDatabase(
+            f"this database has {len(real)} real user(s) ({', '.join(sorted(real)[:5])}); demo "
+            "users (published password) are loaded only into a database of their own")
+
+
 def load_demo(session: Session, *, password_hash: str | None = None) -> dict[str, int]:
-    """Insert what is missing (safe to run again); returns how many rows were added."""
+    """Insert what is missing (safe to run again); returns how many rows were added. Raises
+    NotADemoDatabase on a production database (real users, no demo users)."""
+    _check_demo_database(session)
     # One argon2 hash serves every demo user (same password, one salt): loading stays fast.
     password_hash = password_hash or hash_password(DEMO_PASSWORD)
     added = {"teams": 0, "users": 0, "agencies": 0}
@@ -100,7 +138,7 @@ def load_demo(session: Session, *, password_hash: str | None = None) -> dict[str
     for username, display, role, prov, team_code in USERS:
         if username not in existing:
             session.add(User(username=username, display_name=display, role=role,
-                             province_code=prov, password_hash=password_hash,
+                             province_code=prov, password_hash=password_hash, demo=True,
                              phone=PHONES.get(username),
                              team_id=teams[team_code].id if team_code else None))
             added["users"] += 1

@@ -24,6 +24,7 @@ DESK_ROLES: dict[str, frozenset[Role]] = {
     "team": frozenset({Role.FIELD_MEMBER}),
     "cases": frozenset({Role.CASE_WORKER, Role.SUPERVISOR, Role.ADMIN}),
     "admin": frozenset({Role.ADMIN}),
+    "users": frozenset({Role.ADMIN}),
 }
 
 # Desk-staff roles hear incident events of their province (or all, when national).

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from console.db import Base, UTCDateTime, str_enum, utcnow
@@ -30,6 +30,17 @@ class User(UserMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Accounts (console/accounts.py): a temporary password must be changed at the next login.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # NOTE: TOTP secrets are stored encrypted (console/twofactor.py) and never shown or logged.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_pending: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last TOTP time step accepted: a code (or an older one) is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # Created by the demo loader (console/demo.py) only: no second factor asked of it.
+    demo: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def is_active(self) -> bool:  # type: ignore[override]
@@ -78,3 +89,27 @@ class RealtimeEvent(Base):
     rooms: Mapped[list[str]] = mapped_column(JSON)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for the authenticator app; only its hash is kept."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LoginThrottle(Base):
+    """Failed logins of one username (known or not; stored hashed): each failure past the free
+    ones makes the next attempt wait longer, up to a cap; the owner is never locked out."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -24,7 +24,6 @@ from console import realtime
 from console import service as console_service
 from console.db import BANGKOK, utcnow
 from console.enums import DESK_ROLES, Role
-from console.extensions import limiter, login_key
 from console.labels import labels_json
 from console.sockets import end_user_sockets
 from console.web import db, desk_required, safe_next
@@ -80,27 +79,55 @@ def home():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_FAILURE_LIMIT"], key_func=login_key,
-               methods=["POST"], deduct_when=lambda response: response.status_code != 302)
 def login():
-    """Log in with username and password."""
+    """Log in with username and password; supervisors, administrators and national users (and
+    anyone who set up an authenticator app) then give a code (console/accounts.py). Failures
+    slow down that username step by step and are limited per address (429 with the wait)."""
+    from console import accounts
+
     form = LoginForm()
     error = None
     if form.validate_on_submit():
+        refused = accounts.refuse_if_throttled(form.username.data)
+        if refused is not None:
+            return refused
         user = console_service.authenticate(
-            session=db(), username=form.username.data, password=form.password.data
-        )
+            session=db(), username=form.username.data, password=form.password.data,
+            record_login=False)
+        if user is None:
+            accounts.count_failure(form.username.data)
         db().commit()
         if user is not None:
-            session.clear()
-            session.permanent = True
-            session["login_at"] = utcnow().timestamp()
-            login_user(user)
-            return redirect(safe_next(request.args.get("next"), url_for("console.home")))
+            second = accounts.second_step(user, request.args.get("next"))
+            if second is not None:
+                return second
+            return establish_session(user, request.args.get("next"))
         error = gettext("Wrong username or password.")
     elif request.method == "POST":
         error = gettext("Enter your username and password.")
-    return render_template("login.html", form=form, error=error), 401 if error else 200
+    elif request.args.get("again"):
+        error = gettext("The time for the second step ran out. Please log in again.")
+    status = 401 if error and request.method == "POST" else 200
+    return render_template("login.html", form=form, error=error), status
+
+
+def establish_session(user, next_url: str | None, *, second_factor: str | None = None,
+                      record_login: bool = True):
+    """Start the server-side session of a user who passed every step of the login (or who
+    just changed their password: every older session ended)."""
+    from console import account_service, sessions, throttle
+
+    if record_login:
+        throttle.record_success(session=db(), username=user.username)
+        account_service.record_login(session=db(), user=user, second_factor=second_factor)
+    _row, token = sessions.start(session=db(), user=user, ip=request.remote_addr,
+                                 user_agent=request.user_agent.string)
+    db().commit()
+    session.clear()
+    session.permanent = True
+    session["sid"] = token
+    login_user(user)
+    return redirect(safe_next(next_url, url_for("console.home")))
 
 
 @bp.post("/logout")
@@ -320,6 +347,7 @@ def state():
 def register(app) -> None:
     """Attach every blueprint."""
     from cases.routes import bp as cases_bp
+    from console.accounts import bp as accounts_bp
     from dispatch.routes import bp as dispatch_bp
     from geo.routes import bp as geo_bp
     from telephony.routes import api as telephony_api_bp
@@ -327,6 +355,7 @@ def register(app) -> None:
     from telephony.webhooks import bp as twilio_hooks_bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(accounts_bp)
     for blueprint in (telephony_bp, telephony_api_bp, twilio_hooks_bp, dispatch_bp, geo_bp,
                       cases_bp):
         app.register_blueprint(blueprint)

@@ -55,8 +55,10 @@ def _audit_is_append_only(session: Session, _ctx, _instances) -> None:
             raise DomainError(N_("The audit log is append-only."))
 
 
-def authenticate(*, session: Session, username: str, password: str) -> User | None:
-    """Return the active user whose password matches, else None (constant-time-ish)."""
+def authenticate(*, session: Session, username: str, password: str,
+                 record_login: bool = True) -> User | None:
+    """Return the active user whose password matches, else None (constant-time-ish). With
+    record_login=False the login is recorded later, once the second factor passed too."""
     username = (username or "").strip().lower()
     user = None
     if username and "\x00" not in username and "\x00" not in (password or ""):
@@ -77,9 +79,10 @@ def authenticate(*, session: Session, username: str, password: str) -> User | No
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    user.last_login_at = utcnow()
-    record_audit(session=session, actor_id=user.id, action="login", entity="user",
-                 entity_id=user.id)
+    if record_login:
+        user.last_login_at = utcnow()
+        record_audit(session=session, actor_id=user.id, action="login", entity="user",
+                     entity_id=user.id)
     return user
 
 
