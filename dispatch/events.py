@@ -70,10 +70,29 @@ def incident_payload(incident: Incident) -> dict[str, Any]:
             }
             for p in incident.people
         ],
+        "same_reporter": same_reporter_payload(incident),
     }
     for name in _TIMES:
         data[name] = _iso(getattr(incident, name))
     return data
+
+
+def same_reporter_payload(incident: Incident, user=None) -> dict[str, Any] | None:
+    """The reporter's other open incident when this one was opened beside it (None: none).
+
+    Its number is given only to those who may see it: in a realtime payload (heard by everyone
+    who sees this incident) only when it is of the same province; for one `user`, when their
+    scope covers it. Otherwise the desk is told "same reporter" without the number.
+    """
+    if incident.same_reporter_id is None:
+        return None
+    other = incident.same_reporter
+    visible = other is not None and (
+        user.can_see_province(other.province_code) if user is not None
+        else other.province_code == incident.province_code)
+    if not visible:
+        return {"incident_id": None, "ref": None}
+    return {"incident_id": other.id, "ref": other.ref}
 
 
 def team_payload(team: Team) -> dict[str, Any]:

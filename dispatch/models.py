@@ -105,6 +105,9 @@ class Incident(Base):
     checkin_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Rung of the escalation ladder reached (0 = first offer), None before the first offer.
     escalation_step: Mapped[int | None] = mapped_column()
+    # Opened for a citizen report whose reporter (LINE user or contact) already had this other
+    # open incident, too far away (or in another province) to join it: the dispatcher is told.
+    same_reporter_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # NOTE: optimistic locking: a stale read can never overwrite a newer status (SQLite too).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
@@ -118,6 +121,8 @@ class Incident(Base):
         back_populates="incident", order_by="TimelineEntry.id", cascade="all, delete-orphan"
     )
     team: Mapped[Team | None] = relationship()
+    same_reporter: Mapped[Incident | None] = relationship(
+        remote_side="Incident.id", foreign_keys="Incident.same_reporter_id")
 
 
 class IncidentPerson(Base):

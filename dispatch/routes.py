@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user, login_required
 
 from console import escalation_policy, travel_settings
-from console.errors import NotFound
+from console.errors import N_, Forbidden, NotFound
 from console.validation import parse
 from console.web import db, desk_required, json_body
 from dispatch import events, flows, service
@@ -43,6 +43,10 @@ def get_incident(incident_id: int):
     incident = service.read_incident(session=session, incident_id=incident_id, user=current_user)
     session.commit()
     body = events.incident_payload(incident)
+    # NOTE: a dispatcher's own read also names the reporter's other incident when it is in
+    # their scope (the realtime payload names it only within the same province).
+    body["same_reporter"] = events.same_reporter_payload(
+        incident, current_user if current_user.role in service.DISPATCH_ROLES else None)
     body["timeline"] = [
         {"at": e.at.isoformat(), "kind": e.kind, "from": e.from_status, "to": e.to_status,
          "note": e.note, "actor_id": e.actor_id, "team_id": e.team_id}
@@ -84,7 +88,9 @@ def step(incident_id: int, step: str):
 @bp.get("/teams")
 @login_required
 def teams():
-    """Teams in the user's scope."""
+    """Teams the user may see: a field member their own team, desk staff their province's."""
+    if not service.may_list_teams(current_user):
+        raise Forbidden(N_("Your role cannot use this desk."))
     return jsonify([events.team_payload(t)
                     for t in service.list_teams(session=db(), user=current_user)])
 

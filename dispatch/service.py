@@ -10,8 +10,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from cases import service as case_service
+from cases.models import Case
 from console.db import BANGKOK, utcnow
-from console.enums import Role
+from console.enums import DESK_STAFF, Role
 from console.errors import (
     N_,
     Conflict,
@@ -285,7 +286,7 @@ def create_incident(
 
 def _new_incident(
     *, session: Session, data: IncidentIn, by: User | None, call_id: int | None,
-    source: Source, summary: str,
+    source: Source, summary: str, same_reporter: Incident | None = None,
 ) -> Incident:
     """Shared by intake and citizen reports: resolve the place, insert, timeline, event."""
     loc = data.location
@@ -313,6 +314,7 @@ def _new_incident(
         lon=place.lon,
         precision=Precision(place.precision),
         created_by_id=by.id if by else None,
+        same_reporter=same_reporter,
         created_at=now,
         triaged_at=now,
         updated_at=now,
@@ -340,6 +342,12 @@ def get_incident(*, session: Session, incident_id: int, user: User, lock: bool =
     if user.role is Role.FIELD_MEMBER:
         if incident.team_id is None or incident.team_id != user.team_id:
             raise Forbidden(N_("This job belongs to another team."))
+    elif user.role is Role.CASE_WORKER:
+        # NOTE: a case worker needs an incident only as the origin of a case they may see.
+        case_province = session.scalar(select(Case.province_code)
+                                       .where(Case.incident_id == incident.id))
+        if case_province is None or not user.can_see_province(case_province):
+            raise NotFound("incident")
     elif not user.can_see_province(incident.province_code):
         raise NotFound("incident")
     return incident
@@ -453,9 +461,21 @@ def list_open_incidents(*, session: Session, user: User) -> list[Incident]:
     return list(session.scalars(_scoped(stmt, user, Incident.province_code)))
 
 
+def may_list_teams(user: User) -> bool:
+    """Whether the user has any need to see teams (desk staff, or a member: their own)."""
+    return user.role in DESK_STAFF or user.role is Role.FIELD_MEMBER
+
+
 def list_teams(*, session: Session, user: User) -> list[Team]:
-    """Teams in the user's scope."""
+    """Teams the user may see: a field member their own team only; desk staff their province's
+    (national: all); nobody else any."""
     stmt = select(Team).order_by(Team.province_code, Team.name)
+    if user.role is Role.FIELD_MEMBER:
+        if user.team_id is None:
+            return []
+        return list(session.scalars(stmt.where(Team.id == user.team_id)))
+    if user.role not in DESK_STAFF:
+        return []
     return list(session.scalars(_scoped(stmt, user, Team.province_code)))
 
 
@@ -975,7 +995,9 @@ def choose_next_team(index, travel: geo_service.TravelSettings, max_age_minutes:
 
 def create_incident_from_report(
     *, session: Session, data: IncidentIn, source: Source, summary: str, by: User | None = None,
+    same_reporter: Incident | None = None,
 ) -> Incident:
-    """An incident opened by a citizen report (ESS / LINE / app): no call, maybe no user."""
+    """An incident opened by a citizen report (ESS / LINE / app): no call, maybe no user;
+    `same_reporter`: the reporter's other open incident, which the desk is told about."""
     return _new_incident(session=session, data=data, by=by, call_id=None, source=source,
-                         summary=summary)
+                         summary=summary, same_reporter=same_reporter)

@@ -172,36 +172,77 @@ def report_count(*, session: Session, incident_id: int) -> int:
                           .where(Report.incident_id == incident_id)) or 0
 
 
-def find_open_incident(*, session: Session, report: Report, settings: DedupeSettings,
-                       now: datetime) -> Incident | None:
-    """An open incident this report belongs to: same reporter, or same category close by."""
+def _reporter_clause(report: Report):
+    """Reports of the same reporter (LINE user or contact) as this one; None: anonymous."""
     who = []
     if report.line_user_id:
         who.append(Report.line_user_id == report.line_user_id)
     if report.contact:
         who.append(Report.contact == report.contact)
-    if who:
-        same = session.scalar(
-            select(Incident).join(Report, Report.incident_id == Incident.id)
-            .where(or_(*who), Incident.status.in_(OPEN_STATUSES), Report.id != report.id)
-            .order_by(Incident.created_at.desc()).limit(1))
-        if same is not None:
-            return same
+    return or_(*who) if who else None
+
+
+def report_province(report: Report) -> str | None:
+    """The province a located report falls in (None: no position, or outside Thailand)."""
     if report.lat is None or report.lon is None:
         return None
-    candidates = session.scalars(select(Incident).where(
-        Incident.category == report.category, Incident.status.in_(OPEN_STATUSES),
+    try:
+        return geo_service.resolve_location(lat=report.lat, lon=report.lon, province_code=None,
+                                            district_code=None,
+                                            subdistrict_code=None).province_code
+    except ValidationFailed:
+        return None
+
+
+def find_open_incident(*, session: Session, report: Report, settings: DedupeSettings,
+                       now: datetime) -> Incident | None:
+    """The open incident a located report joins: in the province the report falls in, within
+    ESS_DEDUPE_METERS of it and opened within ESS_DEDUPE_MINUTES, and either already holding a
+    report of the same reporter (LINE user or contact; any category) or of the same category.
+
+    NOTE: the reporter is who the report says it is (a typed contact proves nothing): the same
+    reporter never joins an incident elsewhere, which would show them its number and status.
+    """
+    province = report_province(report)
+    if province is None:
+        return None
+    candidates = list(session.scalars(select(Incident).where(
+        Incident.province_code == province, Incident.status.in_(OPEN_STATUSES),
         Incident.created_at >= now - timedelta(minutes=settings.minutes),
-        Incident.lat.is_not(None)))
-    best: tuple[float, Incident] | None = None
+        Incident.lat.is_not(None))))
+    near = []
     for incident in candidates:
         km = geo_service.haversine_km(report.lat, report.lon, incident.lat, incident.lon)
-        if km * 1000 <= settings.meters and (best is None or km < best[0]):
-            best = (km, incident)
-    return best[1] if best else None
+        if km * 1000 <= settings.meters:
+            near.append((km, incident.id, incident))
+    if not near:
+        return None
+    who = _reporter_clause(report)
+    mine: set[int] = set()
+    if who is not None:
+        mine = set(session.scalars(select(Report.incident_id).where(
+            who, Report.id != report.id,
+            Report.incident_id.in_([incident.id for _, _, incident in near]))))
+    for wanted in (lambda i: i.id in mine, lambda i: i.category == report.category):
+        found = sorted((km, i_id, i) for km, i_id, i in near if wanted(i))
+        if found:
+            return found[0][2]
+    return None
 
 
-def _incident_for(session: Session, report: Report, *, by: User | None = None) -> Incident:
+def reporter_open_incident(*, session: Session, report: Report) -> Incident | None:
+    """The latest open incident already holding a report of the same reporter (any place)."""
+    who = _reporter_clause(report)
+    if who is None:
+        return None
+    return session.scalar(
+        select(Incident).join(Report, Report.incident_id == Incident.id)
+        .where(who, Incident.status.in_(OPEN_STATUSES), Report.id != report.id)
+        .order_by(Incident.created_at.desc(), Incident.id.desc()).limit(1))
+
+
+def _incident_for(session: Session, report: Report, *, by: User | None = None,
+                  same_reporter: Incident | None = None) -> Incident:
     """Open a new incident for a report (its position is reverse-geocoded)."""
     source = Source.LINE if report.source is ReportSource.LINE else Source.APP
     data = IncidentIn(
@@ -213,7 +254,8 @@ def _incident_for(session: Session, report: Report, *, by: User | None = None) -
     summary = (report.description or "").strip()[:200] or f"ESS Help Me ({source.value})"
     try:
         return dispatch_service.create_incident_from_report(
-            session=session, data=data, source=source, summary=summary, by=by)
+            session=session, data=data, source=source, summary=summary, by=by,
+            same_reporter=same_reporter)
     except ValidationFailed as exc:
         raise ValidationFailed({k.replace("location.", "position.", 1): v
                                 for k, v in exc.errors.items()}) from None
@@ -221,12 +263,14 @@ def _incident_for(session: Session, report: Report, *, by: User | None = None) -
 
 def link_report(*, session: Session, report: Report, settings: DedupeSettings,
                 now: datetime | None = None) -> bool:
-    """Attach a located report to an open incident or open one; True when one was opened."""
+    """Attach a located report to an open incident or open one; True when one was opened.
+    A new incident of a reporter who has another open one is marked "same reporter"."""
     now = now or utcnow()
     incident = find_open_incident(session=session, report=report, settings=settings, now=now)
     created = incident is None
     if incident is None:
-        incident = _incident_for(session, report)
+        incident = _incident_for(session, report, same_reporter=reporter_open_incident(
+            session=session, report=report))
     report.incident_id = incident.id
     report.status = ReportStatus.LINKED
     session.flush()
@@ -480,8 +524,8 @@ def handle_line(
             return out
         report.lat, report.lon = item.lat, item.lon
     session.flush()
-    if report.incident_id is None and (report.lat is not None or find_open_incident(
-            session=session, report=report, settings=settings, now=item.at) is not None):
+    # NOTE: only a located report is linked (joining needs the place: same province, near).
+    if report.incident_id is None and report.lat is not None:
         link_report(session=session, report=report, settings=settings, now=item.at)
     if report.incident_id is None:
         out.message, out.ask_location = LINE_NEED_LOCATION, True

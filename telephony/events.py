@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from console import realtime
-from console.rooms import calltaker_rooms, supervisor_rooms
+from console.rooms import (
+    CALLTAKERS_NATIONAL,
+    SUPERVISORS_NATIONAL,
+    calltaker_rooms,
+    supervisor_rooms,
+)
 from telephony.models import Call
 
 if TYPE_CHECKING:
@@ -109,10 +114,25 @@ def call_state_payload(call: Call) -> dict[str, Any]:
 
 
 def call_ringing(*, session: Session, call: Call, context: CallerContext,
-                 links: list[CallLink]) -> dict:
-    """A call is waiting: the screen pop, to the call-takers of its province only."""
-    return realtime.publish(session, CALL_RINGING, screen_pop_payload(call, context, links),
-                            pop_rooms(call))
+                 links: list[CallLink],
+                 provincial: tuple[CallerContext, list[CallLink]] | None = None) -> dict:
+    """A call is waiting: the screen pop, to the call-takers of its province only.
+
+    National call-takers (or supervisors) get the caller's whole history (`context`); the
+    province's room gets `provincial`, the part of it that province may see. A call of the
+    national queue pops in the national room only. One event when both are the same.
+    """
+    rooms = pop_rooms(call)
+    national = [r for r in rooms if r in (CALLTAKERS_NATIONAL, SUPERVISORS_NATIONAL)]
+    local = [r for r in rooms if r not in national]
+    payload = screen_pop_payload(call, context, links)
+    if not local or provincial is None:
+        return realtime.publish(session, CALL_RINGING, payload, national)
+    local_payload = screen_pop_payload(call, *provincial)
+    if local_payload == payload:
+        return realtime.publish(session, CALL_RINGING, payload, rooms)
+    realtime.publish(session, CALL_RINGING, payload, national)
+    return realtime.publish(session, CALL_RINGING, local_payload, local)
 
 
 def call_updated(*, session: Session, call: Call) -> dict:

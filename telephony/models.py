@@ -92,6 +92,9 @@ class CallerFlag(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     active: Mapped[bool] = mapped_column(default=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # The province of the user who set it: listed and lifted there, and it routes only that
+    # province's calls. NULL (a national user, or an old flag whose setter had none): national.
+    province_code: Mapped[str | None] = mapped_column(String(2), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

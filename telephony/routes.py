@@ -56,8 +56,9 @@ def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _call_item(call) -> dict:
-    """A voice call as the desk lists it (the caller's number included: call-taker desk)."""
+def _call_item(call, scope: str | None) -> dict:
+    """A voice call as the desk lists it (the caller's number included: call-taker desk);
+    the incidents/cases it was linked to only when `scope` (the user's province) covers them."""
     return {
         **call_state_payload(call),
         "number": call.number,
@@ -67,7 +68,8 @@ def _call_item(call) -> dict:
         "created_at": _iso(call.created_at),
         "recording_url": call.recording_url,
         "recording_seconds": call.recording_seconds,
-        "links": [link.ref for link in service.call_links(session=db(), call=call)],
+        "links": [link.ref for link in service.visible_links(
+            session=db(), links=service.call_links(session=db(), call=call), scope=scope)],
     }
 
 
@@ -75,7 +77,8 @@ def _flag_item(flag: CallerFlag) -> dict:
     return {"id": flag.id, "number": flag.number, "number_display": format_thai_phone(
         flag.number), "level": flag.level.value, "reason": flag.reason,
         "expires_at": _iso(flag.expires_at), "created_at": _iso(flag.created_at),
-        "created_by_id": flag.created_by_id, "active": flag.active}
+        "created_by_id": flag.created_by_id, "province_code": flag.province_code,
+        "active": flag.active}
 
 
 def _message_item(msg: OutboundMessage) -> dict:
@@ -108,7 +111,7 @@ def accept(call_id: int):
         session=session, call=call, by=current_user, provider=provider,
         twiml=connect_twiml(current_user.phone, provider.number) if current_user.phone else "")
     session.commit()
-    body = _call_item(call)
+    body = _call_item(call, service.user_scope(current_user))
     body["connected"] = bool(result and result.ok)
     body["connect_error"] = (result.error if result else
                              gettext("No phone on file for you: the caller stays in the queue."))
@@ -140,15 +143,20 @@ def call_back(call_id: int):
 @bp.get("/waiting")
 @desk_required("calls")
 def waiting():
-    """Screen pops of the calls waiting now (a console that opens late sees them too)."""
+    """Screen pops of the calls waiting now (a console that opens late sees them too), each
+    with only what the user's province may see of the caller (national users: everything)."""
     from telephony.events import screen_pop_payload
 
     session = db()
+    scope = service.user_scope(current_user)
     out = []
     for call in service.waiting_calls(session=session, user=current_user):
         ctx = service.caller_context(session=session, number=call.number,
-                                     exclude_call_id=call.id)
-        out.append(screen_pop_payload(call, ctx, service.call_links(session=session, call=call)))
+                                     exclude_call_id=call.id, call_province=call.province_code)
+        links = service.call_links(session=session, call=call)
+        out.append(screen_pop_payload(
+            call, service.visible_context(session=session, ctx=ctx, scope=scope),
+            service.visible_links(session=session, links=links, scope=scope)))
     return jsonify(out)
 
 
@@ -156,14 +164,17 @@ def waiting():
 @desk_required("calls")
 def callbacks():
     """Missed calls and voice messages to call back, by priority then age."""
-    return jsonify([_call_item(c) for c in service.callbacks(session=db(), user=current_user)])
+    scope = service.user_scope(current_user)
+    return jsonify([_call_item(c, scope)
+                    for c in service.callbacks(session=db(), user=current_user)])
 
 
 @api.get("/flags")
 @desk_required("calls")
 def flags():
-    """The review list: every flag acting now."""
-    return jsonify([_flag_item(f) for f in service.list_active_flags(session=db())])
+    """The review list: the flags acting now in the user's province (national users: all)."""
+    return jsonify([_flag_item(f) for f in service.list_active_flags(session=db(),
+                                                                     user=current_user)])
 
 
 @api.post("/flags")
@@ -207,6 +218,9 @@ def simulate_incoming_call():
     if not isinstance(provider, SimulatorProvider):
         raise DomainError(N_("The simulator is off: a real telephony provider is configured."))
     data = parse(SimulatedCallIn, json_body())
+    # NOTE: read before the webhooks below: their requests, made from inside this one, can
+    # leave `current_user` anonymous.
+    scope = service.user_scope(current_user)
     base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
     validator = RequestValidator(provider.webhook_token)
     sid = "CA" + secrets.token_hex(16)
@@ -229,7 +243,7 @@ def simulate_incoming_call():
         if resp.status_code != 200:
             raise DomainError(N_("The simulated call was refused by the webhooks."))
     call = service.find_call(session=db(), call_sid=sid)
-    return jsonify(_call_item(call)), 201
+    return jsonify(_call_item(call, scope)), 201
 
 
 @bp.get("/answer-times")

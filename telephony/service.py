@@ -189,9 +189,13 @@ def active_flags(*, session: Session, number: str | None,
     return list(session.scalars(stmt.order_by(CallerFlag.id)))
 
 
-def list_active_flags(*, session: Session, now: datetime | None = None) -> list[CallerFlag]:
-    """Every flag acting now, newest first (the review list)."""
+def list_active_flags(*, session: Session, user: User,
+                      now: datetime | None = None) -> list[CallerFlag]:
+    """Flags acting now in the user's province (national users: all), newest first."""
     stmt = select(CallerFlag).where(_active_flag_clause(now or utcnow()))
+    if not user.is_national:
+        # NOTE: a flag without a province is national: only national users list it.
+        stmt = stmt.where(CallerFlag.province_code == user.province_code)
     return list(session.scalars(stmt.order_by(CallerFlag.id.desc())))
 
 
@@ -202,20 +206,22 @@ def create_flag(*, session: Session, data: FlagIn, by: User) -> CallerFlag:
     now = utcnow()
     flag = CallerFlag(number=data.number, level=data.level, reason=data.reason,
                       expires_at=now + timedelta(hours=data.hours) if data.hours else None,
-                      created_by_id=by.id, created_at=now)
+                      created_by_id=by.id, province_code=by.province_code, created_at=now)
     session.add(flag)
     session.flush()
     record_audit(session=session, actor_id=by.id, action="flag.created", entity="caller_flag",
                  entity_id=flag.id, detail={"number": flag.number, "level": flag.level.value,
                                             "reason": flag.reason,
-                                            "hours": data.hours})
+                                            "hours": data.hours,
+                                            "province_code": flag.province_code})
     return flag
 
 
 def lift_flag(*, session: Session, flag_id: int, reason: str, by: User) -> CallerFlag:
-    """Lift a flag; audited. Lifting one that no longer acts is refused."""
+    """Lift a flag of the user's province (national users: any); audited. Lifting one that
+    no longer acts is refused."""
     flag = session.get(CallerFlag, flag_id)
-    if flag is None:
+    if flag is None or not by.can_see_province(flag.province_code):
         raise NotFound("caller_flag")
     now = utcnow()
     if not flag.active or (flag.expires_at is not None and flag.expires_at <= now):
@@ -232,11 +238,18 @@ def lift_flag(*, session: Session, flag_id: int, reason: str, by: User) -> Calle
 # --- who is calling ------------------------------------------------------------------------
 
 _LEVEL_RANK = {FlagLevel.WARN: 1, FlagLevel.LOW_PRIORITY: 2, FlagLevel.SUPERVISOR: 3}
+# A protection found only in provinces the viewer cannot see: shown without its details.
+OTHER_PROVINCE = "other_province"
 
 
 @dataclass
 class CallerContext:
-    """What the screen pop shows about a number, and what the voice menu does with it."""
+    """What the screen pop shows about a number, and what the voice menu does with it.
+
+    The context of the queueing decision (`caller_context`) covers every province; what a
+    call-taker is shown is `visible_context` of it: only their own province's calls, incidents,
+    cases and flags (national users: all).
+    """
 
     number: str | None
     times_called_before: int = 0
@@ -244,6 +257,12 @@ class CallerContext:
     open_incidents: list[Incident] = field(default_factory=list)
     open_cases: list[Case] = field(default_factory=list)
     flags: list[CallerFlag] = field(default_factory=list)
+    # The province of the call being queued (None: the national queue): its flags act on it.
+    call_province: str | None = None
+    # A view that leaves provinces out still knows the caller is protected somewhere.
+    protected_elsewhere: bool = False
+    calls_by_province: dict[str | None, int] = field(default_factory=dict)
+    exclude_call_id: int | None = None
 
     @property
     def protected_because(self) -> list[str]:
@@ -255,33 +274,45 @@ class CallerContext:
             why.append("open_case")
         if any(f.level is FlagLevel.AT_RISK for f in self.flags):
             why.append("at_risk")
+        if not why and self.protected_elsewhere:
+            why.append(OTHER_PROVINCE)
         return why
 
     @property
+    def acting_flags(self) -> list[CallerFlag]:
+        """The flags that route this call: those of the call's own province only."""
+        return [f for f in self.flags if f.province_code == self.call_province]
+
+    @property
     def nuisance_level(self) -> FlagLevel | None:
-        """The strongest nuisance flag acting on the number."""
-        levels = [f.level for f in self.flags if f.level in NUISANCE_LEVELS]
+        """The strongest nuisance flag acting on this call."""
+        levels = [f.level for f in self.acting_flags if f.level in NUISANCE_LEVELS]
         return max(levels, key=_LEVEL_RANK.__getitem__) if levels else None
 
     @property
     def applied_level(self) -> FlagLevel | None:
         """The nuisance level the voice menu applies: none for a protected caller."""
-        # NOTE: a caller linked to an open incident/case or flagged at risk is never blocked
-        # or deprioritised; the screen pop shows the flag AND the protection instead.
+        # NOTE: a caller linked to an open incident/case or flagged at risk (in ANY province)
+        # is never blocked or deprioritised; the screen pop shows the flag AND the protection.
         return None if self.protected_because else self.nuisance_level
 
 
 def caller_context(*, session: Session, number: str | None, exclude_call_id: int | None = None,
-                   now: datetime | None = None) -> CallerContext:
-    """History, open incidents and cases, and active flags of a number."""
-    ctx = CallerContext(number=number)
+                   now: datetime | None = None, call_province: str | None = None
+                   ) -> CallerContext:
+    """History, open incidents and cases, and active flags of a number, in every province
+    (the queueing decision; show a call-taker only `visible_context` of it)."""
+    ctx = CallerContext(number=number, call_province=call_province,
+                        exclude_call_id=exclude_call_id)
     if not number:
         return ctx
     others = select(Call).where(Call.number == number)
     if exclude_call_id is not None:
         others = others.where(Call.id != exclude_call_id)
-    ctx.times_called_before = session.scalar(
-        select(func.count()).select_from(others.subquery())) or 0
+    sub = others.subquery()
+    ctx.calls_by_province = {code: n for code, n in session.execute(
+        select(sub.c.province_code, func.count()).group_by(sub.c.province_code))}
+    ctx.times_called_before = sum(ctx.calls_by_province.values())
     ctx.last_contacts = list(session.scalars(others.order_by(Call.id.desc()).limit(5)))
     call_ids = select(Call.id).where(Call.number == number)
     linked = select(CallLink.incident_id).join(Call, Call.id == CallLink.call_id).where(
@@ -297,6 +328,50 @@ def caller_context(*, session: Session, number: str | None, exclude_call_id: int
                Case.status != CaseStatus.CLOSED).order_by(Case.id)))
     ctx.flags = active_flags(session=session, number=number, now=now)
     return ctx
+
+
+def visible_context(*, session: Session, ctx: CallerContext, scope: str | None
+                    ) -> CallerContext:
+    """What desk staff of a province (`scope`; None = national) may see of a caller context:
+    only that province's calls, incidents, cases and flags. The routing stays as decided: a
+    protection found elsewhere shows as "other_province", without its details."""
+    if scope is None:
+        return ctx
+    view = CallerContext(
+        number=ctx.number, call_province=ctx.call_province,
+        exclude_call_id=ctx.exclude_call_id,
+        times_called_before=ctx.calls_by_province.get(scope, 0),
+        open_incidents=[i for i in ctx.open_incidents if i.province_code == scope],
+        open_cases=[c for c in ctx.open_cases if c.province_code == scope],
+        flags=[f for f in ctx.flags if f.province_code == scope],
+        protected_elsewhere=bool(ctx.protected_because),
+    )
+    view.calls_by_province = {scope: view.times_called_before}
+    if ctx.number and view.times_called_before:
+        stmt = select(Call).where(Call.number == ctx.number, Call.province_code == scope)
+        if ctx.exclude_call_id is not None:
+            stmt = stmt.where(Call.id != ctx.exclude_call_id)
+        view.last_contacts = list(session.scalars(stmt.order_by(Call.id.desc()).limit(5)))
+    return view
+
+
+def user_scope(user: User) -> str | None:
+    """The province a user's views are limited to (None: national)."""
+    return None if user.is_national else user.province_code
+
+
+def visible_links(*, session: Session, links: list[CallLink], scope: str | None
+                  ) -> list[CallLink]:
+    """The keyed-in incident/case links of a call whose incident or case the scope covers."""
+    if scope is None:
+        return links
+    out = []
+    for link in links:
+        found = (session.get(Incident, link.incident_id) if link.incident_id is not None
+                 else session.get(Case, link.case_id) if link.case_id is not None else None)
+        if found is not None and found.province_code == scope:
+            out.append(link)
+    return out
 
 
 def queue_name(*, province_code: str | None, level: FlagLevel | None) -> str:
@@ -385,8 +460,10 @@ def link_by_ref(*, session: Session, call: Call, digits: str) -> list[CallLink]:
 
 
 def queue_call(*, session: Session, call: Call) -> str:
-    """Put the call in its queue (flags applied) and pop it on the right call-takers' screens."""
-    ctx = caller_context(session=session, number=call.number, exclude_call_id=call.id)
+    """Put the call in its queue (flags applied) and pop it on the right call-takers' screens:
+    national rooms get the whole history, the province's room only that province's part."""
+    ctx = caller_context(session=session, number=call.number, exclude_call_id=call.id,
+                         call_province=call.province_code)
     queue = queue_name(province_code=call.province_code, level=ctx.applied_level)
     first = call.queue is None
     call.queue = queue
@@ -394,8 +471,13 @@ def queue_call(*, session: Session, call: Call) -> str:
         call.status = CallStatus.QUEUED
     session.flush()
     if first:
-        events.call_ringing(session=session, call=call, context=ctx, links=call_links(
-            session=session, call=call))
+        links = call_links(session=session, call=call)
+        local = None
+        if call.province_code is not None:
+            local = (visible_context(session=session, ctx=ctx, scope=call.province_code),
+                     visible_links(session=session, links=links, scope=call.province_code))
+        events.call_ringing(session=session, call=call, context=ctx, links=links,
+                            provincial=local)
     return queue
 
 

@@ -128,7 +128,8 @@ def voice():
         return bad
     session = db()
     call = _call()
-    ctx = service.caller_context(session=session, number=call.number, exclude_call_id=call.id)
+    ctx = service.caller_context(session=session, number=call.number, exclude_call_id=call.id,
+                                 call_province=call.province_code)
     session.commit()
     resp = VoiceResponse()
     if ctx.applied_level is FlagLevel.WARN:

@@ -37,6 +37,17 @@ async function cancelIncident(incident) {
   else message(`${incident.ref}: ${(r.data.fields && r.data.fields.reason) || r.data.error}`, "error");
 }
 
+const DT = JSON.parse(document.getElementById("dispatch-text").textContent);
+
+// A report whose reporter already has another open incident: the number only when the payload
+// gives it (same province), else just the fact.
+function sameReporter(inc) {
+  const s = inc.same_reporter;
+  if (!s) return null;
+  return el("small", { class: "same-reporter", "data-testid": `same-reporter-${inc.id}` },
+    s.ref ? DT.same_reporter.replace("%(ref)s", s.ref) : DT.same_reporter_other);
+}
+
 const reportCounts = new Map();  // incident id -> citizen reports gathered (ESS Help Me)
 const suggestions = new Map();  // incident id -> [{team, distance_km, eta_minutes, ...}]
 let suggestTimer = null;
@@ -83,7 +94,7 @@ function render() {
     el("td", {}, el("a", { href: `/desk/incidents/${inc.id}` }, el("strong", {}, inc.ref)),
       (reportCounts.get(inc.id) || 0) > 1 ? el("span", { class: "count", "data-testid": `reports-${inc.id}` },
         ` ${reportCounts.get(inc.id)} ${T.reports}`) : null, el("br"),
-      el("small", {}, inc.summary)),
+      el("small", {}, inc.summary), inc.same_reporter ? el("br") : null, sameReporter(inc)),
     el("td", {}, label("category", inc.category)),
     el("td", {}, placeName(inc), el("br"), el("small", {}, label("precision", inc.precision))),
     el("td", { "data-testid": `status-${inc.id}` }, label("status", inc.status)),

@@ -14,7 +14,7 @@ INCIDENT_KEYS = {
     "district_code", "subdistrict_code", "place", "address_text", "lat", "lon", "precision",
     "team_id", "team_name", "people", "created_at", "triaged_at", "dispatched_at",
     "acknowledged_at", "en_route_at", "on_scene_at", "resolved_at", "handed_over_at",
-    "cancelled_at", "updated_at", "offer_due_at", "checkin_due_at",
+    "cancelled_at", "updated_at", "offer_due_at", "checkin_due_at", "same_reporter",
 }
 
 

@@ -203,12 +203,18 @@ def test_a_report_near_an_open_incident_joins_it(api, login_as, session):
     assert login_as("team1").get(f"/api/incidents/{incident_id}/reports").status_code == 403
 
 
-def test_the_same_reporter_joins_their_open_incident(api, session):
+def test_the_same_reporter_joins_their_open_incident_nearby_only(api, session):
     http, key = api
     first = http.post("/api/v1/reports", json=report_body(contact="0811111111"), headers=key)
-    again = http.post("/api/v1/reports", json=report_body(
+    near = http.post("/api/v1/reports", json=report_body(
+        lat_lon=(16.8160, 100.2600), category="other", contact="0811111111"), headers=key)
+    assert first.json["number"] == near.json["number"]
+    # Farther than ESS_DEDUPE_METERS: a new incident, marked for the desk (test_least_privilege).
+    far = http.post("/api/v1/reports", json=report_body(
         lat_lon=(16.90, 100.30), category="other", contact="0811111111"), headers=key)
-    assert first.json["number"] == again.json["number"]
+    assert far.json["number"] != first.json["number"]
+    assert session.get(Incident, session.get(Report, far.json["id"]).incident_id
+                       ).same_reporter_id == session.get(Report, first.json["id"]).incident_id
 
 
 def test_a_report_after_the_time_window_opens_a_new_incident(app, api, session):
