@@ -6,14 +6,87 @@ from enum import StrEnum
 
 
 class CaseStatus(StrEnum):
-    """Where a case stands in case management."""
+    """Where a case stands in case management (พม. Smart)."""
 
     INTAKE = "intake"
     FACT_FINDING = "fact_finding"
     PLANNING = "planning"
-    REFERRED = "referred"
+    IN_ASSISTANCE = "in_assistance"  # referrals and actions of the plan running
     FOLLOW_UP = "follow_up"
     CLOSED = "closed"
+
+
+# The case workflow: every allowed move, in one place. Anything else is refused.
+CASE_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
+    CaseStatus.INTAKE: frozenset({CaseStatus.FACT_FINDING, CaseStatus.CLOSED}),
+    CaseStatus.FACT_FINDING: frozenset({CaseStatus.PLANNING, CaseStatus.CLOSED}),
+    CaseStatus.PLANNING: frozenset({CaseStatus.IN_ASSISTANCE, CaseStatus.FACT_FINDING,
+                                    CaseStatus.CLOSED}),
+    CaseStatus.IN_ASSISTANCE: frozenset({CaseStatus.FOLLOW_UP, CaseStatus.PLANNING,
+                                         CaseStatus.CLOSED}),
+    CaseStatus.FOLLOW_UP: frozenset({CaseStatus.IN_ASSISTANCE, CaseStatus.CLOSED}),
+    # Reopening: back to where the work resumes, always with a reason.
+    CaseStatus.CLOSED: frozenset({CaseStatus.FACT_FINDING, CaseStatus.PLANNING,
+                                  CaseStatus.IN_ASSISTANCE, CaseStatus.FOLLOW_UP}),
+}
+
+# Moves that need the worker's written reason (closing, reopening, going back a step).
+REASON_REQUIRED: frozenset[tuple[CaseStatus, CaseStatus]] = frozenset(
+    {(a, CaseStatus.CLOSED) for a in CaseStatus if a is not CaseStatus.CLOSED}
+    | {(CaseStatus.CLOSED, b) for b in CASE_TRANSITIONS[CaseStatus.CLOSED]}
+    | {(CaseStatus.PLANNING, CaseStatus.FACT_FINDING),
+       (CaseStatus.IN_ASSISTANCE, CaseStatus.PLANNING),
+       (CaseStatus.FOLLOW_UP, CaseStatus.IN_ASSISTANCE)}
+)
+
+
+class CaseSource(StrEnum):
+    """Where a case came from."""
+
+    INCIDENT = "incident"  # a resolved incident handed over
+    CALL = "call"  # a hotline call closed at intake as referred / needs follow-up
+    ESS = "ess"  # an ESS Help Me report
+    WALK_IN = "walk_in"
+    LETTER = "letter"
+    AGENCY = "agency"  # another agency, ศูนย์ดำรงธรรม
+    VOLUNTEER = "volunteer"  # an อพม. volunteer
+
+
+# Sources a case worker picks on the new-case form.
+FORM_SOURCES = frozenset({CaseSource.WALK_IN, CaseSource.LETTER, CaseSource.AGENCY,
+                          CaseSource.VOLUNTEER, CaseSource.CALL})
+
+
+class PersonRole(StrEnum):
+    """A person's place in the case."""
+
+    CLIENT = "client"
+    HOUSEHOLD = "household"
+
+
+class NoIdReason(StrEnum):
+    """Why a person's 13-digit national ID is not recorded."""
+
+    STATELESS = "stateless"
+    CHILD = "child"
+    NOT_GIVEN = "not_given"
+    FOREIGN = "foreign"
+
+
+class TargetGroup(StrEnum):
+    """The seeds' target groups (กลุ่มเป้าหมาย)."""
+
+    CHILDREN_YOUTH = "children_youth"
+    WOMEN_FAMILY_VIOLENCE = "women_family_violence"
+    ELDERLY = "elderly"
+    DISABLED = "disabled"
+    HOMELESS = "homeless"
+    BEGGARS = "beggars"
+    TRAFFICKING_LABOUR = "trafficking_labour"
+    POOR_HOUSEHOLD = "poor_household"
+    BEDRIDDEN = "bedridden"
+    PSYCHIATRIC = "psychiatric"
+    STATELESS = "stateless"
 
 
 class AgencyKind(StrEnum):
@@ -27,3 +100,45 @@ class AgencyKind(StrEnum):
     LOCAL_GOVERNMENT = "local_government"
     NGO = "ngo"
     OTHER = "other"
+
+
+class Domain(StrEnum):
+    """Well-being domains the fact-finding scores (each with a reason)."""
+
+    SAFETY = "safety"
+    HEALTH = "health"
+    FOOD_INCOME = "food_income"
+    SHELTER = "shelter"
+    FAMILY_CARE = "family_care"
+    EDUCATION_WORK = "education_work"
+
+
+# Scores: 1 serious problem, 2 problem, 3 some risk, 4 no problem. A domain scored at or below
+# CONCERN_AT needs a goal in the assistance plan.
+SCORES = (1, 2, 3, 4)
+CONCERN_AT = 2
+
+
+class RiskLevel(StrEnum):
+    """The worker's overall assessment: level 3 (urgent) is served first."""
+
+    LOW = "1"
+    MEDIUM = "2"
+    URGENT = "3"
+
+
+class PlanPhase(StrEnum):
+    """The three phases of an assistance plan (แผนการช่วยเหลือ)."""
+
+    URGENT = "urgent"  # subsidy, survival kit, emergency shelter
+    MEDIUM = "medium"  # needs analysis, multidisciplinary meeting
+    LONG = "long"  # housing, work, land, education across agencies
+
+
+class ActionStatus(StrEnum):
+    """Where one action of the plan stands."""
+
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"

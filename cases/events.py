@@ -6,12 +6,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cases.enums import CASE_TRANSITIONS, CaseStatus
 from cases.models import Case
 from console import realtime
 from console.rooms import case_rooms
 from dispatch.events import place_names
 
 CASE_OPENED = "case.opened"
+CASE_UPDATED = "case.updated"
 
 
 def case_payload(case: Case) -> dict[str, Any]:
@@ -20,7 +22,13 @@ def case_payload(case: Case) -> dict[str, Any]:
         "id": case.id,
         "ref": case.ref,
         "incident_id": case.incident_id,
+        "source": case.source.value if case.source else "incident",
         "status": case.status.value,
+        "status_changed_at": case.status_changed_at.isoformat() if case.status_changed_at
+        else None,
+        "version": case.version,
+        "moves": [m.value for m in CaseStatus if m in CASE_TRANSITIONS[case.status]],
+        "assigned_to_id": case.assigned_to_id,
         "category": case.category,
         "priority": case.priority,
         "summary": case.summary,
@@ -35,3 +43,51 @@ def case_opened(*, session: Session, case: Case) -> dict:
     """A case entered intake: the case workers of its province hear."""
     rooms = case_rooms(case.province_code)
     return realtime.publish(session, CASE_OPENED, case_payload(case), rooms)
+
+
+def case_updated(*, session: Session, case: Case) -> dict:
+    """A case moved or changed: the case desks of its province hear (no personal data)."""
+    rooms = case_rooms(case.province_code)
+    return realtime.publish(session, CASE_UPDATED, case_payload(case), rooms)
+
+
+def person_payload(person) -> dict[str, Any]:
+    """A person as the case page lists them: the national ID masked."""
+    from cases.schemas import mask_thai_id
+
+    return {
+        "id": person.id,
+        "role": person.role.value if person.role else None,
+        "full_name": person.full_name,
+        "national_id_masked": mask_thai_id(person.national_id),
+        "no_id_reason": person.no_id_reason.value if person.no_id_reason else None,
+        "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+        "age_years": person.age_years,
+        "sex": person.sex,
+        "relationship_to_client": person.relationship_to_client,
+        "target_groups": list(person.target_groups or []),
+    }
+
+
+def assessment_payload(row) -> dict[str, Any] | None:
+    """The fact-finding as the case page shows it."""
+    if row is None:
+        return None
+    return {
+        "visited_at": row.visited_at.isoformat() if row.visited_at else None,
+        "problem": row.problem, "living_conditions": row.living_conditions,
+        "income_debts": row.income_debts, "health": row.health, "education": row.education,
+        "safety_risks": row.safety_risks, "needs": row.needs, "scores": dict(row.scores or {}),
+        "risk_level": row.risk_level.value if row.risk_level else None,
+        "completed_at": row.completed_at.isoformat() if row.completed_at else None,
+    }
+
+
+def action_payload(action) -> dict[str, Any]:
+    """One action of the plan."""
+    return {
+        "id": action.id, "phase": action.phase.value, "domain": action.domain.value,
+        "title": action.title, "owner_user_id": action.owner_user_id,
+        "owner_agency_id": action.owner_agency_id, "due_on": action.due_on.isoformat(),
+        "status": action.status.value, "note": action.note,
+    }

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, String, Text
+from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cases.enums import AgencyKind, CaseStatus
+from cases.enums import (
+    ActionStatus,
+    AgencyKind,
+    CaseSource,
+    CaseStatus,
+    Domain,
+    NoIdReason,
+    PersonRole,
+    PlanPhase,
+    RiskLevel,
+)
 from console.db import Base, UTCDateTime, str_enum, utcnow
 
 
@@ -26,14 +36,24 @@ class Agency(Base):
 
 
 class Case(Base):
-    """A case in case management, opened from a resolved incident."""
+    """A case in case management: from a resolved incident, a call, a report or the desk."""
 
     __tablename__ = "welfare_case"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str | None] = mapped_column(String(32), unique=True)
-    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), unique=True)
-    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus), default=CaseStatus.INTAKE)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), unique=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id"), unique=True)
+    source: Mapped[CaseSource] = mapped_column(str_enum(CaseSource), default=CaseSource.INCIDENT)
+    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus), default=CaseStatus.INTAKE,
+                                               index=True)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    close_reason: Mapped[str] = mapped_column(Text, default="")
+    client_feedback: Mapped[str] = mapped_column(Text, default="")
+    lessons_learned: Mapped[str] = mapped_column(Text, default="")
+    # NOTE: optimistic locking: two workers saving the same case, the second is told.
+    version: Mapped[int] = mapped_column(Integer, default=1)
     category: Mapped[str] = mapped_column(String(24))
     priority: Mapped[str] = mapped_column(String(2))
     summary: Mapped[str] = mapped_column(Text)
@@ -45,9 +65,11 @@ class Case(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     precision: Mapped[str] = mapped_column(String(12))
-    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    __mapper_args__ = {"version_id_col": version}
 
     people: Mapped[list[CasePerson]] = relationship(
         order_by="CasePerson.id", cascade="all, delete-orphan"
@@ -55,10 +77,17 @@ class Case(Base):
     timeline: Mapped[list[CaseTimelineEntry]] = relationship(
         order_by="CaseTimelineEntry.id", cascade="all, delete-orphan"
     )
+    assessment: Mapped[CaseAssessment | None] = relationship(
+        cascade="all, delete-orphan", uselist=False
+    )
+    actions: Mapped[list[PlanAction]] = relationship(
+        order_by="PlanAction.id", cascade="all, delete-orphan"
+    )
 
 
 class CasePerson(Base):
-    """A person carried over from the incident into the case."""
+    """A person of the case: the client or a household member (or one carried over from the
+    incident, known only by age group and sex until the worker identifies them)."""
 
     __tablename__ = "case_person"
 
@@ -67,6 +96,20 @@ class CasePerson(Base):
     age_group: Mapped[str] = mapped_column(String(12))
     sex: Mapped[str] = mapped_column(String(12))
     vulnerable_group: Mapped[str] = mapped_column(String(24))
+    role: Mapped[PersonRole | None] = mapped_column(str_enum(PersonRole))
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    # PDPA: shown masked in lists; in full only to case roles, each reveal audited.
+    national_id: Mapped[str | None] = mapped_column(String(13), index=True)
+    no_id_reason: Mapped[NoIdReason | None] = mapped_column(str_enum(NoIdReason))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    age_years: Mapped[int | None] = mapped_column(Integer)
+    relationship_to_client: Mapped[str] = mapped_column(String(60), default="")
+    phone: Mapped[str | None] = mapped_column(String(20))
+    province_code: Mapped[str | None] = mapped_column(String(2))
+    district_code: Mapped[str | None] = mapped_column(String(4))
+    subdistrict_code: Mapped[str | None] = mapped_column(String(6))
+    address_text: Mapped[str] = mapped_column(Text, default="")
+    target_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class CaseTimelineEntry(Base):
@@ -84,3 +127,48 @@ class CaseTimelineEntry(Base):
     to_status: Mapped[str | None] = mapped_column(String(24))
     note: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CaseAssessment(Base):
+    """The fact-finding (สอบข้อเท็จจริง) of a case: the 2-page form, saved as a draft until the
+    worker completes it with a risk level."""
+
+    __tablename__ = "case_assessment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("welfare_case.id"), unique=True)
+    visited_at: Mapped[date | None] = mapped_column(Date)
+    problem: Mapped[str] = mapped_column(Text, default="")
+    living_conditions: Mapped[str] = mapped_column(Text, default="")
+    income_debts: Mapped[str] = mapped_column(Text, default="")
+    health: Mapped[str] = mapped_column(Text, default="")
+    education: Mapped[str] = mapped_column(Text, default="")
+    safety_risks: Mapped[str] = mapped_column(Text, default="")
+    needs: Mapped[str] = mapped_column(Text, default="")
+    # {domain: {"score": 1-4, "reason": "..."}} for the domains of cases/enums.py Domain.
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    risk_level: Mapped[RiskLevel | None] = mapped_column(str_enum(RiskLevel, length=1))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class PlanAction(Base):
+    """One action of the assistance plan: its phase, the domain it serves, owner, due date."""
+
+    __tablename__ = "plan_action"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("welfare_case.id"), index=True)
+    phase: Mapped[PlanPhase] = mapped_column(str_enum(PlanPhase))
+    domain: Mapped[Domain] = mapped_column(str_enum(Domain))
+    title: Mapped[str] = mapped_column(String(300))
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    owner_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[ActionStatus] = mapped_column(str_enum(ActionStatus),
+                                                 default=ActionStatus.PLANNED)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,20 +1,84 @@
-"""Case management intake: incidents handed over become cases; who reads a case is logged."""
+"""Case management (พม. Smart): cases open from a resolved incident, a call closed for
+follow-up or the desk; they move through the workflow in cases/enums.py CASE_TRANSITIONS; the
+people in them are identified with Thai national IDs; every read of a case is logged (PDPA)."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from cases import events
-from cases.enums import CaseStatus
-from cases.models import Agency, Case, CasePerson, CaseTimelineEntry
+from cases.enums import (
+    CASE_TRANSITIONS,
+    CONCERN_AT,
+    REASON_REQUIRED,
+    ActionStatus,
+    CaseSource,
+    CaseStatus,
+    Domain,
+    PersonRole,
+)
+from cases.models import Agency, Case, CaseAssessment, CasePerson, CaseTimelineEntry, PlanAction
+from cases.schemas import ActionIn, ActionUpdateIn, AssessmentIn, NewCaseIn, PersonIn
 from console.db import BANGKOK, utcnow
 from console.enums import Role
-from console.errors import N_, Conflict, NotFound
+from console.errors import N_, Conflict, Forbidden, IllegalTransition, NotFound, ValidationFailed
+from console.labels import label
 from console.models import User
 from console.service import record_audit
 
 CASE_ROLES = frozenset({Role.CASE_WORKER, Role.SUPERVISOR, Role.ADMIN})
+
+
+def _ref(case: Case, now: datetime) -> str:
+    return f"C{case.province_code}-{now.astimezone(BANGKOK).year + 543}-{case.id:06d}"
+
+
+def _age_group(age: int | None) -> str:
+    if age is None:
+        return "unknown"
+    return "child" if age < 18 else "elder" if age >= 60 else "adult"
+
+
+def on_incident_resolved(*, session: Session, incident, by: User | None) -> Case:
+    """Domain event `incident.resolved`: the incident is handed into case management."""
+    return open_case_from_incident(session=session, incident=incident, by=by)
+
+
+def on_call_closed(*, session: Session, call, by: User | None) -> Case | None:
+    """Domain event `call.closed`: a call referred elsewhere or needing follow-up opens a case
+    (the 1300 centre's advice-and-referral calls, which never need a team)."""
+    from telephony.enums import OPENS_CASE
+
+    if call.outcome not in OPENS_CASE:
+        return None
+    now = utcnow()
+    case = Case(
+        call_id=call.id, source=CaseSource.CALL, status=CaseStatus.INTAKE, category="other",
+        priority="P4", summary=call.summary, notes=call.advice or "",
+        province_code=call.province_code or (by.province_code if by else None) or "10",
+        address_text="", precision="none", opened_at=now, status_changed_at=now,
+        opened_by_id=by.id if by else None,
+    )
+    case.timeline.append(CaseTimelineEntry(
+        at=now, actor_id=case.opened_by_id, source="case", kind="opened",
+        to_status=CaseStatus.INTAKE.value,
+        detail={"call_id": call.id, "outcome": call.outcome.value,
+                "caller_name": call.caller_name or "", "agency_id": call.agency_id}))
+    return _opened(session, case, now, detail={"call_id": call.id})
+
+
+def _opened(session: Session, case: Case, now: datetime, detail: dict) -> Case:
+    session.add(case)
+    session.flush()
+    case.ref = _ref(case, now)
+    record_audit(session=session, actor_id=case.opened_by_id, action="case.opened", entity="case",
+                 entity_id=case.id, detail={"source": case.source.value, **detail}, at=now)
+    session.flush()
+    events.case_opened(session=session, case=case)
+    return case
 
 
 def open_case_from_incident(*, session: Session, incident, by: User | None) -> Case:
@@ -25,7 +89,9 @@ def open_case_from_incident(*, session: Session, incident, by: User | None) -> C
     now = utcnow()
     case = Case(
         incident_id=incident.id,
+        source=CaseSource.INCIDENT,
         status=CaseStatus.INTAKE,
+        status_changed_at=now,
         category=incident.category.value,
         priority=incident.priority.value,
         summary=incident.summary,
@@ -59,24 +125,92 @@ def open_case_from_incident(*, session: Session, incident, by: User | None) -> C
         CaseTimelineEntry(at=now, actor_id=case.opened_by_id, source="case", kind="opened",
                           to_status=CaseStatus.INTAKE.value)
     )
-    session.add(case)
-    session.flush()
-    case.ref = f"C{incident.province_code}-{now.astimezone(BANGKOK).year + 543}-{case.id:06d}"
-    record_audit(session=session, actor_id=case.opened_by_id, action="case.opened", entity="case",
-                 entity_id=case.id, detail={"incident_id": incident.id}, at=now)
-    session.flush()
-    events.case_opened(session=session, case=case)
-    return case
+    return _opened(session, case, now, detail={"incident_id": incident.id})
 
 
-def list_cases(*, session: Session, user: User, status: CaseStatus | None = None) -> list[Case]:
-    """Cases in the user's province (or all, when national), newest first."""
-    stmt = select(Case).options(selectinload(Case.people)).order_by(Case.opened_at.desc())
+def open_case(*, session: Session, data: NewCaseIn, by: User) -> Case:
+    """A case opened on the desk (walk-in, letter, another agency, a volunteer's report)."""
+    if by.role not in CASE_ROLES:
+        raise Forbidden(N_("Your role cannot open cases."))
+    province = data.province_code or by.province_code
+    if province is None:
+        raise ValidationFailed({"province_code": (N_("Choose a province."), {})})
+    if not by.can_see_province(province):
+        raise ValidationFailed({"province_code": (N_("You can open cases of your own province "
+                                                    "only."), {})})
+    now = utcnow()
+    case = Case(
+        source=data.source, status=CaseStatus.INTAKE, category=data.category.value,
+        priority="P4", summary=data.summary, notes="", province_code=province,
+        district_code=data.district_code, subdistrict_code=data.subdistrict_code,
+        address_text=data.address_text, precision="none", opened_at=now, status_changed_at=now,
+        opened_by_id=by.id, assigned_to_id=by.id if by.role is Role.CASE_WORKER else None,
+    )
+    case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id, source="case", kind="opened",
+                                           to_status=CaseStatus.INTAKE.value,
+                                           detail={"source": data.source.value}))
+    if data.client is not None:
+        data.client.role = PersonRole.CLIENT
+        case.people.append(_person(data.client))
+    return _opened(session, case, now, detail={})
+
+
+def list_cases(*, session: Session, user: User, status: CaseStatus | None = None,
+               view: str = "all", limit: int = 200) -> list[Case]:
+    """Cases in the user's province (or all, when national), newest first; `view` "mine" (the
+    user's caseload) or "unassigned" (the province's queue)."""
+    from cases.schemas import CaseFilterIn
+
+    found, _total = search_cases(session=session, user=user, filters=CaseFilterIn(
+        view=view, status=status, per_page=min(limit, 100)))
+    return found
+
+
+def search_cases(*, session: Session, user: User, filters) -> tuple[list[Case], int]:
+    """One page of the caseload with its filters (status, risk, overdue, area, target group,
+    worker, text in the number, summary or a person's name), newest first, and the total."""
+    from sqlalchemy import String, cast, exists, func
+
+    conditions = []
     if not user.is_national:
-        stmt = stmt.where(Case.province_code == user.province_code)
-    if status is not None:
-        stmt = stmt.where(Case.status == status)
-    return list(session.scalars(stmt))
+        conditions.append(Case.province_code == user.province_code)
+    if filters.view == "mine":
+        conditions.append(Case.assigned_to_id == user.id)
+    elif filters.view == "unassigned":
+        conditions += [Case.assigned_to_id.is_(None), Case.status != CaseStatus.CLOSED]
+    if filters.status is not None:
+        conditions.append(Case.status == filters.status)
+    for column, value in ((Case.province_code, filters.province_code),
+                          (Case.district_code, filters.district_code),
+                          (Case.subdistrict_code, filters.subdistrict_code),
+                          (Case.assigned_to_id, filters.assigned_to)):
+        if value is not None:
+            conditions.append(column == value)
+    if filters.risk is not None:
+        conditions.append(exists().where(CaseAssessment.case_id == Case.id,
+                                         CaseAssessment.risk_level == filters.risk))
+    if filters.overdue:
+        today = utcnow().astimezone(BANGKOK).date()
+        conditions.append(exists().where(
+            PlanAction.case_id == Case.id, PlanAction.due_on < today,
+            PlanAction.status.in_((ActionStatus.PLANNED, ActionStatus.IN_PROGRESS))))
+    if filters.target_group is not None:
+        # NOTE: the JSON list read as text: the same query on SQLite and PostgreSQL.
+        conditions.append(exists().where(
+            CasePerson.case_id == Case.id,
+            cast(CasePerson.target_groups, String).like(f'%"{filters.target_group.value}"%')))
+    text = filters.q.strip()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(
+            Case.ref.ilike(pattern, escape="\\") | Case.summary.ilike(pattern, escape="\\")
+            | exists().where(CasePerson.case_id == Case.id,
+                             CasePerson.full_name.ilike(pattern, escape="\\")))
+    total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
+    stmt = (select(Case).where(*conditions).options(selectinload(Case.people))
+            .order_by(Case.opened_at.desc(), Case.id.desc())
+            .offset((filters.page - 1) * filters.per_page).limit(filters.per_page))
+    return list(session.scalars(stmt)), total
 
 
 def read_case(*, session: Session, case_id: int, user: User) -> Case:
@@ -95,3 +229,308 @@ def list_agencies(*, session: Session, province_code: str | None) -> list[Agency
     if province_code:
         stmt = stmt.where((Agency.province_code == province_code) | Agency.province_code.is_(None))
     return list(session.scalars(stmt))
+
+
+def _case_for_work(session: Session, case_id: int, user: User, *, version: int | None = None
+                   ) -> Case:
+    """A case the user may change (case roles, own province); a stale version is refused."""
+    case = session.get(Case, case_id)
+    if case is None or user.role not in CASE_ROLES or not user.can_see_province(case.province_code):
+        raise NotFound("case")
+    if version is not None and version != case.version:
+        raise Conflict(N_("Someone else changed this case at the same moment. Your screen has "
+                          "the latest state; check it and try again."))
+    return case
+
+
+def check_access(*, session: Session, case_id: int, user: User) -> None:
+    """Refuse (404) a case outside the user's role and province before reading any input."""
+    _case_for_work(session, case_id, user)
+
+
+def allowed_moves(case: Case) -> list[CaseStatus]:
+    """The moves the workflow allows from the case's state, in workflow order."""
+    allowed = CASE_TRANSITIONS[case.status]
+    return [s for s in CaseStatus if s in allowed]
+
+
+def move(*, session: Session, case_id: int, to: CaseStatus, reason: str, by: User,
+         version: int | None = None, client_feedback: str = "", lessons_learned: str = "",
+         with_open_actions: bool = False) -> Case:
+    """Move a case along the workflow; stamped, on the timeline and audit log, pushed live."""
+    case = _case_for_work(session, case_id, by, version=version)
+    before = case.status
+    if to not in CASE_TRANSITIONS[before]:
+        raise IllegalTransition(N_("A case in this state cannot move there."))
+    reason = (reason or "").strip()
+    if (before, to) in REASON_REQUIRED and not reason:
+        raise ValidationFailed({"reason": (N_("Please give the reason for this step."), {})})
+    if (before, to) == (CaseStatus.FACT_FINDING, CaseStatus.PLANNING) and (
+            case.assessment is None or case.assessment.completed_at is None):
+        raise IllegalTransition(N_("Complete the fact-finding (every domain scored, and the "
+                                   "risk level) before planning."))
+    if (before, to) == (CaseStatus.PLANNING, CaseStatus.IN_ASSISTANCE):
+        missing = plan_gaps(case)
+        if missing:
+            raise IllegalTransition(N_("The plan is not complete: every domain scored as a "
+                                       "concern needs an action (%(domains)s)."),
+                                    domains=", ".join(label("domain", d) for d in missing))
+    if to is CaseStatus.CLOSED:
+        still_open = [a for a in case.actions
+                      if a.status in (ActionStatus.PLANNED, ActionStatus.IN_PROGRESS)]
+        if still_open and not with_open_actions:
+            raise Conflict(N_("%(count)s actions of the plan are still open: record their "
+                              "outcome, or confirm closing the case with them open."),
+                           count=len(still_open))
+    now = utcnow()
+    case.status = to
+    case.status_changed_at = now
+    if to is CaseStatus.CLOSED:
+        case.closed_at = now
+        case.close_reason = reason
+        case.client_feedback = (client_feedback or "").strip()
+        case.lessons_learned = (lessons_learned or "").strip()
+    elif before is CaseStatus.CLOSED:
+        case.closed_at = None
+    kind = "reopened" if before is CaseStatus.CLOSED else "status"
+    case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id, source="case", kind=kind,
+                                           from_status=before.value, to_status=to.value,
+                                           note=reason))
+    record_audit(session=session, actor_id=by.id, action=f"case.{kind}", entity="case",
+                 entity_id=case.id, detail={"from": before.value, "to": to.value}, at=now)
+    session.flush()
+    events.case_updated(session=session, case=case)
+    return case
+
+
+def _person(data: PersonIn) -> CasePerson:
+    today = utcnow().astimezone(BANGKOK).date()
+    born = data.born()
+    age = data.age_years
+    if born is not None:
+        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return CasePerson(
+        role=data.role, full_name=data.full_name, national_id=data.national_id,
+        no_id_reason=data.no_id_reason, birth_date=born, age_years=age,
+        age_group=_age_group(age), sex=data.sex.value, vulnerable_group="none",
+        relationship_to_client=data.relationship_to_client, phone=data.phone,
+        province_code=data.province_code, district_code=data.district_code,
+        subdistrict_code=data.subdistrict_code, address_text=data.address_text,
+        target_groups=[g.value for g in data.target_groups],
+    )
+
+
+def add_person(*, session: Session, case_id: int, data: PersonIn, by: User) -> CasePerson:
+    """Add the client or a household member to a case (one client per case)."""
+    case = _case_for_work(session, case_id, by)
+    if case.status is CaseStatus.CLOSED:
+        raise IllegalTransition(N_("This case is closed: reopen it first."))
+    if data.role is PersonRole.CLIENT and any(p.role is PersonRole.CLIENT for p in case.people):
+        raise ValidationFailed({"role": (N_("This case already has a client."), {})})
+    person = _person(data)
+    case.people.append(person)
+    now = utcnow()
+    case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id, source="case",
+                                           kind="person_added", detail={"role": data.role.value}))
+    session.flush()
+    record_audit(session=session, actor_id=by.id, action="case.person_added", entity="case",
+                 entity_id=case.id, detail={"person_id": person.id}, at=now)
+    events.case_updated(session=session, case=case)
+    return person
+
+
+def reveal_national_id(*, session: Session, case_id: int, person_id: int, by: User) -> str | None:
+    """A person's full national ID, for case roles only; every reveal is in the access log."""
+    case = _case_for_work(session, case_id, by)
+    person = next((p for p in case.people if p.id == person_id), None)
+    if person is None:
+        raise NotFound("person")
+    record_audit(session=session, actor_id=by.id, action="case.national_id_revealed",
+                 entity="case", entity_id=case.id, detail={"person_id": person.id})
+    return person.national_id
+
+
+def plan_gaps(case: Case) -> list[Domain]:
+    """Domains the fact-finding scored as a concern that no (not cancelled) action serves."""
+    if case.assessment is None:
+        return []
+    concerns = [Domain(d) for d, v in (case.assessment.scores or {}).items()
+                if int(v.get("score", 4)) <= CONCERN_AT]
+    served = {a.domain for a in case.actions if a.status is not ActionStatus.CANCELLED}
+    return [d for d in Domain if d in concerns and d not in served]
+
+
+def _open_for_work(session: Session, case_id: int, by: User, version: int | None = None) -> Case:
+    case = _case_for_work(session, case_id, by, version=version)
+    if case.status is CaseStatus.CLOSED:
+        raise IllegalTransition(N_("This case is closed: reopen it first."))
+    return case
+
+
+def save_assessment(*, session: Session, case_id: int, data: AssessmentIn, by: User) -> Case:
+    """Save the fact-finding as a draft, or complete it (every domain scored with a reason, a
+    risk level); a completed one can be corrected, and stays complete."""
+    from datetime import date
+
+    case = _open_for_work(session, case_id, by)
+    if data.complete:
+        errors = data.missing_for_completion()
+        if errors:
+            raise ValidationFailed(errors)
+    now = utcnow()
+    row = case.assessment or CaseAssessment()
+    row.visited_at = date.fromisoformat(data.visited_at) if data.visited_at else None
+    for field in ("problem", "living_conditions", "income_debts", "health", "education",
+                  "safety_risks", "needs"):
+        setattr(row, field, getattr(data, field))
+    row.scores = {d.value: {"score": v.score, "reason": v.reason} for d, v in data.scores.items()}
+    row.risk_level = data.risk_level
+    row.updated_at, row.updated_by_id = now, by.id
+    completing = data.complete and row.completed_at is None
+    if completing:
+        row.completed_at = now
+    case.assessment = row
+    case.timeline.append(CaseTimelineEntry(
+        at=now, actor_id=by.id, source="case",
+        kind="assessment_completed" if completing else "assessment_saved",
+        detail={"risk_level": data.risk_level.value if data.risk_level else None}))
+    record_audit(session=session, actor_id=by.id, action="case.assessment", entity="case",
+                 entity_id=case.id, detail={"complete": bool(row.completed_at)}, at=now)
+    session.flush()
+    events.case_updated(session=session, case=case)
+    return case
+
+
+def add_action(*, session: Session, case_id: int, data: ActionIn, by: User) -> PlanAction:
+    """Add an action to the assistance plan (owner: a worker of the province or an agency)."""
+    from datetime import date
+
+    case = _open_for_work(session, case_id, by)
+    if data.owner_user_id is not None:
+        owner = session.get(User, data.owner_user_id)
+        if owner is None or not owner.active or not owner.can_see_province(case.province_code):
+            raise ValidationFailed({"owner_user_id": (N_("Choose a worker of this province."),
+                                                      {})})
+    if data.owner_agency_id is not None:
+        agency = session.get(Agency, data.owner_agency_id)
+        if agency is None or agency.province_code not in (None, case.province_code):
+            raise ValidationFailed({"owner_agency_id": (N_("Choose an agency that serves this "
+                                                           "province."), {})})
+    now = utcnow()
+    action = PlanAction(phase=data.phase, domain=data.domain, title=data.title,
+                        owner_user_id=data.owner_user_id, owner_agency_id=data.owner_agency_id,
+                        due_on=date.fromisoformat(data.due_on), note=data.note,
+                        created_at=now, created_by_id=by.id)
+    case.actions.append(action)
+    case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id, source="case",
+                                           kind="action_added", note=data.title,
+                                           detail={"phase": data.phase.value,
+                                                   "domain": data.domain.value}))
+    session.flush()
+    record_audit(session=session, actor_id=by.id, action="case.action_added", entity="case",
+                 entity_id=case.id, detail={"action_id": action.id}, at=now)
+    events.case_updated(session=session, case=case)
+    return action
+
+
+def update_action(*, session: Session, case_id: int, action_id: int, data: ActionUpdateIn,
+                  by: User) -> PlanAction:
+    """Record an action's progress (done, cancelled...), stamped on the case timeline."""
+    case = _open_for_work(session, case_id, by)
+    action = next((a for a in case.actions if a.id == action_id), None)
+    if action is None:
+        raise NotFound("action")
+    now = utcnow()
+    before = action.status
+    action.status = data.status
+    action.note = data.note or action.note
+    action.done_at = now if data.status is ActionStatus.DONE else None
+    case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id, source="case",
+                                           kind="action_status", note=action.title,
+                                           from_status=before.value, to_status=None,
+                                           detail={"action_id": action.id,
+                                                   "status": data.status.value}))
+    record_audit(session=session, actor_id=by.id, action="case.action_status", entity="case",
+                 entity_id=case.id, detail={"action_id": action.id, "to": data.status.value},
+                 at=now)
+    session.flush()
+    events.case_updated(session=session, case=case)
+    return action
+
+
+def case_workers(*, session: Session, province_code: str) -> list[User]:
+    """Active case workers and supervisors who can own a plan action in a province."""
+    stmt = (select(User).where(User.active.is_(True),
+                               User.role.in_((Role.CASE_WORKER, Role.SUPERVISOR)),
+                               (User.province_code == province_code)
+                               | User.province_code.is_(None))
+            .order_by(User.display_name))
+    return list(session.scalars(stmt))
+
+
+def assign(*, session: Session, case_id: int, user_id: int, by: User) -> Case:
+    """Give a case to a worker of its province (a worker takes one with their own id; only a
+    supervisor or admin gives a case to someone else or takes it from them)."""
+    case = _open_for_work(session, case_id, by)
+    worker = session.get(User, user_id)
+    if worker is None or not worker.active or worker.role not in CASE_ROLES \
+            or not worker.can_see_province(case.province_code):
+        raise ValidationFailed({"user_id": (N_("Choose a worker of this province."), {})})
+    if by.role is Role.CASE_WORKER and (user_id != by.id or case.assigned_to_id not in (
+            None, by.id)):
+        raise Forbidden(N_("Only a supervisor can give a case to another worker."))
+    before = case.assigned_to_id
+    case.assigned_to_id = worker.id
+    now = utcnow()
+    case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id, source="case",
+                                           kind="assigned", note=worker.display_name,
+                                           detail={"from": before, "to": worker.id}))
+    record_audit(session=session, actor_id=by.id, action="case.assigned", entity="case",
+                 entity_id=case.id, detail={"from": before, "to": worker.id}, at=now)
+    session.flush()
+    events.case_updated(session=session, case=case)
+    return case
+
+
+def status_summary(*, session: Session, user: User, level: str, parent: str | None
+                   ) -> list[dict]:
+    """Counts of open and closed cases by status, urgent risk and overdue actions, per province,
+    district or subdistrict (within `parent`), for the user's scope: the status that used to
+    vanish after submission, visible at every level."""
+    from sqlalchemy import func
+
+    column = {"province": Case.province_code, "district": Case.district_code,
+              "subdistrict": Case.subdistrict_code}[level]
+    stmt = select(column, Case.status, func.count()).group_by(column, Case.status)
+    if not user.is_national:
+        stmt = stmt.where(Case.province_code == user.province_code)
+    if level == "district" and parent:
+        stmt = stmt.where(Case.province_code == parent)
+    if level == "subdistrict" and parent:
+        stmt = stmt.where(Case.district_code == parent)
+    rows: dict[str | None, dict] = {}
+    for code, status, count in session.execute(stmt):
+        row = rows.setdefault(code, {"code": code, "statuses": {}, "urgent": 0, "overdue": 0})
+        row["statuses"][status.value] = count
+    urgent = (select(column, func.count()).join(CaseAssessment, CaseAssessment.case_id == Case.id)
+              .where(CaseAssessment.risk_level == "3", Case.status != CaseStatus.CLOSED)
+              .group_by(column))
+    today = utcnow().astimezone(BANGKOK).date()
+    overdue = (select(column, func.count(func.distinct(Case.id)))
+               .join(PlanAction, PlanAction.case_id == Case.id)
+               .where(PlanAction.due_on < today, Case.status != CaseStatus.CLOSED,
+                      PlanAction.status.in_((ActionStatus.PLANNED, ActionStatus.IN_PROGRESS)))
+               .group_by(column))
+    for stmt_extra, key in ((urgent, "urgent"), (overdue, "overdue")):
+        if not user.is_national:
+            stmt_extra = stmt_extra.where(Case.province_code == user.province_code)
+        if level == "district" and parent:
+            stmt_extra = stmt_extra.where(Case.province_code == parent)
+        if level == "subdistrict" and parent:
+            stmt_extra = stmt_extra.where(Case.district_code == parent)
+        for code, count in session.execute(stmt_extra):
+            if code in rows:
+                rows[code][key] = count
+    for row in rows.values():
+        row["open"] = sum(n for st, n in row["statuses"].items() if st != CaseStatus.CLOSED.value)
+    return sorted(rows.values(), key=lambda r: (-r["urgent"], -r["open"], r["code"] or ""))

@@ -20,27 +20,124 @@ def _select_locale() -> str:
     chosen = request.cookies.get("lang") if request else None
     if chosen in langs:
         return chosen
-    if current_user and current_user.is_authenticated and current_user.locale in langs:
-        return current_user.locale
+    try:
+        if current_user and current_user.is_authenticated and current_user.locale in langs:
+            return current_user.locale
+    except Exception:  # noqa: BLE001
+        pass  # NOTE: the database is down (the user is loaded from it): the default language.
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def _start_positions(app: Flask) -> None:
     """The spatial index of team positions: Redis GEO when configured, else in-process."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from dispatch import service as dispatch_service
     from geo.spatial import make_index
 
     index = make_index(app.config["POSITIONS_REDIS_URL"], prefix=app.config["POSITIONS_PREFIX"])
     app.extensions["positions"] = index
+    _ensure_positions(app)
+
+
+def _ensure_positions(app: Flask) -> None:
+    """Load the position index from the database when it is new or Redis lost it."""
+    import logging
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from dispatch import service as dispatch_service
+
     session = app.extensions["db_factory"]()
     try:
-        dispatch_service.load_positions(session=session, index=index)
+        count = dispatch_service.ensure_positions_index(session=session,
+                                                        index=app.extensions["positions"])
+        if count is not None:
+            logging.getLogger("console.positions").info("position index loaded: %s teams", count)
     except SQLAlchemyError:
-        pass  # NOTE: a database not migrated yet has no teams to load.
+        pass  # NOTE: a database not migrated yet (or down) has no teams to load; retried later.
+    except Exception:  # noqa: BLE001
+        logging.getLogger("console.positions").warning(
+            "position index unreachable; loading it again when it answers")
     finally:
         session.close()
+
+
+def _close_dead_sessions(app: Flask) -> None:
+    """Close this process's sockets whose login ended (logout elsewhere, expiry, disabled)."""
+    import logging
+
+    from console import sessions, sockets
+
+    live = sockets.local_sessions()
+    if not live:
+        return
+    db_session = app.extensions["db_factory"]()
+    try:
+        dead = sessions.ended_among(session=db_session, session_ids=set(live),
+                                    life=session_lifetimes(app.config))
+        db_session.commit()
+    except Exception:  # noqa: BLE001
+        db_session.rollback()
+        logging.getLogger("console.sessions").warning("session check failed; retrying")
+        return
+    finally:
+        db_session.close()
+    for session_id in dead:
+        sockets.close_session_sockets(session_id, local_only=True)
+
+
+def _relay_loop(app: Flask) -> None:
+    """Every RELAY_SECONDS: deliver committed events that never reached this process's sockets,
+    tell the consoles how far they are complete (`sync`), and reload the position index when
+    Redis lost it."""
+    import logging
+    import time
+
+    from console import relay
+    from console.db import utcnow
+
+    log = logging.getLogger("console.relay")
+    manager = socketio.server.manager
+    state = relay.RelayState()
+    grace = timedelta(seconds=app.config["RELAY_GRACE_SECONDS"])
+    heartbeat = app.config["SYNC_HEARTBEAT_SECONDS"]
+    last_positions_check = last_sessions_check = 0.0
+
+    def send_local(name: str, envelope: dict, rooms: list[str]) -> None:
+        manager.emit(name, envelope, namespace="/", room=rooms, ignore_queue=True)
+
+    while True:
+        socketio.sleep(app.config["RELAY_SECONDS"])
+        with app.app_context():
+            session = app.extensions["db_factory"]()
+            try:
+                relay.relay_pass(session=session, state=state, delivery=manager.delivery,
+                                 now=utcnow(), grace=grace, send_local=send_local)
+                session.rollback()
+                state.db_ok = True
+            except Exception:  # noqa: BLE001
+                session.rollback()
+                if state.db_ok:
+                    log.exception("relay pass failed; consoles are told delivery is degraded")
+                state.db_ok = False
+            finally:
+                session.close()
+            now = time.monotonic()
+            health = (manager.queue_ok, state.db_ok)
+            if state.cursor is not None and (
+                    (state.cursor != state.last_sync_upto and now - state.last_sync_sent >= 1.0)
+                    or now - state.last_sync_sent >= heartbeat
+                    or health != state.extra.get("health")):
+                payload = relay.sync_payload(upto=state.cursor, queue_ok=manager.queue_ok,
+                                             db_ok=state.db_ok)
+                manager.emit(relay.SYNC_EVENT, payload, namespace="/", room=None,
+                             ignore_queue=True)
+                state.last_sync_sent, state.last_sync_upto = now, state.cursor
+                state.extra["health"] = health
+            if now - last_positions_check >= app.config["POSITIONS_CHECK_SECONDS"]:
+                last_positions_check = now
+                _ensure_positions(app)
+            if now - last_sessions_check >= app.config["SESSION_CHECK_SECONDS"]:
+                last_sessions_check = now
+                _close_dead_sessions(app)
 
 
 def _timer_loop(app: Flask) -> None:
@@ -76,6 +173,23 @@ def _timer_loop(app: Flask) -> None:
                 session.close()
 
 
+def _subscribe_domain_events() -> None:
+    """Which package reacts to which other package's facts (the only place they meet)."""
+    from cases import service as case_service
+    from console import domain_events
+
+    domain_events.subscribe(domain_events.INCIDENT_RESOLVED, case_service.on_incident_resolved)
+    domain_events.subscribe(domain_events.CALL_CLOSED, case_service.on_call_closed)
+
+
+def session_lifetimes(config) -> Any:
+    """How long login sessions live, from configuration."""
+    from console.sessions import Lifetimes
+
+    return Lifetimes(idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"]),
+                     absolute=timedelta(hours=config["SESSION_MAX_HOURS"]))
+
+
 def escalation_policy(config) -> Any:
     """The dispatch engine's policy from configuration."""
     from dispatch.service import EscalationPolicy
@@ -107,8 +221,16 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         web,
     )
     from console.db import make_engine, make_sessionmaker
-    from console.labels import format_be, label, place_names, province_name
+    from console.labels import (
+        be_input,
+        format_be,
+        format_be_date,
+        label,
+        place_names,
+        province_name,
+    )
     from console.models import User
+    from console.relay import make_client_manager
     from console.serving import Utf8Json, without_websocket_compression
     from telephony.schemas import format_thai_phone
 
@@ -149,8 +271,20 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     @login_manager.user_loader
     def _load_user(user_id: str) -> User | None:
-        user = web.db().get(User, int(user_id))
-        return user if user is not None and user.active else None
+        # NOTE: the login is valid only while its server-side session is (console/sessions.py):
+        # logout, expiry, disabling the user or "sign out everywhere" end it for good.
+        from flask import g
+
+        from console import sessions
+
+        found = sessions.resume(session=web.db(), writer=app.extensions["db_factory"],
+                                user_id=int(user_id), token=session.get("sid"),
+                                life=session_lifetimes(app.config))
+        if found is None:
+            return None
+        user, row = found
+        g.user_session_id = row.id
+        return user
 
     @login_manager.unauthorized_handler
     def _unauthorized():
@@ -165,8 +299,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
-        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
-        channel=app.config["SOCKETIO_CHANNEL"],
+        # NOTE: our own client manager (Redis queue or in-process) records which events reached
+        # this process's sockets, so the relay can send what never did (console/relay.py).
+        client_manager=make_client_manager(app.config["SOCKETIO_MESSAGE_QUEUE"],
+                                           app.config["SOCKETIO_CHANNEL"]),
         cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
         json=Utf8Json,
     )
@@ -178,36 +314,36 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     factory.configure(info={realtime.SENDER_KEY: _send})
 
-    @app.before_request
-    def _expire_long_sessions():
-        if current_user.is_authenticated and not web.session_is_fresh():
-            from flask_login import logout_user
-
-            logout_user()
-            session.clear()
-
     app.jinja_env.filters["be"] = format_be
+    app.jinja_env.filters["be_date"] = format_be_date
+    app.jinja_env.filters["be_input"] = be_input
     app.jinja_env.filters["phone"] = format_thai_phone
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["province_name"] = province_name
     app.jinja_env.globals["place_names"] = place_names
+    from cases.schemas import mask_thai_id
+
+    app.jinja_env.globals["mask_thai_id"] = mask_thai_id
 
     _start_positions(app)
     if app.config["TIMERS_ENABLED"] and not app.config.get("TESTING"):
         socketio.start_background_task(_timer_loop, app)
+    if app.config["RELAY_ENABLED"] and not app.config.get("TESTING"):
+        socketio.start_background_task(_relay_loop, app)
     from geo.geocoders import make_geocoder
 
     app.extensions["geocoder"] = make_geocoder(app.config)
     from telephony.providers import make_provider
 
     app.extensions["telephony"] = make_provider(app.config)
-    from console.limits import install as install_body_limits
-
-    install_body_limits(app)  # NOTE: outermost WSGI layer: every body is capped.
     from console import security
 
     security.install(app)
+    from console.limits import install as install_body_limits
+
+    install_body_limits(app)  # NOTE: outermost WSGI layer: every body is capped.
+    _subscribe_domain_events()
     web.register_error_handlers(app)
     routes.register(app)
     sockets.register()

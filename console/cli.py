@@ -1,4 +1,5 @@
-"""Maintenance commands: python -m console.cli upgrade | demo | api-key NAME."""
+"""Maintenance commands: python -m console.cli upgrade | demo | api-key NAME |
+sign-out USERNAME | disable-user USERNAME | enable-user USERNAME."""
 
 from __future__ import annotations
 
@@ -127,6 +128,31 @@ def api_key(url: str, name: str) -> str:
     return key
 
 
+def user_sessions(url: str, username: str, command: str) -> int:
+    """End a user's sessions everywhere, or disable / enable the user; returns an exit code."""
+    from sqlalchemy import select
+
+    from console import all_models  # noqa: F401
+    from console import service as console_service
+    from console.db import make_engine, make_sessionmaker, session_scope
+    from console.models import User
+
+    with session_scope(make_sessionmaker(make_engine(url))) as session:
+        user = session.scalar(select(User).where(User.username == username.strip().lower()))
+        if user is None:
+            print(f"no user named {username!r}", file=sys.stderr)
+            return 1
+        if command == "sign-out":
+            ended = console_service.sign_out_everywhere(session=session, user_id=user.id,
+                                                        by_id=None)
+            print(f"{username}: {ended} session(s) ended; open desks close within seconds")
+        else:
+            console_service.set_user_active(session=session, user_id=user.id,
+                                            active=command == "enable-user", by_id=None)
+            print(f"{username}: {'enabled' if command == 'enable-user' else 'disabled'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     argv = sys.argv[1:] if argv is None else argv
@@ -135,8 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="console.cli", epilog="also: create-admin [--username U] [--password-stdin] "
         "(a national administrator; see create-admin --help)")
-    parser.add_argument("command", choices=["upgrade", "demo", "api-key"])
-    parser.add_argument("name", nargs="?", help="the app's name (api-key)")
+    parser.add_argument("command", choices=["upgrade", "demo", "api-key", "sign-out",
+                                            "disable-user", "enable-user"])
+    parser.add_argument("name", nargs="?", help="the app's name (api-key) or a username")
     args = parser.parse_args(argv)
     url = load_config()["DATABASE_URL"]
     if url.startswith("sqlite:///"):
@@ -146,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("api-key needs the app's name, e.g. api-key 'ESS Help Me'")
         api_key(url, args.name)
         return 0
+    if args.command in ("sign-out", "disable-user", "enable-user"):
+        if not args.name:
+            parser.error(f"{args.command} needs a username")
+        return user_sessions(url, args.name, args.command)
     if args.command == "demo":
         return demo(url)
     upgrade(url)

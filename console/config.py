@@ -52,6 +52,8 @@ def load_config() -> dict:
         "SOCKETIO_WS_COMPRESSION": _bool("SOCKETIO_WS_COMPRESSION", False),
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "120")),
         "SESSION_MAX_HOURS": int(os.environ.get("SESSION_MAX_HOURS", "16")),
+        # How often each process closes the sockets of sessions that ended elsewhere.
+        "SESSION_CHECK_SECONDS": float(os.environ.get("SESSION_CHECK_SECONDS", "5")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
@@ -115,6 +117,16 @@ def load_config() -> dict:
         "TIMERS_ENABLED": _bool("TIMERS_ENABLED", True),
         "TIMER_POLL_SECONDS": float(os.environ.get("TIMER_POLL_SECONDS", "1")),
         "REPLAY_LIMIT": int(os.environ.get("REPLAY_LIMIT", "500")),
+        # The outbox relay (console/relay.py): every RELAY_SECONDS each process sends its
+        # consoles any committed event older than RELAY_GRACE_SECONDS that never reached it,
+        # and tells them how far they are complete (at least every SYNC_HEARTBEAT_SECONDS).
+        "RELAY_ENABLED": _bool("RELAY_ENABLED", True),
+        "RELAY_SECONDS": float(os.environ.get("RELAY_SECONDS", "1")),
+        "RELAY_GRACE_SECONDS": float(os.environ.get("RELAY_GRACE_SECONDS", "2")),
+        "SYNC_HEARTBEAT_SECONDS": float(os.environ.get("SYNC_HEARTBEAT_SECONDS", "10")),
+        # How often each process checks that the position index still holds every team
+        # (Redis restarted empty) and reloads it from the database.
+        "POSITIONS_CHECK_SECONDS": float(os.environ.get("POSITIONS_CHECK_SECONDS", "5")),
         # ESS Help Me (issue 4): the LINE Official Account channel and the mobile-app API.
         "LINE_CHANNEL_SECRET": os.environ.get("LINE_CHANNEL_SECRET", ""),
         "LINE_CHANNEL_ACCESS_TOKEN": os.environ.get("LINE_CHANNEL_ACCESS_TOKEN", ""),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
@@ -51,6 +51,7 @@ LABELS = {
         "hoax": _l("Hoax / nuisance"),
         "silent": _l("Silent call"),
         "incident_created": _l("Incident created"),
+        "needs_follow_up": _l("Needs follow-up: open a case"),
     },
     "call_reason": {
         "danger": _l("Someone is in danger now"),
@@ -129,6 +130,44 @@ LABELS = {
         "report_split": _l("A report was split off"),
         "split_from": _l("Split from another incident"),
         "merged": _l("Merged with another incident"),
+        "opened": _l("Case opened"),
+        "person_added": _l("Person added"),
+        "reopened": _l("Case reopened"),
+        "assessment_saved": _l("Fact-finding saved (draft)"),
+        "assessment_completed": _l("Fact-finding completed"),
+        "action_added": _l("Action added to the assistance plan"),
+        "action_status": _l("Action progress recorded"),
+        "assigned": _l("Case assigned"),
+    },
+    "domain": {
+        "safety": _l("Safety"),
+        "health": _l("Health"),
+        "food_income": _l("Food and income"),
+        "shelter": _l("Shelter"),
+        "family_care": _l("Family care"),
+        "education_work": _l("Education and work"),
+    },
+    "score": {
+        "1": _l("1 serious problem"),
+        "2": _l("2 problem"),
+        "3": _l("3 some risk"),
+        "4": _l("4 no problem"),
+    },
+    "risk_level": {
+        "1": _l("Level 1: can wait"),
+        "2": _l("Level 2: soon"),
+        "3": _l("Level 3: urgent, served first"),
+    },
+    "plan_phase": {
+        "urgent": _l("Urgent (subsidy, survival kit, emergency shelter)"),
+        "medium": _l("Medium term (needs analysis, multidisciplinary meeting)"),
+        "long": _l("Long term (housing, work, land, education across agencies)"),
+    },
+    "action_status": {
+        "planned": _l("Planned"),
+        "in_progress": _l("In progress"),
+        "done": _l("Done"),
+        "cancelled": _l("Cancelled"),
     },
     "escalation_action": {
         "team": _l("Offer to the next suggested team"),
@@ -136,11 +175,43 @@ LABELS = {
         "provincial_office": _l("Call the provincial office"),
         "outside_responder": _l("Call an outside responder (police, EMS)"),
     },
+    "case_source": {
+        "incident": _l("Resolved incident"),
+        "call": _l("Hotline call"),
+        "ess": _l("ESS Help Me report"),
+        "walk_in": _l("Walk-in"),
+        "letter": _l("Letter"),
+        "agency": _l("Another agency / Damrongtham Center"),
+        "volunteer": _l("Social development volunteer"),
+    },
+    "person_role": {
+        "client": _l("Client"),
+        "household": _l("Household member"),
+    },
+    "no_id_reason": {
+        "stateless": _l("Stateless"),
+        "child": _l("Child without an ID card"),
+        "not_given": _l("Not given"),
+        "foreign": _l("Foreign national"),
+    },
+    "target_group": {
+        "children_youth": _l("Children and youth"),
+        "women_family_violence": _l("Women / family violence"),
+        "elderly": _l("Elderly"),
+        "disabled": _l("Persons with disabilities"),
+        "homeless": _l("Homeless people"),
+        "beggars": _l("Beggars"),
+        "trafficking_labour": _l("Trafficking / labour"),
+        "poor_household": _l("Poor household"),
+        "bedridden": _l("Bedridden"),
+        "psychiatric": _l("Psychiatric patients"),
+        "stateless": _l("Stateless people"),
+    },
     "case_status": {
         "intake": _l("Intake"),
         "fact_finding": _l("Fact-finding"),
         "planning": _l("Assistance plan"),
-        "referred": _l("Referred"),
+        "in_assistance": _l("In assistance"),
         "follow_up": _l("Follow-up"),
         "closed": _l("Closed"),
     },
@@ -183,6 +254,21 @@ def format_be(value: datetime | None, *, with_time: bool = True, lang: str | Non
     else:
         text = f"{local.day} {_EN_MONTHS[local.month - 1]} {year} BE"
     return f"{text} {local:%H:%M}" if with_time else text
+
+
+def format_be_date(value: date | None, *, lang: str | None = None) -> str:
+    """A calendar date in the Buddhist era: '1 พ.ย. 2569' / '1 Nov 2569 BE'."""
+    if value is None:
+        return ""
+    lang = lang or str(get_locale() or "th")
+    months = _TH_MONTHS if lang.startswith("th") else _EN_MONTHS
+    text = f"{value.day} {months[value.month - 1]} {value.year + 543}"
+    return text if lang.startswith("th") else f"{text} BE"
+
+
+def be_input(value: date | None) -> str:
+    """A date as the desk's date boxes take it back: day/month/year B.E. ('01/11/2569')."""
+    return f"{value.day:02d}/{value.month:02d}/{value.year + 543}" if value else ""
 
 
 def province_name(code: str | None) -> str:

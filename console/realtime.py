@@ -101,31 +101,49 @@ def prune(session: Session, *, older_than: datetime) -> int:
     return result.rowcount or 0
 
 
-def missed(session: Session, *, since: int, rooms: set[str], limit: int) -> tuple[list[dict], bool]:
-    """Events after `since` addressed to any of `rooms`, oldest first.
+def missed(session: Session, *, since: int, rooms: set[str], limit: int) -> dict[str, Any]:
+    """One page of the events after `since` addressed to any of `rooms`, oldest first.
 
-    False (reload your board instead) when more than `limit` match, when `since` is ahead of
-    the server (a restored database) or when events after it were already pruned.
+    Answers {events, upto, complete, gone, head}: the client is complete up to `upto` once it
+    applied `events`, and asks again from there until `complete`. `gone` (reload the board
+    instead) when events after `since` were already pruned, or `since` is ahead of the server
+    (a restored database). A page scans at most 20 x `limit` rows, so a console far behind on a
+    busy server pages through instead of one huge answer.
     """
     last = head(session)
-    if since > last or last - since > limit * 20:
-        return [], False
+    answer: dict[str, Any] = {"events": [], "upto": last, "complete": True, "gone": False,
+                              "head": last}
+    if since > last:
+        answer["gone"] = True
+        return answer
+    if since == last:
+        return answer
     oldest = session.scalar(select(func.min(RealtimeEvent.seq)))
-    if oldest is not None and oldest > since + 1:
-        return [], False
-    out: list[dict] = []
-    stmt = (
-        select(RealtimeEvent)
-        .where(RealtimeEvent.seq > since)
+    if oldest is None or oldest > since + 1:
+        answer["gone"] = True
+        return answer
+    scan = max(limit, 1) * 20
+    rows = session.execute(
+        select(RealtimeEvent.seq, RealtimeEvent.rooms)
+        .where(RealtimeEvent.seq > since, RealtimeEvent.seq <= last)
         .order_by(RealtimeEvent.seq)
-        .execution_options(yield_per=200)
-    )
-    for row in session.scalars(stmt):
-        if rooms.intersection(row.rooms):
-            if len(out) >= limit:
-                return out, False
-            out.append(row.payload)
-    return out, True
+        .limit(scan)
+    ).all()
+    wanted: list[int] = []
+    upto = rows[-1][0] if len(rows) == scan else last
+    for seq, row_rooms in rows:
+        if rooms.intersection(row_rooms):
+            wanted.append(seq)
+            if len(wanted) == limit:
+                upto = seq
+                break
+    if wanted:
+        answer["events"] = list(session.scalars(
+            select(RealtimeEvent.payload).where(RealtimeEvent.seq.in_(wanted))
+            .order_by(RealtimeEvent.seq)))
+    answer["upto"] = upto
+    answer["complete"] = upto >= last
+    return answer
 
 
 @event.listens_for(Session, "after_commit")

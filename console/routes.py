@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from flask import (
     Blueprint,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -14,18 +15,18 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from console import realtime
+from console import realtime, sessions
 from console import service as console_service
 from console.db import BANGKOK, utcnow
 from console.enums import DESK_ROLES, Role
 from console.labels import labels_json
-from console.sockets import end_user_sockets
+from console.sockets import close_session_sockets
 from console.web import db, desk_required, safe_next
 
 bp = Blueprint("console", __name__)
@@ -134,13 +135,16 @@ def establish_session(user, next_url: str | None, *, second_factor: str | None =
 @login_required
 def logout():
     """End the session."""
+    session_id = g.get("user_session_id")
     console_service.record_audit(session=db(), actor_id=current_user.id, action="logout",
                                  entity="user", entity_id=current_user.id)
+    if session_id is not None:
+        sessions.end(session=db(), session_id=session_id, reason="logout")
     db().commit()
-    user_id = current_user.id
     logout_user()
     session.clear()
-    end_user_sockets(user_id)
+    if session_id is not None:
+        close_session_sockets(session_id)
     return redirect(url_for("console.login"))
 
 
@@ -154,7 +158,8 @@ def set_language():
         current_user.locale = lang
         db().commit()
     response = redirect(safe_next(request.form.get("next"), url_for("console.home")))
-    response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response
 
 
@@ -291,9 +296,38 @@ def shift_print_map():
 def cases_desk():
     """Case worker desk: cases handed over from incidents."""
     from cases import service as case_service
+    from geo import gazetteer
 
-    cases = case_service.list_cases(session=db(), user=current_user)
-    return render_template("cases.html", cases=cases, ctx=page_context())
+    view = request.args.get("view", "all")
+    if view not in ("all", "mine", "unassigned"):
+        view = "all"
+    cases = case_service.list_cases(session=db(), user=current_user, view=view)
+    provinces = gazetteer.provinces() if current_user.is_national else []
+    return render_template("cases.html", cases=cases, provinces=provinces, view=view,
+                           ctx=page_context())
+
+
+@bp.get("/desk/cases/status")
+@desk_required("cases")
+def case_status_levels():
+    """Case status by province, district and subdistrict, with drill-down."""
+    from cases import service as case_service
+    from geo import gazetteer
+
+    level, parent = request.args.get("level", ""), request.args.get("parent") or None
+    if level not in ("province", "district", "subdistrict"):
+        level = "province" if current_user.is_national else "district"
+    if not current_user.is_national and level == "district":
+        parent = current_user.province_code
+    rows = case_service.status_summary(session=db(), user=current_user, level=level,
+                                       parent=parent)
+    child = {"province": "district", "district": "subdistrict"}.get(level)
+    for row in rows:
+        place = gazetteer.get(row["code"]) if row["code"] else None
+        row["name"] = (place.name_th if str(get_locale()) == "th" else place.name_en) \
+            if place else None
+    return render_template("case_status.html", rows=rows, level=level, child=child,
+                           parent=parent, ctx=page_context())
 
 
 @bp.get("/desk/cases/<int(max=2147483647):case_id>")
@@ -304,7 +338,27 @@ def case_detail(case_id: int):
 
     case = case_service.read_case(session=db(), case_id=case_id, user=current_user)
     db().commit()
-    return render_template("case_detail.html", case=case, ctx=page_context())
+    moves = [m.value for m in case_service.allowed_moves(case)]
+    workers = case_service.case_workers(session=db(), province_code=case.province_code)
+    agencies = case_service.list_agencies(session=db(), province_code=case.province_code)
+    owners = {("u", u.id): u.display_name for u in workers}
+    owners.update({("a", a.id): a.name_th if str(get_locale()) == "th" else a.name_en
+                   for a in agencies})
+    assignee = next((u for u in workers if u.id == case.assigned_to_id), None)
+    return render_template("case_detail.html", case=case, moves=moves, workers=workers,
+                           assignee=assignee,
+                           agencies=agencies, owners=owners,
+                           gaps=[d.value for d in case_service.plan_gaps(case)],
+                           ctx=page_context())
+
+
+@bp.get("/api/session")
+@login_required
+def session_info():
+    """Who is logged in and a CSRF token for this session (a desk resuming after a new login)."""
+    from flask_wtf.csrf import generate_csrf
+
+    return jsonify({"user_id": current_user.id, "csrf_token": generate_csrf()})
 
 
 @bp.get("/api/state")

@@ -118,3 +118,38 @@ def get_user(*, session: Session, user_id: int) -> User:
     if user is None:
         raise NotFound("user")
     return user
+
+
+def sign_out_everywhere(*, session: Session, user_id: int, by_id: int | None,
+                        reason: str = "signed_out") -> int:
+    """End every session of a user (their open desks close within seconds); audited."""
+    from console import sessions
+
+    get_user(session=session, user_id=user_id)
+    ended = sessions.end_all(session=session, user_id=user_id, reason=reason)
+    record_audit(session=session, actor_id=by_id, action="sessions.ended", entity="user",
+                 entity_id=user_id, detail={"reason": reason, "sessions": ended})
+    return ended
+
+
+def set_user_active(*, session: Session, user_id: int, active: bool, by_id: int | None) -> User:
+    """Disable a user (every session ends) or enable them again; audited."""
+    user = get_user(session=session, user_id=user_id)
+    user.active = active
+    record_audit(session=session, actor_id=by_id, action="user.enabled" if active
+                 else "user.disabled", entity="user", entity_id=user_id)
+    if not active:
+        sign_out_everywhere(session=session, user_id=user_id, by_id=by_id, reason="disabled")
+    return user
+
+
+def change_password(*, session: Session, user_id: int, new_password: str,
+                    by_id: int | None) -> User:
+    """Set a new password; every session of the user ends (log in again with it); audited."""
+    user = get_user(session=session, user_id=user_id)
+    user.password_hash = hash_password(new_password)
+    record_audit(session=session, actor_id=by_id, action="password.changed", entity="user",
+                 entity_id=user_id)
+    sign_out_everywhere(session=session, user_id=user_id, by_id=by_id,
+                        reason="password_changed")
+    return user

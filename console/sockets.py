@@ -2,56 +2,105 @@
 
 from __future__ import annotations
 
-from flask import current_app
+import logging
+
+from flask import current_app, g, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, disconnect, emit, join_room
+from sqlalchemy.exc import SQLAlchemyError
 
 from console import realtime, web
 from console.extensions import socketio
 from console.rooms import rooms_for_user, user_room
 
+log = logging.getLogger(__name__)
+
 REPLAY_EVENT = "replay"
+
+
+# This process's sockets and the login session each belongs to (sid -> session id), so the
+# sockets of a session that ended anywhere are closed (console.__init__._close_dead_sessions).
+_SOCKET_SESSIONS: dict[str, tuple[int, int]] = {}  # sid -> (session id, user id)
+
+
+def session_room(session_id: int) -> str:
+    """The sockets of one login session (logout ends these, not the user's other devices)."""
+    return f"session:{session_id}"
+
+
+def local_sessions() -> dict[int, int]:
+    """Login sessions with a socket on this process: session id -> number of sockets."""
+    counts: dict[int, int] = {}
+    for session_id, _user_id in list(_SOCKET_SESSIONS.values()):
+        counts[session_id] = counts.get(session_id, 0) + 1
+    return counts
 
 
 @socketio.on("connect")
 def on_connect(auth=None):
     """Only logged-in users connect; each joins the rooms its role and province allow."""
-    if not current_user.is_authenticated or not web.session_is_fresh():
+    if not current_user.is_authenticated:
         raise ConnectionRefusedError("unauthorized")
+    session_id = g.get("user_session_id")
     for room in sorted(rooms_for_user(current_user)):
         join_room(room)
     join_room(user_room(current_user.id))
-    emit("hello", {"head": realtime.head(web.db()), "rooms": sorted(rooms_for_user(current_user))})
+    if session_id is not None:
+        join_room(session_room(session_id))
+        _SOCKET_SESSIONS[request.sid] = (session_id, current_user.id)
+    emit("hello", {"head": realtime.head(web.db()), "rooms": sorted(rooms_for_user(current_user)),
+                   "heartbeat": current_app.config["SYNC_HEARTBEAT_SECONDS"]})
 
 
 @socketio.on(REPLAY_EVENT)
 def on_replay(data):
-    """Send this client every event after `since` in its rooms, or tell it to reload its board."""
+    """One page of the events after `since` in this client's rooms (see realtime.missed)."""
     try:
         since = int((data or {}).get("since", 0))
     except (TypeError, ValueError, AttributeError):
         return {"error": "since must be a number"}
-    if not current_user.is_authenticated or not web.session_is_fresh():
+    if not current_user.is_authenticated:
         disconnect()
         return {"error": "unauthorized"}
-    session = web.db()
-    events, complete = realtime.missed(
-        session, since=max(since, 0), rooms=rooms_for_user(current_user),
-        limit=current_app.config["REPLAY_LIMIT"],
-    )
-    return {"events": events, "complete": complete, "head": realtime.head(session)}
-
-
-def end_user_sockets(user_id: int) -> None:
-    """On logout: tell the user's open consoles, and close those on this process."""
-    room = user_room(user_id)
-    socketio.emit("session.ended", {}, to=room)
     try:
-        participants = list(socketio.server.manager.get_participants("/", room))
-    except (AttributeError, KeyError):
-        participants = []
-    for sid, _eio_sid in participants:
-        socketio.server.disconnect(sid, namespace="/")
+        return realtime.missed(web.db(), since=max(since, 0), rooms=rooms_for_user(current_user),
+                               limit=current_app.config["REPLAY_LIMIT"])
+    except SQLAlchemyError:
+        # NOTE: the database is unreachable: answer at once so the console keeps saying it is
+        # behind and asks again, instead of waiting for an answer that never comes.
+        log.warning("replay failed: database unreachable")
+        web.db().rollback()
+        return {"error": "unavailable"}
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_args):
+    """Forget the socket's session."""
+    _SOCKET_SESSIONS.pop(request.sid, None)
+
+
+def _close_local(match) -> None:
+    for sid, ids in list(_SOCKET_SESSIONS.items()):
+        if match(*ids):
+            _SOCKET_SESSIONS.pop(sid, None)
+            try:
+                socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
+            except (KeyError, ValueError):
+                pass
+
+
+def close_session_sockets(session_id: int, *, local_only: bool = False) -> None:
+    """A login session ended: tell its consoles (they keep what was typed and say so) and close
+    their sockets here; other processes close theirs at once through the message queue, or at
+    their next session check if it is down."""
+    socketio.emit("session.ended", {}, to=session_room(session_id), ignore_queue=local_only)
+    _close_local(lambda sess_id, _user_id: sess_id == session_id)
+
+
+def close_user_sockets(user_id: int) -> None:
+    """Every session of a user ended (password change, disabled, sign out everywhere)."""
+    socketio.emit("session.ended", {}, to=user_room(user_id))
+    _close_local(lambda _sess_id, uid: uid == user_id)
 
 
 def register() -> None:

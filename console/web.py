@@ -11,6 +11,8 @@ from flask import current_app, g, jsonify, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -59,17 +61,6 @@ def json_body() -> Any:
     return data
 
 
-def session_is_fresh() -> bool:
-    """The login is younger than SESSION_MAX_HOURS (sockets check it too: no before_request)."""
-    from flask import session
-
-    from console.db import utcnow
-
-    started = session.get("login_at")
-    max_age = current_app.config["SESSION_MAX_HOURS"] * 3600
-    return started is not None and utcnow().timestamp() - started <= max_age
-
-
 def safe_next(target: str | None, fallback: str) -> str:
     """A redirect target on this site only: a plain absolute path, no scheme, host or tricks."""
     from urllib.parse import urlsplit
@@ -106,14 +97,41 @@ def error_response(status: int, message: str, params: dict | None = None,
     """One shape for every refusal: JSON {error, fields} or an HTML page with the message."""
     session = g.get("db_session")
     if session is not None:
-        session.rollback()  # NOTE: a refusal changes nothing, and the page can still read.
+        try:
+            session.rollback()  # NOTE: a refusal changes nothing, and the page can still read.
+        except Exception:  # noqa: BLE001
+            log.warning("rollback failed while answering an error (database unreachable)")
     text = translate(message, params)
     if wants_json():
         body: dict[str, Any] = {"error": text}
         if fields:
             body["fields"] = fields
         return jsonify(body), status
-    return render_template("error.html", message=text, status=status, fields=fields), status
+    if status < 500:
+        try:
+            return render_template("error.html", message=text, status=status,
+                                   fields=fields), status
+        except Exception:  # noqa: BLE001
+            log.warning("error page needs the database; answering the plain page")
+    # NOTE: the plain page reads neither the database nor the logged-in user: it works while
+    # PostgreSQL is down (the full page loads the user to draw the menu). Flask-Login's
+    # template context would load the user: give it an anonymous one for this page.
+    if "_login_user" not in g:
+        g._login_user = current_app.login_manager.anonymous_user()
+    return render_template("error_plain.html", message=text, status=status,
+                           lang=_locale_or_default()), status
+
+
+def _locale_or_default() -> str:
+    """The user's language without touching the database."""
+    lang = request.cookies.get("lang")
+    return lang if lang in current_app.config["LANGUAGES"] else \
+        current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _is_outage(exc: DBAPIError) -> bool:
+    """A lost or refused database connection (not a bad statement)."""
+    return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
 
 
 def register_error_handlers(app) -> None:
@@ -149,6 +167,20 @@ def register_error_handlers(app) -> None:
             400: N_("The request could not be read."),
         }
         return error_response(exc.code or 500, messages.get(exc.code, N_("Request refused.")))
+
+    @app.errorhandler(DBAPIError)
+    def _database_down(exc: DBAPIError):
+        if not _is_outage(exc):
+            return _unexpected(exc)
+        log.error("database unreachable: %s", exc.__class__.__name__)
+        return error_response(503, N_("The system cannot reach its database right now, so "
+                                      "nothing was saved. Please try again in a moment."))
+
+    @app.errorhandler(RedisError)
+    def _redis_down(exc: RedisError):
+        log.error("Redis unreachable: %s", exc.__class__.__name__)
+        return error_response(503, N_("A part of the system is restarting, so nothing was "
+                                      "saved. Please try again in a moment."))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from console import escalation_policy, travel_settings
 from console.errors import N_, Forbidden, NotFound
+from console.idempotency import idempotent
 from console.validation import parse
 from console.web import db, desk_required, json_body
 from dispatch import events, flows, service
@@ -57,6 +58,7 @@ def get_incident(incident_id: int):
 
 @bp.post("/incidents/<int(max=2147483647):incident_id>/assign")
 @desk_required("dispatch")
+@idempotent
 def assign(incident_id: int):
     """Assign an available team of the incident's province."""
     data = parse(AssignIn, json_body())
@@ -72,6 +74,7 @@ def assign(incident_id: int):
 
 @bp.post("/incidents/<int(max=2147483647):incident_id>/steps/<step>")
 @login_required
+@idempotent
 def step(incident_id: int, step: str):
     """A team step: acknowledge, en-route, on-scene, resolve (each with an optional note)."""
     if step not in STEPS:
@@ -128,6 +131,7 @@ def recommendations(incident_id: int):
 
 @bp.post("/incidents/<int(max=2147483647):incident_id>/cancel")
 @desk_required("dispatch")
+@idempotent
 def cancel(incident_id: int):
     """Close an open incident that needs no team, with the reason."""
     data = parse(CancelIn, json_body())
@@ -168,6 +172,7 @@ def _chooser():
 
 @bp.post("/incidents/<int(max=2147483647):incident_id>/decline")
 @desk_required("team")
+@idempotent
 def decline(incident_id: int):
     """The offered team declines with a reason; the next team is offered when allowed."""
     data = parse(CancelIn, json_body())
@@ -184,6 +189,7 @@ def decline(incident_id: int):
 
 @bp.post("/incidents/<int(max=2147483647):incident_id>/checkin")
 @desk_required("team")
+@idempotent
 def checkin(incident_id: int):
     """One tap from the scene: we are safe."""
     session = db()
@@ -195,6 +201,7 @@ def checkin(incident_id: int):
 
 @bp.post("/teams/me/sos")
 @desk_required("team")
+@idempotent
 def sos():
     """The SOS button: the highest alarm, with the last known position."""
     data = parse(SosIn, json_body())

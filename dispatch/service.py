@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -9,8 +10,8 @@ from sqlalchemy import case as sa_case
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from cases import service as case_service
 from cases.models import Case
+from console import domain_events
 from console.db import BANGKOK, utcnow
 from console.enums import DESK_STAFF, Role
 from console.errors import (
@@ -62,6 +63,8 @@ DESK_STEP_ROLES = frozenset({Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN})
 _PRIORITY_ORDER = sa_case(
     {"P1": 1, "P2": 2, "P3": 3, "P4": 4}, value=Incident.priority, else_=9
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -438,7 +441,10 @@ def advance(
             assignment.active = False
             assignment.ended_at = now
         session.flush()
-        case_service.open_case_from_incident(session=session, incident=incident, by=by)
+        # NOTE: dispatch only announces; case management (subscribed by the app factory)
+        # opens the case in this same transaction.
+        domain_events.announce(session, domain_events.INCIDENT_RESOLVED, incident=incident,
+                               by=by)
         transition(session=session, incident=incident, to=IncidentStatus.HANDED_OVER, by=by,
                    at=utcnow())
     session.flush()
@@ -563,9 +569,25 @@ def report_position(
 
 
 def index_position(*, index, team: Team) -> None:
-    """Put a committed team position into the spatial index."""
+    """Put a committed team position into the spatial index (the database stays the truth)."""
     if team.lat is not None and team.position_at is not None:
-        index.upsert(position_key(team.id), team.lat, team.lon, team.position_at.timestamp())
+        try:
+            index.upsert(position_key(team.id), team.lat, team.lon, team.position_at.timestamp())
+        except Exception:  # noqa: BLE001
+            # NOTE: the position is committed; a failed index write (Redis down) must not turn
+            # the phone's report into an error. The index is reloaded from the database once
+            # its store answers again (ensure_positions_index).
+            log.warning("position index unavailable; team %s will be indexed on reload", team.id)
+            index.mark_missed()
+
+
+def ensure_positions_index(*, session: Session, index) -> int | None:
+    """Reload the position index from the database when it lost or missed positions."""
+    if not index.needs_load():
+        return None
+    count = load_positions(session=session, index=index)
+    index.mark_loaded()
+    return count
 
 
 def recommend_teams(

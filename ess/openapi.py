@@ -146,7 +146,6 @@ def docs_html() -> str:
         parts.append(f"<h3>{name}</h3><pre>{html.escape(json.dumps(schema, indent=2))}</pre>")
     body = "\n".join(parts)
     return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<title>1300 ESS Help Me API</title><style>body{font-family:sans-serif;max-width:"
-            "60rem;margin:2rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:.5rem;"
-            "overflow:auto}td,th{border:1px solid #ccc;padding:.2rem .5rem}table{border-"
-            "collapse:collapse}</style></head><body>" + body + "</body></html>")
+            "<title>1300 ESS Help Me API</title>"
+            "<link rel=\"stylesheet\" href=\"/static/css/api-docs.css\"></head><body>"
+            + body + "</body></html>")

@@ -96,6 +96,18 @@ class PositionIndex(Protocol):
         """Forget a position (no error when unknown)."""
         ...
 
+    def needs_load(self) -> bool:
+        """True when the index must be (re)loaded from the database."""
+        ...
+
+    def mark_loaded(self) -> None:
+        """Record that the index holds every known position."""
+        ...
+
+    def mark_missed(self) -> None:
+        """A write could not be stored: load everything again when possible."""
+        ...
+
     def get(self, id: str) -> Hit | None:
         """The stored position of an id (distance_km 0), or None."""
         ...
@@ -297,6 +309,7 @@ class MemoryIndex:
     """
 
     def __init__(self, *, cell_deg: float = 0.02) -> None:
+        self._loaded = False
         cell = _number("cell_deg", cell_deg)
         ncols = round(360.0 / cell) if cell > 0 else 0
         if not 0 < cell <= 10 or abs(ncols * cell - 360.0) > 1e-9:
@@ -379,6 +392,17 @@ class MemoryIndex:
             self._pos.clear()
             self._cells.clear()
             self._reset_extent()
+
+    def needs_load(self) -> bool:
+        """False once loaded: the index lives and dies with this process."""
+        return not self._loaded
+
+    def mark_loaded(self) -> None:
+        """Record that the index holds every known position."""
+        self._loaded = True
+
+    def mark_missed(self) -> None:
+        """Nothing to do: writes to process memory do not fail."""
 
     # ------------------------------------------------------------------ reads
 
@@ -588,6 +612,8 @@ class RedisGeoIndex:
         self.prefix = prefix
         self.geo_key = f"{prefix}:geo"
         self.pos_key = f"{prefix}:pos"
+        self.loaded_key = f"{prefix}:loaded"
+        self._missed_write = False
         self.initial_km = _number("initial_km", initial_km)
         self.max_search_km = _number("max_search_km", max_search_km)
         if self.initial_km <= 0 or self.max_search_km <= 0:
@@ -631,7 +657,21 @@ class RedisGeoIndex:
 
     def clear(self) -> None:
         """Delete this index's keys."""
-        self.client.delete(self.geo_key, self.pos_key)
+        self.client.delete(self.geo_key, self.pos_key, self.loaded_key)
+
+    def needs_load(self) -> bool:
+        """True when the index was never loaded, missed a write, or Redis lost it (a restart
+        keeps nothing)."""
+        return self._missed_write or not self.client.exists(self.loaded_key)
+
+    def mark_loaded(self) -> None:
+        """Record that the index holds every known position (see needs_load)."""
+        self.client.set(self.loaded_key, "1")
+        self._missed_write = False
+
+    def mark_missed(self) -> None:
+        """A write failed (Redis unreachable): load everything again once it is back."""
+        self._missed_write = True
 
     # ------------------------------------------------------------------ reads
 

@@ -14,6 +14,7 @@ class CallOutcome(StrEnum):
     HOAX = "hoax"
     SILENT = "silent"
     INCIDENT_CREATED = "incident_created"
+    NEEDS_FOLLOW_UP = "needs_follow_up"  # closed at intake, opens a case for follow-up
 
 
 # Outcomes a call-taker may choose when closing at intake (no incident).
@@ -24,8 +25,12 @@ INTAKE_OUTCOMES = frozenset(
         CallOutcome.NOT_OUR_REMIT,
         CallOutcome.HOAX,
         CallOutcome.SILENT,
+        CallOutcome.NEEDS_FOLLOW_UP,
     }
 )
+
+# Calls closed at intake with these outcomes open a case for follow-up (case management).
+OPENS_CASE = frozenset({CallOutcome.REFERRED_ELSEWHERE, CallOutcome.NEEDS_FOLLOW_UP})
 
 # Outcomes that need the agency the caller was sent to.
 NEEDS_AGENCY = frozenset({CallOutcome.REFERRED_ELSEWHERE, CallOutcome.NOT_OUR_REMIT})

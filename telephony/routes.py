@@ -9,6 +9,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from console.errors import N_, DomainError
+from console.idempotency import commit_answer, idempotent
 from console.validation import parse
 from console.web import db, desk_required, json_body, translate
 from dispatch.events import incident_payload
@@ -33,6 +34,7 @@ ID = "<int(max=2147483647):{}>"
 
 @bp.post("")
 @desk_required("calls")
+@idempotent
 def log_call():
     """Log a call: `action` 'close' (with an outcome) or 'incident' (with the incident)."""
     body = json_body()
@@ -41,14 +43,13 @@ def log_call():
     if action == "close":
         call = service.close_at_intake(session=session, data=parse(CloseCallIn, body),
                                        by=current_user)
-        session.commit()
-        return jsonify({"call_id": call.id, "outcome": call.outcome.value}), 201
+        return commit_answer(session, {"call_id": call.id, "outcome": call.outcome.value}, 201)
     if action == "incident":
         call, incident = service.log_call_with_incident(
             session=session, data=parse(CallWithIncidentIn, body), by=current_user
         )
-        session.commit()
-        return jsonify({"call_id": call.id, "incident": incident_payload(incident)}), 201
+        return commit_answer(session, {"call_id": call.id, "incident": incident_payload(incident)},
+                             201)
     raise DomainError(N_("Choose whether to close the call or create an incident."))
 
 
@@ -179,17 +180,18 @@ def flags():
 
 @api.post("/flags")
 @desk_required("calls")
+@idempotent
 def create_flag():
     """Flag a number (nuisance levels, or at risk); audited."""
     session = db()
     flag = service.create_flag(session=session, data=parse(FlagIn, json_body()),
                                by=current_user)
-    session.commit()
-    return jsonify(_flag_item(flag)), 201
+    return commit_answer(session, _flag_item(flag), 201)
 
 
 @api.post(f"/flags/{ID.format('flag_id')}/lift")
 @desk_required("calls")
+@idempotent
 def lift_flag(flag_id: int):
     """Lift a flag; audited."""
     data = parse(LiftFlagIn, json_body() if request.get_data() else {})

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from cases.enums import CaseStatus
 from cases.models import Agency, Case
+from console import domain_events
 from console.db import utcnow
 from console.enums import Role
 from console.errors import (
@@ -98,6 +99,8 @@ def close_at_intake(*, session: Session, data: CloseCallIn, by: User) -> Call:
     record_audit(session=session, actor_id=by.id, action="call.closed", entity="call",
                  entity_id=call.id, detail={"outcome": call.outcome.value})
     events.call_logged(session=session, call=call)
+    # NOTE: case management opens a case for calls referred elsewhere or needing follow-up.
+    domain_events.announce(session, domain_events.CALL_CLOSED, call=call, by=by)
     return call
 
 

@@ -1,7 +1,7 @@
 """least privilege: a caller flag's province, an incident's "same reporter" (issue 12.3)
 
 Revision ID: e7a1b2c3d4f5
-Revises: c5e3f9a2d7b1
+Revises: a9c3d5e7f2b4
 Create Date: 2026-12-01 07:00:00
 
 Existing flags take the province of the user who set them; a flag whose setter is unknown or
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = 'e7a1b2c3d4f5'
-down_revision: Union[str, Sequence[str], None] = 'c5e3f9a2d7b1'
+down_revision: Union[str, Sequence[str], None] = 'a9c3d5e7f2b4'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

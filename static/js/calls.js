@@ -75,7 +75,7 @@ document.getElementById("place-query").addEventListener("keydown", (e) => {
 
 if (window.L && pick) {
   const map = L.map(pick).setView([13.7, 100.9], 5);
-  if (pick.dataset.tiles) L.tileLayer(pick.dataset.tiles, { maxZoom: 19 }).addTo(map);
+  if (pick.dataset.tiles) L.tileLayer(pick.dataset.tiles, { maxZoom: 19, referrerPolicy: "strict-origin" }).addTo(map);
   api("GET", "/api/geo/provinces").then((r) => {
     if (!r.ok) return;
     for (const p of r.data) {
@@ -169,6 +169,7 @@ form.addEventListener("submit", async (ev) => {
     const keepProvince = F("province_code").value;
     form.reset(); rows.replaceChildren(); answeredAt = null; F("province_code").value = keepProvince; showAction();
     F("call_id").value = "";
+    Draft.clear();
     document.getElementById("recent-calls").prepend(el("li", {}, fmtBE(new Date().toISOString()), " · ",
       r.data.incident ? r.data.incident.ref : label("outcome", r.data.outcome)));
   } else {
@@ -178,6 +179,43 @@ form.addEventListener("submit", async (ev) => {
   }
 });
 showAction();
+
+/* What the officer is typing is kept in this tab (sessionStorage: gone when the tab closes), so
+   an ended session, logging in again or a reload never loses a half-typed call. */
+const Draft = {
+  key: `draft:call-form:${PAGE.user ? PAGE.user.id : ""}`,
+  fields: ["call_id", "number", "caller_name", "summary", "advice", "action", "outcome",
+           "category", "priority", "province_code", "lat", "lon", "address_text", "notes"],
+  save() {
+    const data = {};
+    for (const name of this.fields) {
+      const field = F(name);
+      if (field) data[name] = field.value;
+    }
+    const typed = ["number", "caller_name", "summary", "advice", "address_text", "notes"]
+      .some((name) => data[name]);
+    if (typed) sessionStorage.setItem(this.key, JSON.stringify(data));
+  },
+  restore() {
+    let data;
+    try { data = JSON.parse(sessionStorage.getItem(this.key) || "null"); } catch (err) { data = null; }
+    if (!data) return false;
+    for (const name of this.fields) {
+      const field = F(name);
+      if (field && typeof data[name] === "string") field.value = data[name];
+    }
+    showAction();
+    return true;
+  },
+  clear() { sessionStorage.removeItem(this.key); },
+};
+let draftTimer = null;
+["input", "change"].forEach((kind) => form.addEventListener(kind, () => {
+  clearTimeout(draftTimer);
+  draftTimer = setTimeout(() => Draft.save(), 300);
+}));
+window.addEventListener("live:ended", () => Draft.save());
+window.addEventListener("pagehide", () => Draft.save());
 
 /* The phone line: screen pops of waiting calls, the call-back list and flagged numbers. */
 const CT = JSON.parse(document.getElementById("calls-text").textContent);
@@ -305,3 +343,9 @@ Live.start({
   },
 }, ["call.ringing", "call.updated", "team.updated"]);
 loadFlags();
+// NOTE: last, once every part of the page (CT included) is set up.
+if (Draft.restore()) {
+  const msg = document.getElementById("form-message");
+  msg.className = "message ok";
+  msg.textContent = CT.draft_restored;
+}

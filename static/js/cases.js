@@ -1,4 +1,4 @@
-/* Case worker desk: cases handed over from incidents appear live. */
+/* Case worker desk: cases appear and move live; a new case can be opened on the desk. */
 "use strict";
 
 function caseRow(c) {
@@ -7,7 +7,7 @@ function caseRow(c) {
     el("td", {}, el("a", { href: `/desk/cases/${c.id}` }, c.ref)),
     el("td", {}, fmtBE(c.opened_at)),
     el("td", {}, label("category", c.category)),
-    el("td", {}, c.priority),
+    el("td", {}, label("case_source", c.source)),
     el("td", {}, [c.place["district" + k], c.place["province" + k]].filter(Boolean).join(", ")),
     el("td", {}, label("case_status", c.status)));
 }
@@ -15,11 +15,43 @@ function caseRow(c) {
 Live.start({
   async onState() {
     // The board snapshot is taken first; the list is read after it, so nothing falls between.
-    const r = await api("GET", "/api/cases");
-    if (r.ok) document.getElementById("case-rows").replaceChildren(...r.data.map(caseRow));
+    const view = document.querySelector("[data-testid=case-table]").dataset.view || "all";
+    const r = await api("GET", `/api/cases?view=${encodeURIComponent(view)}`);
+    if (r.ok) document.getElementById("case-rows").replaceChildren(...r.data.items.map(caseRow));
   },
   onEvent(name, c) {
-    if (name !== "case.opened" || document.querySelector(`tr[data-case-id="${c.id}"]`)) return;
-    document.getElementById("case-rows").prepend(caseRow(c));
+    const view = document.querySelector("[data-testid=case-table]").dataset.view || "all";
+    const belongs = view === "all" || (view === "mine" && c.assigned_to_id === PAGE.user.id)
+      || (view === "unassigned" && c.assigned_to_id === null && c.status !== "closed");
+    const existing = document.querySelector(`tr[data-case-id="${c.id}"]`);
+    if (existing && !belongs) existing.remove();
+    else if (existing) existing.replaceWith(caseRow(c));
+    else if (belongs) document.getElementById("case-rows").prepend(caseRow(c));
   },
-}, ["case.opened"]);
+}, ["case.opened", "case.updated"]);
+
+/* A case opened on the desk: a walk-in, a letter, another agency, a volunteer's report. */
+const newCase = document.getElementById("new-case-form");
+if (newCase) {
+  newCase.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const value = (name) => newCase.elements.namedItem(name).value;
+    const body = { source: value("source"), category: value("category"),
+                   summary: value("summary"), address_text: value("address_text") };
+    if (value("province_code")) body.province_code = value("province_code");
+    const msg = document.getElementById("new-case-message");
+    const r = await api("POST", "/api/cases", body);
+    newCase.querySelectorAll(".field-error").forEach((n) => n.remove());
+    if (r.ok) {
+      window.location = `/desk/cases/${r.data.id}`;
+    } else {
+      for (const [name, message] of Object.entries(r.data.fields || {})) {
+        const input = newCase.elements.namedItem(name);
+        (input ? input.closest("label") : newCase).append(
+          el("span", { class: "field-error", "data-field": name }, message));
+      }
+      msg.className = "message error";
+      msg.textContent = r.data.error || T.error;
+    }
+  });
+}

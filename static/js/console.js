@@ -4,10 +4,21 @@
 const PAGE = JSON.parse(document.getElementById("page-data").textContent);
 const L10N = PAGE.labels;
 const T = PAGE.text;
-const CSRF = document.querySelector('meta[name="csrf-token"]').content;
+let CSRF = document.querySelector('meta[name="csrf-token"]').content;
 
 function label(group, value) {
   return (L10N[group] && L10N[group][value]) || value || "";
+}
+
+/* Every desk write carries an Idempotency-Key. The same write sent again after its answer was
+   lost (network, a server process that died) reuses the key, so the server answers with the
+   first result instead of doing it twice; the key is dropped once an answer arrives. */
+const PENDING_KEYS = new Map();
+
+function newIdempotencyKey() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 async function api(method, url, body) {
@@ -17,15 +28,25 @@ async function api(method, url, body) {
     opts.headers["Content-Type"] = "application/json";
     opts.body = JSON.stringify(body);
   }
+  const write = method !== "GET";
+  const sig = `${method} ${url}\n${opts.body || ""}`;
+  if (write) {
+    if (!PENDING_KEYS.has(sig)) PENDING_KEYS.set(sig, newIdempotencyKey());
+    opts.headers["Idempotency-Key"] = PENDING_KEYS.get(sig);
+  }
   let resp;
   try {
     resp = await fetch(url, opts);
   } catch (err) {
     return { ok: false, status: 0, data: { error: T.offline } };
   }
+  // NOTE: a 5xx may come from a process that committed and then died: keep the key for a retry.
+  if (write && resp.status < 500) PENDING_KEYS.delete(sig);
   let data = null;
   try { data = await resp.json(); } catch (err) { data = {}; }
-  if (resp.status === 401) { window.location = "/login?next=" + encodeURIComponent(location.pathname); }
+  // NOTE: never navigate away on 401: the page keeps what the user typed and says the session
+  // ended (Live.endSession); logging in again (another tab) resumes it.
+  if (resp.status === 401) Live.endSession();
   return { ok: resp.ok, status: resp.status, data };
 }
 
@@ -76,58 +97,167 @@ function placeName(inc) {
 }
 
 /* The live feed. Every event envelope carries a sequence number. The client loads its board
-   with the number it is current to, then on every (re)connect, every minute and when the page
-   comes back to the foreground asks for everything after it. Events are applied once each
-   (a set of seen numbers), in any arrival order; while a replay is in flight live events wait
-   in a buffer. Too much missed, or a server that went back in time: reload the board. */
-const REPLAY_OVERLAP = 200;  // re-ask for recent numbers: catches events that arrived late
+   with the number it is current to (`cursor`: every event of its rooms up to there is applied),
+   then on every (re)connect replays the outbox page by page from the cursor. The server's
+   `sync {upto}` packets (each process sends them after its outbox relay pass) move the cursor
+   while the socket stays connected, and prove the feed is alive: no sync for a while, an
+   unanswered replay, or a degraded server shows "not live" and asks again. Events are applied
+   once each, in any arrival order; while a replay is in flight, live events wait in a buffer. */
+const REPLAY_TIMEOUT_MS = 8000;
 const Live = {
-  stateHead: 0, maxSeq: 0, seen: new Set(), socket: null, replaying: true, buffer: [],
-  handlers: null, names: [],
+  cursor: 0, seen: new Set(), socket: null, replaying: true, buffer: [], handlers: null,
+  names: [], synced: false, catching: false, lastSync: 0, heartbeat: 10, health: "ok",
+  retryDelay: 1000, retryTimer: null, ended: false,
   async loadState() {
     const r = await api("GET", "/api/state");
     if (!r.ok) return false;
-    this.stateHead = r.data.head;
-    this.maxSeq = Math.max(this.maxSeq, r.data.head);
+    this.cursor = r.data.head;
+    this.seen.clear();
     this.handlers.onState(r.data);
     window.dispatchEvent(new CustomEvent("live:state"));
     return true;
   },
   apply(env) {
-    if (env.seq <= this.stateHead || this.seen.has(env.seq)) return;
+    if (env.seq <= this.cursor || this.seen.has(env.seq)) return;
     this.seen.add(env.seq);
-    if (this.seen.size > 5000) this.seen = new Set([...this.seen].slice(-2500));
-    this.maxSeq = Math.max(this.maxSeq, env.seq);
     if (this.names.includes(env.name)) this.handlers.onEvent(env.name, env.data, env);
     window.dispatchEvent(new CustomEvent(`live:${env.name}`, { detail: env.data }));
   },
+  advance(upto) {
+    if (!(upto > this.cursor)) return;
+    this.cursor = upto;
+    for (const seq of this.seen) if (seq <= upto) this.seen.delete(seq);
+  },
   setConn(state) {
     const c = document.getElementById("conn");
-    if (c) { c.dataset.state = state; c.title = state === "live" ? T.live : T.offline; }
+    const titles = { live: T.live, offline: T.offline, behind: T.behind, delayed: T.delayed,
+                     ended: T.session_ended, connecting: T.behind };
+    if (c) { c.dataset.state = state; c.title = titles[state] || T.offline; }
+    document.body.dataset.live = state === "live" ? "1" : "0";
+    document.body.dataset.conn = state;
   },
-  catchUp() {
-    if (!this.socket || !this.socket.connected) return;
-    this.replaying = true;
-    const since = Math.max(this.stateHead, this.maxSeq - REPLAY_OVERLAP);
-    this.socket.emit("replay", { since }, async (resp) => {
-      if (!resp || resp.error || !resp.complete || resp.head < this.maxSeq) {
-        this.seen.clear();
-        this.maxSeq = 0;
-        await this.loadState();
-      } else {
-        for (const env of resp.events) this.apply(env);
-      }
-      const buffered = this.buffer.sort((a, b) => a.seq - b.seq);
-      this.buffer = [];
-      this.replaying = false;
-      for (const env of buffered) this.apply(env);
-      this.setConn("live");
-      document.body.dataset.live = "1";
+  showConn() {
+    if (this.ended) this.setConn("ended");
+    else if (!this.socket || !this.socket.connected) this.setConn("offline");
+    else if (this.replaying || !this.synced) this.setConn("behind");
+    else if (this.health !== "ok") this.setConn("delayed");
+    else this.setConn("live");
+  },
+  notice(text) {
+    let box = document.getElementById("live-notice");
+    if (!box) {
+      box = el("div", { id: "live-notice", class: "live-notice", role: "status",
+                        "data-testid": "live-notice" });
+      document.body.prepend(box);
+    }
+    box.textContent = text;
+    box.hidden = false;
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => { box.hidden = true; }, 15000);
+  },
+  ask(since) {
+    return new Promise((resolve, reject) => {
+      this.socket.timeout(REPLAY_TIMEOUT_MS).emit("replay", { since }, (err, resp) => {
+        if (err || !resp || resp.error) reject(new Error((resp && resp.error) || "timeout"));
+        else resolve(resp);
+      });
     });
+  },
+  async catchUp() {
+    if (!this.socket || !this.socket.connected || this.catching || this.ended) return;
+    this.catching = true;
+    this.replaying = true;
+    this.synced = false;
+    clearTimeout(this.retryTimer);
+    this.showConn();
+    let ok = false;
+    try {
+      for (let page = 0; page < 10000; page++) {
+        const resp = await this.ask(this.cursor);
+        if (resp.gone) {
+          // Older than the server keeps, or a restored server: start the board again.
+          if (!(await this.loadState())) throw new Error("state");
+          this.notice(T.board_reloaded);
+          break;
+        }
+        for (const env of resp.events) this.apply(env);
+        this.advance(resp.upto);
+        if (resp.complete) break;
+      }
+      ok = true;
+    } catch (err) {
+      if (err && err.message === "unauthorized") this.endSession();
+    }
+    const buffered = this.buffer.sort((a, b) => a.seq - b.seq);
+    this.buffer = [];
+    this.replaying = false;
+    for (const env of buffered) this.apply(env);
+    this.catching = false;
+    if (ok && this.socket.connected) {
+      this.synced = true;
+      this.lastSync = Date.now();
+      this.retryDelay = 1000;
+    } else if (!this.ended) {
+      this.retryTimer = setTimeout(() => this.catchUp(), this.retryDelay);
+      this.retryDelay = Math.min(this.retryDelay * 2, 15000);
+    }
+    this.showConn();
+  },
+  onSync(msg) {
+    this.lastSync = Date.now();
+    this.health = msg && msg.queue === "ok" && msg.db === "ok" ? "ok" : "degraded";
+    // NOTE: only a socket that replayed since it connected may trust `upto`: everything up to
+    // there was handed to this socket before this packet.
+    if (this.synced && !this.replaying && msg) this.advance(msg.upto);
+    this.showConn();
+  },
+  watch() {
+    // No sync for 2.5 heartbeats: the server's relay is stuck or unreachable.
+    const quiet = Date.now() - this.lastSync > (this.heartbeat * 2500 + 5000);
+    if (this.synced && quiet && this.socket && this.socket.connected) {
+      this.synced = false;
+      this.catchUp();
+    }
+    this.showConn();
+  },
+  endSession() {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.socket) this.socket.disconnect();
+    this.showConn();
+    const next = location.pathname + location.search;
+    const banner = el("div", { id: "session-ended", class: "session-ended", role: "alert",
+                               "data-testid": "session-ended" },
+      T.session_ended, " ",
+      el("a", { href: "/login?next=" + encodeURIComponent(next), target: "_blank",
+                rel: "opener", "data-testid": "login-again" }, T.login_again));
+    document.getElementById("session-ended")?.remove();
+    document.body.prepend(banner);
+    window.dispatchEvent(new CustomEvent("live:ended"));
+    this.resumeTimer = setInterval(() => this.tryResume(), 3000);
+  },
+  async tryResume() {
+    // Logged in again (in another tab): take the new session's CSRF token and reconnect.
+    let resp;
+    try {
+      resp = await fetch("/api/session", { credentials: "same-origin",
+                                           headers: { Accept: "application/json" } });
+    } catch (err) { return; }
+    if (!resp.ok) return;
+    const data = await resp.json();
+    clearInterval(this.resumeTimer);
+    if (PAGE.user && data.user_id !== PAGE.user.id) { window.location.reload(); return; }
+    CSRF = data.csrf_token;
+    document.querySelectorAll('input[name="csrf_token"]').forEach((i) => { i.value = CSRF; });
+    this.ended = false;
+    document.getElementById("session-ended")?.remove();
+    if (this.socket) this.socket.connect(); else this.showConn();
+    window.dispatchEvent(new CustomEvent("live:resumed"));
   },
   async start(handlers, names) {
     this.handlers = handlers;
     this.names = names;
+    this.setConn("connecting");
     await this.loadState();
     const socket = io({ transports: ["websocket", "polling"] });
     this.socket = socket;
@@ -136,21 +266,22 @@ const Live = {
         if (this.replaying) this.buffer.push(env); else this.apply(env);
       });
     }
+    socket.on("hello", (msg) => { if (msg && msg.heartbeat) this.heartbeat = msg.heartbeat; });
+    socket.on("sync", (msg) => this.onSync(msg));
     socket.on("connect", () => this.catchUp());
     socket.on("disconnect", () => {
       this.replaying = true;  // events queued during the next handshake wait for the replay
-      this.setConn("offline");
-      document.body.dataset.live = "0";
+      this.synced = false;
+      this.showConn();
     });
     socket.on("connect_error", (err) => {
-      this.setConn("offline");
-      if (err && err.message === "unauthorized") window.location = "/login";
+      if (err && err.message === "unauthorized") this.endSession(); else this.showConn();
     });
-    socket.on("session.ended", () => { window.location = "/login"; });
-    setInterval(() => this.catchUp(), 60000);
-    window.addEventListener("online", () => this.catchUp());
+    socket.on("session.ended", () => this.endSession());
+    setInterval(() => this.watch(), 2000);
+    window.addEventListener("online", () => { if (!this.synced) this.catchUp(); });
     document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "visible") this.catchUp();
+      if (document.visibilityState === "visible") this.watch();
     });
   },
 };

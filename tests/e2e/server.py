@@ -41,14 +41,15 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def server(db_url: str, *, extra_env: dict[str, str] | None = None, log_path=None):
-    """Run `python run.py` on a free port; yield its base URL; stop it afterwards."""
+def server(db_url: str, *, extra_env: dict[str, str] | None = None, log_path=None,
+           script: str = "run.py"):
+    """Run `python run.py` (or another script) on a free port; yield its base URL; stop it."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "HOST": "127.0.0.1", "PORT": str(port),
            "SECRET_KEY": "e2e-secret", "SOCKETIO_MESSAGE_QUEUE": "", "RATELIMIT_STORAGE_URI": "memory://",
            "POSITIONS_REDIS_URL": "", **(extra_env or {})}
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen([sys.executable, "run.py"], cwd=BASE_DIR, env=env, stdout=log,
+    proc = subprocess.Popen([sys.executable, script], cwd=BASE_DIR, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

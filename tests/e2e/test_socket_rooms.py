@@ -126,9 +126,10 @@ def test_every_event_type_reaches_only_its_rooms(app, session, everyone):
     got = {name: events(sock) for name, (_, sock) in everyone.items()}
     opened = [e for e in got["caseworker"] if e["name"] == "case.opened"]
     assert len(opened) == 1 and [e["name"] for e in got["caseworker"]] == ["case.opened"]
-    assert set(opened[0]["data"]) == {"id", "ref", "incident_id", "status", "category",
-                                      "priority", "summary", "province_code", "place",
-                                      "people_count", "opened_at"}
+    assert set(opened[0]["data"]) == {"id", "ref", "incident_id", "source", "status",
+                                      "status_changed_at", "version", "moves",
+                                      "assigned_to_id", "category", "priority", "summary",
+                                      "province_code", "place", "people_count", "opened_at"}
     assert opened[0]["data"]["incident_id"] == incident_id
     assert [e["name"] for e in got["supervisor"]].count("case.opened") == 1
     assert [e for e in got["national"] if e["name"] == "case.opened"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from tests.conftest import csrf_token
 
 
@@ -26,18 +24,38 @@ def test_logout_ends_the_session(login_as):
     assert dispatcher.get("/api/state").status_code == 401
 
 
+def _age_sessions(app, **changes) -> None:
+    from sqlalchemy import update
+
+    from console.models import UserSession
+
+    s = app.extensions["db_factory"]()
+    s.execute(update(UserSession).values(**changes))
+    s.commit()
+    s.close()
+
+
 def test_sessions_expire_after_the_maximum_shift_length(app, login_as):
+    from datetime import timedelta
+
+    from console.db import utcnow
+
     dispatcher = login_as("dispatcher")
     assert dispatcher.get("/api/state").status_code == 200
-    with dispatcher.http.session_transaction() as sess:
-        sess["login_at"] = time.time() - app.config["SESSION_MAX_HOURS"] * 3600 - 1
+    _age_sessions(app, created_at=utcnow() - timedelta(
+        hours=app.config["SESSION_MAX_HOURS"], seconds=1))
     assert dispatcher.get("/api/state").status_code == 401
 
 
 def test_idle_sessions_expire(app, login_as):
-    app.permanent_session_lifetime = 1  # seconds
+    from datetime import timedelta
+
+    from console.db import utcnow
+
     dispatcher = login_as("dispatcher")
-    time.sleep(2.1)
+    assert dispatcher.get("/api/state").status_code == 200
+    _age_sessions(app, last_seen_at=utcnow() - timedelta(
+        minutes=app.config["SESSION_IDLE_MINUTES"], seconds=1))
     assert dispatcher.get("/api/state").status_code == 401
 
 

@@ -563,6 +563,14 @@ def probes(w: dict) -> dict[str, list[Probe]]:
                                    {"full_name": "LP", "no_id_reason": "not_given"})],
         "cases.reveal_national_id": [
             Probe("POST", f"/api/cases/{w['case']}/people/1/national-id", PSL_CASES, {})],
+        "cases.assign": [Probe("POST", f"/api/cases/{w['case']}/assign", PSL_CASES,
+                               {"user_id": 1})],
+        "cases.save_assessment": [Probe("PUT", f"/api/cases/{w['case']}/assessment",
+                                        PSL_CASES, {})],
+        "cases.add_action": [Probe("POST", f"/api/cases/{w['case']}/actions", PSL_CASES, {})],
+        "cases.update_action": [Probe("POST", f"/api/cases/{w['case']}/actions/1", PSL_CASES,
+                                      {"status": "done"})],
+        "console.case_status_levels": [Probe("GET", "/desk/cases/status", CASES_DESK)],
         "ess_desk.incident_reports": [
             Probe("GET", f"/api/incidents/{w['case_incident']}/reports", PSL_DISPATCH)],
         "ess_desk.merge": [Probe("POST", f"{inc}/merge", PSL_DISPATCH,

@@ -1,0 +1,40 @@
+"""Domain events: how one package reacts to another's change without calling its service.
+
+A package announces a fact (`incident.resolved`, `call.closed`) with `announce()`; packages that
+care subscribe a handler, wired once by the app factory (the roof), so the announcing package
+knows nothing of who listens. Handlers run at once, inside the announcing transaction: what they
+write commits or rolls back with the change itself, and their realtime events leave after the
+commit like any other (console/realtime.py). A handler that raises undoes the whole change.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+Handler = Callable[..., Any]
+
+INCIDENT_RESOLVED = "incident.resolved"
+CALL_CLOSED = "call.closed"
+
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+
+
+def subscribe(name: str, handler: Handler) -> None:
+    """Call `handler(session=..., **facts)` whenever `name` is announced (once per handler)."""
+    if handler not in _handlers[name]:
+        _handlers[name].append(handler)
+
+
+def announce(session: Session, name: str, **facts: Any) -> None:
+    """Tell every subscriber of `name`, inside the caller's transaction."""
+    for handler in list(_handlers.get(name, ())):
+        handler(session=session, **facts)
+
+
+def subscribers(name: str) -> list[Handler]:
+    """Who listens to `name` (for tests and the app factory's checks)."""
+    return list(_handlers.get(name, ()))

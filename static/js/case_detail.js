@@ -1,0 +1,184 @@
+/* One case: move it along the workflow, add people, reveal a national ID (audited); the page
+   follows changes made elsewhere live. */
+"use strict";
+const CASE = JSON.parse(document.getElementById("case-data").textContent);
+const box = document.getElementById("case");
+
+function showNotice(text) {
+  const n = document.getElementById("case-notice");
+  n.textContent = text;
+  n.hidden = false;
+}
+
+function renderMoves(moves) {
+  const host = document.getElementById("moves");
+  host.replaceChildren(el("span", {}, CASE.text.move_to, " "),
+    ...moves.map((to) => el("button", { type: "button", class: `move move-${to}`,
+                                        "data-to": to, "data-testid": `move-${to}` },
+                              label("case_status", to))));
+}
+
+function applyCase(c) {
+  CASE.version = c.version;
+  CASE.status = c.status;
+  box.dataset.version = c.version;
+  box.dataset.status = c.status;
+  document.querySelector("[data-testid=case-status]").textContent = label("case_status", c.status);
+  renderMoves(c.moves || []);
+}
+
+function fieldErrors(form, fields) {
+  form.querySelectorAll(".field-error").forEach((n) => n.remove());
+  for (const [name, message] of Object.entries(fields || {})) {
+    const input = form.elements.namedItem(name);
+    const target = input && (input.closest ? input.closest("label") : null);
+    const note = el("span", { class: "field-error", "data-field": name }, message);
+    if (target) target.append(note); else form.append(note);
+  }
+}
+
+document.getElementById("moves").addEventListener("click", async (ev) => {
+  const button = ev.target.closest("button[data-to]");
+  if (!button) return;
+  const form = document.getElementById("move-form");
+  const msg = document.getElementById("move-message");
+  const reason = form.elements.namedItem("reason").value;
+  const body = { to: button.dataset.to, reason, version: CASE.version };
+  if (button.dataset.to === "closed") {
+    body.client_feedback = form.elements.namedItem("client_feedback").value;
+    body.lessons_learned = form.elements.namedItem("lessons_learned").value;
+    body.with_open_actions = form.elements.namedItem("with_open_actions").checked;
+  }
+  button.disabled = true;
+  const r = await api("POST", `/api/cases/${CASE.id}/move`, body);
+  button.disabled = false;
+  fieldErrors(form, r.data.fields);
+  if (r.ok) {
+    applyCase(r.data);
+    form.reset();
+    msg.className = "message ok";
+    msg.textContent = CASE.text.saved;
+    window.location.reload();  // the timeline shows the new step
+  } else {
+    msg.className = "message error";
+    msg.textContent = r.data.error || T.error;
+  }
+});
+
+document.getElementById("person-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const form = ev.target;
+  const msg = document.getElementById("person-message");
+  const value = (name) => form.elements.namedItem(name).value;
+  const age = value("age_years").trim();
+  const body = {
+    role: value("role"), full_name: value("full_name"), national_id: value("national_id"),
+    no_id_reason: value("no_id_reason"), birth_date: value("birth_date"),
+    age_years: age === "" ? null : (/^\d+$/.test(age) ? Number(age) : age),
+    sex: value("sex"), relationship_to_client: value("relationship_to_client"),
+    phone: value("phone"), address_text: value("address_text"),
+    target_groups: [...form.querySelectorAll("input[name=target_groups]:checked")].map((i) => i.value),
+  };
+  const r = await api("POST", `/api/cases/${CASE.id}/people`, body);
+  fieldErrors(form, r.data.fields);
+  if (r.ok) {
+    window.location.reload();
+  } else {
+    msg.className = "message error";
+    msg.textContent = r.data.error || T.error;
+  }
+});
+
+document.getElementById("people-rows").addEventListener("click", async (ev) => {
+  const button = ev.target.closest("button.reveal");
+  if (!button) return;
+  const r = await api("POST", `/api/cases/${CASE.id}/people/${button.dataset.person}/national-id`);
+  if (r.ok) {
+    const span = button.parentElement.querySelector(".nid");
+    span.textContent = r.data.national_id;
+    button.remove();
+  }
+});
+
+/* Fact-finding: save a draft any time (a home visit on a phone), complete it when every
+   domain is scored with its reason and the risk level is chosen. */
+const assessment = document.getElementById("assessment-form");
+assessment.addEventListener("click", async (ev) => {
+  const button = ev.target.closest("button[data-save]");
+  if (!button) return;
+  const value = (name) => assessment.elements.namedItem(name).value;
+  const scores = {};
+  assessment.querySelectorAll(".score-row").forEach((row) => {
+    const d = row.dataset.domain;
+    const score = value(`score-${d}`);
+    if (score) scores[d] = { score: Number(score), reason: value(`reason-${d}`) };
+  });
+  const body = { visited_at: value("visited_at"), scores, risk_level: value("risk_level"),
+                 complete: button.dataset.save === "complete" };
+  for (const f of ["problem", "living_conditions", "income_debts", "health", "education",
+                   "safety_risks", "needs"]) body[f] = value(f);
+  const msg = document.getElementById("assessment-message");
+  button.disabled = true;
+  const r = await api("PUT", `/api/cases/${CASE.id}/assessment`, body);
+  button.disabled = false;
+  assessment.querySelectorAll(".field-error").forEach((n) => n.remove());
+  if (r.ok) {
+    window.location.reload();
+    return;
+  }
+  for (const [name, message] of Object.entries(r.data.fields || {})) {
+    const m = name.match(/^scores\.([a-z_]+)(\.reason)?$/);
+    const input = m ? assessment.elements.namedItem(`${m[2] ? "reason" : "score"}-${m[1]}`)
+                    : assessment.elements.namedItem(name);
+    (input ? input.closest("label") : assessment).append(
+      el("span", { class: "field-error", "data-field": name }, message));
+  }
+  msg.className = "message error";
+  msg.textContent = r.data.error || T.error;
+});
+
+/* The assistance plan: add actions (owner, due date), record their progress. */
+document.getElementById("action-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const form = ev.target;
+  const value = (name) => form.elements.namedItem(name).value;
+  const [kind, id] = value("owner").split(":");
+  const body = { phase: value("phase"), domain: value("domain"), title: value("title"),
+                 due_on: value("due_on") };
+  if (kind === "u") body.owner_user_id = Number(id);
+  if (kind === "a") body.owner_agency_id = Number(id);
+  const r = await api("POST", `/api/cases/${CASE.id}/actions`, body);
+  fieldErrors(form, r.data.fields);
+  if (r.ok) { window.location.reload(); return; }
+  const msg = document.getElementById("action-message");
+  msg.className = "message error";
+  msg.textContent = r.data.error || T.error;
+});
+
+document.getElementById("action-rows").addEventListener("change", async (ev) => {
+  const select = ev.target.closest("select.action-status");
+  if (!select) return;
+  const r = await api("POST", `/api/cases/${CASE.id}/actions/${select.dataset.action}`,
+                      { status: select.value });
+  if (!r.ok) showNotice(r.data.error || T.error);
+});
+
+/* Caseload: a worker takes an unassigned case; a supervisor gives it to a worker. */
+async function assignTo(userId) {
+  const r = await api("POST", `/api/cases/${CASE.id}/assign`, { user_id: Number(userId) });
+  if (r.ok) window.location.reload(); else showNotice(r.data.error || T.error);
+}
+document.getElementById("take-case")?.addEventListener("click", (ev) => assignTo(ev.target.dataset.user));
+document.getElementById("assign-to")?.addEventListener("change", (ev) => {
+  if (ev.target.value) assignTo(ev.target.value);
+});
+
+renderMoves(CASE.moves);
+Live.start({
+  onState() {},
+  onEvent(name, c) {
+    if (name !== "case.updated" || c.id !== CASE.id || c.version <= CASE.version) return;
+    applyCase(c);
+    showNotice(CASE.text.changed);
+  },
+}, ["case.updated"]);

@@ -1,0 +1,66 @@
+"""In Chromium: a case worker opens a case at the desk, does the fact-finding on a phone-sized
+screen, plans, and moves the case on; another case worker's desk follows live."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.test_browser_path import browser, live_server, open_desk  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+def test_case_from_the_desk_to_assistance(browser, live_server):  # noqa: F811
+    desk = open_desk(browser, live_server, "caseworker", "/desk/cases")
+    watcher = open_desk(browser, live_server, "supervisor", "/desk/cases")
+    desk.click("[data-testid=new-case]")
+    desk.click("[data-testid=new-case-submit]")  # empty: refused on its field
+    desk.wait_for_selector(".field-error[data-field=summary]")
+    desk.select_option("[data-testid=new-case-source]", "walk_in")
+    desk.fill("[data-testid=new-case-summary]", "ยายอยู่ลำพัง ไม่มีรายได้ บ้านผุพัง")
+    desk.click("[data-testid=new-case-submit]")
+    desk.wait_for_url(re.compile(r"/desk/cases/\d+$"))
+    case_id = desk.url.rsplit("/", 1)[1]
+    watcher.wait_for_selector(f"tr[data-case-id='{case_id}']")  # live on the other desk
+
+    phone = desk.context.browser.new_context(viewport={"width": 390, "height": 800},
+                                             is_mobile=True, locale="th-TH",
+                                             timezone_id="Asia/Bangkok",
+                                             storage_state=desk.context.storage_state())
+    page = phone.new_page()
+    page.goto(f"{live_server}/desk/cases/{case_id}")
+    page.click("[data-testid=move-fact_finding]")
+    page.wait_for_selector("[data-testid=move-planning]")
+    page.fill("[data-testid=assessment-problem]", "ผู้สูงอายุอยู่ลำพัง")
+    for domain in ("safety", "health", "family_care", "education_work"):
+        page.select_option(f"[data-testid=score-{domain}]", "4")
+        page.fill(f"[data-testid=reason-{domain}]", "ปกติ")
+    page.select_option("[data-testid=score-food_income]", "1")
+    page.fill("[data-testid=reason-food_income]", "ไม่มีรายได้")
+    page.select_option("[data-testid=score-shelter]", "2")  # no reason yet: refused
+    page.select_option("[data-testid=risk-level]", "3")
+    page.click("[data-testid=assessment-complete]")
+    page.wait_for_selector(".field-error[data-field='scores.shelter.reason']")
+    page.fill("[data-testid=reason-shelter]", "หลังคารั่ว")
+    page.click("[data-testid=assessment-complete]")
+    page.wait_for_selector("[data-testid=assessment-done]")
+    page.click("[data-testid=move-planning]")
+    page.wait_for_function("() => document.getElementById('case').dataset.status === 'planning'")
+    page.wait_for_selector("[data-testid=action-domain]", state="visible")
+    assert page.locator("[data-testid=plan-gaps]").count() == 1
+    for domain, title in (("food_income", "เงินสงเคราะห์"), ("shelter", "ประสาน อบต. ซ่อมบ้าน")):
+        page.select_option("[data-testid=action-domain]", domain)
+        page.fill("[data-testid=action-title]", title)
+        page.fill("[data-testid=action-due]", "31/12/2599")
+        page.click("[data-testid=action-submit]")
+        page.wait_for_selector(f"#action-rows td:has-text('{title}')")
+    assert page.locator("[data-testid=plan-gaps]").count() == 0
+    page.click("[data-testid=move-in_assistance]")
+    page.wait_for_function(
+        "() => document.getElementById('case').dataset.status === 'in_assistance'")
+    watcher.wait_for_function(
+        f"() => document.querySelector(\"tr[data-case-id='{case_id}']\")"
+        ".textContent.includes('อยู่ระหว่างให้ความช่วยเหลือ')")
+    phone.close()
