@@ -142,3 +142,36 @@ class ActionStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     DONE = "done"
     CANCELLED = "cancelled"
+
+
+class ConsentItem(StrEnum):
+    """What a client may agree to share with an agency (PDPA: the minimum, by consent)."""
+
+    IDENTITY = "identity"  # name, national ID, birth date
+    CONTACT = "contact"  # phone
+    ADDRESS = "address"
+    STORY = "story"  # the problem and the fact-finding
+    HEALTH = "health"
+
+
+class ReferralStatus(StrEnum):
+    """A referral's closed loop: sent -> acknowledged -> accepted | declined -> completed."""
+
+    SENT = "sent"
+    ACKNOWLEDGED = "acknowledged"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    COMPLETED = "completed"
+    REVOKED = "revoked"
+
+
+REFERRAL_TRANSITIONS: dict[ReferralStatus, frozenset[ReferralStatus]] = {
+    ReferralStatus.SENT: frozenset({ReferralStatus.ACKNOWLEDGED, ReferralStatus.ACCEPTED,
+                                    ReferralStatus.DECLINED, ReferralStatus.REVOKED}),
+    ReferralStatus.ACKNOWLEDGED: frozenset({ReferralStatus.ACCEPTED, ReferralStatus.DECLINED,
+                                            ReferralStatus.REVOKED}),
+    ReferralStatus.ACCEPTED: frozenset({ReferralStatus.COMPLETED, ReferralStatus.REVOKED}),
+    ReferralStatus.DECLINED: frozenset(),
+    ReferralStatus.COMPLETED: frozenset(),
+    ReferralStatus.REVOKED: frozenset(),
+}

@@ -91,3 +91,25 @@ def action_payload(action) -> dict[str, Any]:
         "owner_agency_id": action.owner_agency_id, "due_on": action.due_on.isoformat(),
         "status": action.status.value, "note": action.note,
     }
+
+
+def referral_payload(referral, now=None) -> dict[str, Any]:
+    """A referral as the case page lists it (its link is never in it)."""
+    from cases.referrals import overdue
+    from console.db import utcnow
+
+    def iso(value):
+        return value.isoformat() if value else None
+
+    return {
+        "id": referral.id, "agency_id": referral.agency_id, "service": referral.service,
+        "status": referral.status.value, "sent_at": iso(referral.sent_at),
+        "acknowledged_at": iso(referral.acknowledged_at), "accepted_at": iso(referral.accepted_at),
+        "declined_at": iso(referral.declined_at), "completed_at": iso(referral.completed_at),
+        "revoked_at": iso(referral.revoked_at), "ack_due_at": iso(referral.ack_due_at),
+        "accept_due_at": iso(referral.accept_due_at),
+        "overdue": overdue(referral, now or utcnow()), "responder_name": referral.responder_name,
+        "decline_reason": referral.decline_reason, "outcome": referral.outcome,
+        "opens": sum(1 for e in referral.events if e.kind == "opened"),
+        "items": list((referral.shared or {}).get("items", [])),
+    }

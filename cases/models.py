@@ -17,6 +17,7 @@ from cases.enums import (
     NoIdReason,
     PersonRole,
     PlanPhase,
+    ReferralStatus,
     RiskLevel,
 )
 from console.db import Base, UTCDateTime, str_enum, utcnow
@@ -82,6 +83,12 @@ class Case(Base):
     )
     actions: Mapped[list[PlanAction]] = relationship(
         order_by="PlanAction.id", cascade="all, delete-orphan"
+    )
+    consents: Mapped[list[Consent]] = relationship(
+        order_by="Consent.id", cascade="all, delete-orphan"
+    )
+    referrals: Mapped[list[Referral]] = relationship(
+        order_by="Referral.id", cascade="all, delete-orphan"
     )
 
 
@@ -172,3 +179,72 @@ class PlanAction(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Consent(Base):
+    """What the client agreed to share, with which agency (None = any agency), given when and
+    recorded by whom; withdrawn consent stops new referrals from carrying that data."""
+
+    __tablename__ = "case_consent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("welfare_case.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    items: Mapped[list[str]] = mapped_column(JSON, default=list)
+    given_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Referral(Base):
+    """A referral to an agency, closed loop: the agency opens a signed, expiring link (no
+    account), acknowledges, accepts or declines and reports the outcome; each step comes back to
+    the case live."""
+
+    __tablename__ = "referral"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("welfare_case.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    service: Mapped[str] = mapped_column(String(300))
+    status: Mapped[ReferralStatus] = mapped_column(str_enum(ReferralStatus),
+                                                   default=ReferralStatus.SENT, index=True)
+    # What the agency may see, frozen when sent (only what the consent allowed).
+    shared: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The link: a signed token carrying the referral id and a nonce whose hash is kept here
+    # (revoking = forgetting it); it also expires.
+    nonce_hash: Mapped[str | None] = mapped_column(String(64))
+    link_expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ack_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accept_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    responder_name: Mapped[str] = mapped_column(String(120), default="")
+    decline_reason: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    events: Mapped[list[ReferralEvent]] = relationship(
+        order_by="ReferralEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class ReferralEvent(Base):
+    """Every open of a referral's link and every step on it, with the address it came from."""
+
+    __tablename__ = "referral_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referral.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(24))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
 
-from cases import events, service
+from cases import events, referrals, service
 from cases.schemas import (
     ActionIn,
     ActionUpdateIn,
+    AgencyStepIn,
     AssessmentIn,
     AssignIn,
     CaseFilterIn,
+    ConsentIn,
     MoveIn,
     NewCaseIn,
     PersonIn,
+    ReferralIn,
+    RevokeIn,
 )
 from console.idempotency import commit_answer, idempotent
 from console.validation import parse
 from console.web import db, desk_required, json_body
 
 bp = Blueprint("cases", __name__, url_prefix="/api/cases")
+# The agency's referral page: no account, the signed link is the key.
+link = Blueprint("referral_link", __name__, url_prefix="/r")
 ID = "<int(max=2147483647):case_id>"
 
 
@@ -133,3 +139,99 @@ def update_action(case_id: int, action_id: int):
     action = service.update_action(session=session, case_id=case_id, action_id=action_id,
                                    data=parse(ActionUpdateIn, json_body()), by=current_user)
     return commit_answer(session, events.action_payload(action))
+
+
+def _settings() -> referrals.ReferralSettings:
+    cfg = current_app.config
+    return referrals.ReferralSettings(secret=cfg["SECRET_KEY"],
+                                      link_days=cfg["REFERRAL_LINK_DAYS"])
+
+
+@bp.post(f"/{ID}/consents")
+@desk_required("cases")
+@idempotent
+def record_consent(case_id: int):
+    """Record the client's consent to share (what, with which agency, given when)."""
+    service.check_access(session=db(), case_id=case_id, user=current_user)
+    session = db()
+    consent = referrals.record_consent(session=session, case_id=case_id,
+                                       data=parse(ConsentIn, json_body()), by=current_user)
+    return commit_answer(session, {"id": consent.id, "items": consent.items,
+                                   "agency_id": consent.agency_id}, 201)
+
+
+@bp.post(f"/{ID}/referrals")
+@desk_required("cases")
+@idempotent
+def send_referral(case_id: int):
+    """Refer the case to an agency; the answer carries the agency's link (shown once)."""
+    from console.twofactor import qr_data_uri
+
+    service.check_access(session=db(), case_id=case_id, user=current_user)
+    session = db()
+    referral, token = referrals.send_referral(session=session, case_id=case_id,
+                                              data=parse(ReferralIn, json_body()),
+                                              by=current_user, settings=_settings())
+    base = current_app.config["PUBLIC_BASE_URL"] or request.host_url.rstrip("/")
+    url = base + url_for("referral_link.page", token=token)
+    body = {**events.referral_payload(referral), "link": url, "qr": qr_data_uri(url)}
+    # NOTE: the link is in the stored idempotent answer so a retried send shows the same link.
+    return commit_answer(session, body, 201)
+
+
+@bp.post(f"/{ID}/referrals/<int(max=2147483647):referral_id>/revoke")
+@desk_required("cases")
+@idempotent
+def revoke_referral(case_id: int, referral_id: int):
+    """Withdraw a referral: its link stops working at once."""
+    service.check_access(session=db(), case_id=case_id, user=current_user)
+    session = db()
+    referral = referrals.revoke(session=session, case_id=case_id, referral_id=referral_id,
+                                reason=parse(RevokeIn, json_body()).reason, by=current_user)
+    return commit_answer(session, events.referral_payload(referral))
+
+
+def _agency_page(referral, *, message=None, error=None, fields=None, status=200):
+    from cases.models import Agency
+    from console.web import db as _db
+
+    agency = _db().get(Agency, referral.agency_id)
+    return render_template("referral_link.html", referral=referral, agency=agency,
+                           shared=referral.shared or {}, message=message, error=error,
+                           fields=fields or {}), status
+
+
+@link.get("/<token>")
+def page(token: str):
+    """The agency's phone-friendly page: what was shared, and its next step."""
+    session = db()
+    referral = referrals.open_link(session=session, token=token, settings=_settings(),
+                                   ip=request.remote_addr)
+    session.commit()
+    response = _agency_page(referral)
+    return response
+
+
+@link.post("/<token>")
+def step(token: str):
+    """The agency acknowledges, accepts, declines (with the reason) or reports the outcome."""
+    from console.errors import ValidationFailed
+    from console.web import translate
+
+    session = db()
+    data = parse(AgencyStepIn, request.form.to_dict())
+    try:
+        referral = referrals.agency_step(session=session, token=token, to=data.to,
+                                         name=data.name, note=data.note, settings=_settings(),
+                                         ip=request.remote_addr, version=data.version)
+    except ValidationFailed as exc:
+        session.rollback()
+        referral = referrals.open_link(session=session, token=token, settings=_settings(),
+                                       ip=request.remote_addr, for_step=True)
+        fields = {k: translate(m, p) for k, (m, p) in exc.errors.items()}
+        return _agency_page(referral, error=translate(exc.message), fields=fields, status=422)
+    session.commit()
+    from flask_babel import gettext
+
+    return _agency_page(referral, message=gettext("Thank you. Your answer was sent to the "
+                                                  "social worker."))

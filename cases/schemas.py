@@ -13,10 +13,12 @@ from cases.enums import (
     ActionStatus,
     CaseSource,
     CaseStatus,
+    ConsentItem,
     Domain,
     NoIdReason,
     PersonRole,
     PlanPhase,
+    ReferralStatus,
     RiskLevel,
     TargetGroup,
 )
@@ -340,3 +342,50 @@ class CaseFilterIn(Schema):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+
+class ConsentIn(Schema):
+    """What the client agreed to share, with which agency (none = any agency), given when."""
+
+    agency_id: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True)
+    items: list[ConsentItem] = Field(min_length=1, max_length=5)
+    given_on: str = Field(min_length=1, max_length=10)
+
+    @field_validator("agency_id", mode="before")
+    @classmethod
+    def _blank_agency(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("given_on")
+    @classmethod
+    def _given(cls, value: str) -> str:
+        return _visit_date(value)
+
+    @field_validator("items")
+    @classmethod
+    def _unique_items(cls, value: list[ConsentItem]) -> list[ConsentItem]:
+        return list(dict.fromkeys(value))
+
+
+class ReferralIn(Schema):
+    """A referral: to which agency, for what service, sharing which consented items."""
+
+    agency_id: int = Field(ge=1, le=2**31 - 1, strict=True)
+    service: str = Field(min_length=1, max_length=300)
+    items: list[ConsentItem] = Field(default_factory=list, max_length=5)
+
+
+class AgencyStepIn(Schema):
+    """The agency's answer on its referral page (a plain form: every value is text)."""
+
+    to: ReferralStatus
+    name: str = Field(default="", max_length=120)
+    note: str = Field(default="", max_length=4000)
+    version: int | None = Field(default=None, ge=1)
+    csrf_token: str | None = None
+
+
+class RevokeIn(Schema):
+    """Withdraw a referral, with the reason."""
+
+    reason: str = Field(default="", max_length=4000)

@@ -117,6 +117,8 @@ def load_config() -> dict:
         "TIMERS_ENABLED": _bool("TIMERS_ENABLED", True),
         "TIMER_POLL_SECONDS": float(os.environ.get("TIMER_POLL_SECONDS", "1")),
         "REPLAY_LIMIT": int(os.environ.get("REPLAY_LIMIT", "500")),
+        # How long an agency's referral link works (days); it can be withdrawn before.
+        "REFERRAL_LINK_DAYS": int(os.environ.get("REFERRAL_LINK_DAYS", "14")),
         # The outbox relay (console/relay.py): every RELAY_SECONDS each process sends its
         # consoles any committed event older than RELAY_GRACE_SECONDS that never reached it,
         # and tells them how far they are complete (at least every SYNC_HEARTBEAT_SECONDS).

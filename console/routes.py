@@ -334,6 +334,7 @@ def case_status_levels():
 @desk_required("cases")
 def case_detail(case_id: int):
     """One case, with its people, location and timeline; the read is audited."""
+    from cases import events as case_events
     from cases import service as case_service
 
     case = case_service.read_case(session=db(), case_id=case_id, user=current_user)
@@ -349,6 +350,7 @@ def case_detail(case_id: int):
                            assignee=assignee,
                            agencies=agencies, owners=owners,
                            gaps=[d.value for d in case_service.plan_gaps(case)],
+                           referrals=[case_events.referral_payload(r) for r in case.referrals],
                            ctx=page_context())
 
 
@@ -401,6 +403,7 @@ def state():
 def register(app) -> None:
     """Attach every blueprint."""
     from cases.routes import bp as cases_bp
+    from cases.routes import link as referral_link_bp
     from console.accounts import bp as accounts_bp
     from dispatch.routes import bp as dispatch_bp
     from geo.routes import bp as geo_bp
@@ -411,7 +414,7 @@ def register(app) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(accounts_bp)
     for blueprint in (telephony_bp, telephony_api_bp, twilio_hooks_bp, dispatch_bp, geo_bp,
-                      cases_bp):
+                      cases_bp, referral_link_bp):
         app.register_blueprint(blueprint)
     from ess.routes import api as ess_api_bp
     from ess.routes import desk as ess_desk_bp

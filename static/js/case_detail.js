@@ -173,6 +173,54 @@ document.getElementById("assign-to")?.addEventListener("change", (ev) => {
   if (ev.target.value) assignTo(ev.target.value);
 });
 
+/* Consent and referrals: the link is shown once, to be sent by SMS, LINE or a letter. */
+function checked(form, name) {
+  return [...form.querySelectorAll(`input[name=${name}]:checked`)].map((i) => i.value);
+}
+document.getElementById("consent-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const form = ev.target;
+  const agency = form.elements.namedItem("agency_id").value;
+  const body = { items: checked(form, "items"), given_on: form.elements.namedItem("given_on").value,
+                 agency_id: agency ? Number(agency) : null };
+  const r = await api("POST", `/api/cases/${CASE.id}/consents`, body);
+  fieldErrors(form, r.data.fields);
+  if (r.ok) { window.location.reload(); return; }
+  const msg = document.getElementById("consent-message");
+  msg.className = "message error";
+  msg.textContent = r.data.error || T.error;
+});
+document.getElementById("referral-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const form = ev.target;
+  const body = { agency_id: Number(form.elements.namedItem("agency_id").value),
+                 service: form.elements.namedItem("service").value, items: checked(form, "items") };
+  const r = await api("POST", `/api/cases/${CASE.id}/referrals`, body);
+  fieldErrors(form, r.data.fields);
+  const msg = document.getElementById("referral-message");
+  if (!r.ok) {
+    msg.className = "message error";
+    msg.textContent = r.data.error || T.error;
+    return;
+  }
+  msg.className = "message ok";
+  msg.textContent = CASE.text.saved;
+  const box = document.getElementById("referral-link");
+  box.querySelector("input.link").value = r.data.link;
+  box.querySelector("img.qr").src = r.data.qr;
+  box.hidden = false;
+  form.reset();
+});
+document.getElementById("referral-rows").addEventListener("click", async (ev) => {
+  const button = ev.target.closest("button.revoke");
+  if (!button) return;
+  const reason = window.prompt(CASE.text.revoke_reason);
+  if (reason === null) return;
+  const r = await api("POST", `/api/cases/${CASE.id}/referrals/${button.dataset.referral}/revoke`,
+                      { reason });
+  if (r.ok) window.location.reload(); else showNotice(r.data.error || T.error);
+});
+
 renderMoves(CASE.moves);
 Live.start({
   onState() {},

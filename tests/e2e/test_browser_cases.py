@@ -63,4 +63,35 @@ def test_case_from_the_desk_to_assistance(browser, live_server):  # noqa: F811
     watcher.wait_for_function(
         f"() => document.querySelector(\"tr[data-case-id='{case_id}']\")"
         ".textContent.includes('อยู่ระหว่างให้ความช่วยเหลือ')")
+
+    # Consent, then a referral; the agency answers on its phone without an account.
+    page.wait_for_function("() => document.getElementById('case').dataset.status === "
+                           "'in_assistance'")
+    page.click("details.add-consent > summary")
+    page.check("[data-testid=consent-story]")
+    page.fill("[data-testid=consent-date]", "01/11/2569")
+    page.click("[data-testid=consent-submit]")
+    page.wait_for_selector("[data-testid=consents] li:not(.muted)")
+    page.fill("[data-testid=referral-service]", "ซ่อมแซมบ้าน")
+    page.check("[data-testid=share-story]")
+    page.click("[data-testid=referral-submit]")
+    page.wait_for_selector("[data-testid=referral-link]:not([hidden])")
+    link = page.input_value("[data-testid=referral-url]")
+    assert "/r/" in link
+    agency = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True,
+                                 locale="th-TH")
+    agency.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
+    on_phone = agency.new_page()
+    on_phone.goto(link)
+    assert "ยายอยู่ลำพัง" in on_phone.content()  # the story is shared (consented)
+    for step, note in (("acknowledged", ""), ("accepted", ""), ("completed", "ซ่อมหลังคาแล้ว")):
+        on_phone.fill("[data-testid=responder-name]", "นายช่าง อบต.")
+        if note:
+            on_phone.fill("[data-testid=responder-note]", note)
+        on_phone.click(f"[data-testid=step-{step}]")
+        on_phone.wait_for_selector("[data-testid=referral-message]")
+    assert on_phone.get_attribute("[data-testid=referral-page]", "data-status") == "completed"
+    page.reload()
+    page.wait_for_selector("#referral-rows tr[data-status='completed']")
+    agency.close()
     phone.close()

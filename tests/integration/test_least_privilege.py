@@ -439,6 +439,8 @@ EXEMPT = {
     "accounts.renew_recovery_codes": "the user's own recovery codes",
 }
 WEBHOOKS = {  # signed by the provider: refused unsigned (see test_signed_and_keyed_routes)
+    # The agency's referral page: the signed, expiring link is the key (test_case_referrals).
+    "referral_link.page", "referral_link.step",
     "twilio_hooks.voice", "twilio_hooks.menu", "twilio_hooks.case", "twilio_hooks.wait",
     "twilio_hooks.queue_result", "twilio_hooks.recorded", "twilio_hooks.recording",
     "twilio_hooks.status", "ess_line.line_webhook", "ess_api.create_report",
@@ -571,6 +573,12 @@ def probes(w: dict) -> dict[str, list[Probe]]:
         "cases.update_action": [Probe("POST", f"/api/cases/{w['case']}/actions/1", PSL_CASES,
                                       {"status": "done"})],
         "console.case_status_levels": [Probe("GET", "/desk/cases/status", CASES_DESK)],
+        "cases.record_consent": [Probe("POST", f"/api/cases/{w['case']}/consents", PSL_CASES,
+                                       {})],
+        "cases.send_referral": [Probe("POST", f"/api/cases/{w['case']}/referrals", PSL_CASES,
+                                      {})],
+        "cases.revoke_referral": [Probe("POST", f"/api/cases/{w['case']}/referrals/1/revoke",
+                                        PSL_CASES, {"reason": "x"})],
         "ess_desk.incident_reports": [
             Probe("GET", f"/api/incidents/{w['case_incident']}/reports", PSL_DISPATCH)],
         "ess_desk.merge": [Probe("POST", f"{inc}/merge", PSL_DISPATCH,

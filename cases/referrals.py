@@ -1,0 +1,262 @@
+"""Consent and closed-loop referrals: the case worker refers a case to an agency of the
+directory; the agency opens a signed, expiring, single-purpose link (no account), acknowledges,
+accepts or declines with a reason and reports the outcome; every step and every open comes back
+to the case timeline live. What the agency sees is only what the client's consent allows."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from cases import events
+from cases.enums import REFERRAL_TRANSITIONS, CaseStatus, ConsentItem, ReferralStatus
+from cases.models import Agency, Case, CaseTimelineEntry, Consent, Referral, ReferralEvent
+from cases.schemas import ConsentIn, ReferralIn, mask_thai_id
+from cases.service import _case_for_work, _open_for_work
+from console.db import utcnow
+from console.errors import N_, Conflict, DomainError, IllegalTransition, NotFound, ValidationFailed
+from console.models import User
+from console.service import record_audit
+
+SALT = "referral-link"
+
+
+@dataclass(frozen=True)
+class ReferralSettings:
+    """How long links live and how soon each step is due, by the case's risk level."""
+
+    secret: str
+    link_days: int = 14
+    ack_hours: tuple[tuple[str, int], ...] = (("3", 4), ("2", 24), ("1", 72))
+    accept_hours: tuple[tuple[str, int], ...] = (("3", 24), ("2", 72), ("1", 168))
+
+
+class LinkRefused(DomainError):
+    """A referral link that is tampered with, expired or revoked: a clear page, nothing changes."""
+
+    status = 410
+
+
+def _serializer(settings: ReferralSettings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret, salt=SALT)
+
+
+def _hash(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def record_consent(*, session: Session, case_id: int, data: ConsentIn, by: User) -> Consent:
+    """Record what the client agreed to share, with which agency, given when."""
+    from datetime import date
+
+    case = _open_for_work(session, case_id, by)
+    if data.agency_id is not None and session.get(Agency, data.agency_id) is None:
+        raise ValidationFailed({"agency_id": (N_("Choose an agency from the list."), {})})
+    now = utcnow()
+    consent = Consent(agency_id=data.agency_id, items=[i.value for i in data.items],
+                      given_on=date.fromisoformat(data.given_on), recorded_at=now,
+                      recorded_by_id=by.id)
+    case.consents.append(consent)
+    case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id, source="case",
+                                           kind="consent", detail={"items": consent.items,
+                                                                   "agency_id": data.agency_id}))
+    session.flush()
+    record_audit(session=session, actor_id=by.id, action="case.consent", entity="case",
+                 entity_id=case.id, detail={"consent_id": consent.id}, at=now)
+    events.case_updated(session=session, case=case)
+    return consent
+
+
+def allowed_items(case: Case, agency_id: int) -> set[str]:
+    """What the client's standing consents let this agency see."""
+    allowed: set[str] = set()
+    for consent in case.consents:
+        if consent.withdrawn_at is None and consent.agency_id in (None, agency_id):
+            allowed.update(consent.items)
+    return allowed
+
+
+def _shared(case: Case, items: set[str]) -> dict:
+    """The data frozen into a referral: the minimum, and only what consent allows."""
+    client = next((p for p in case.people if p.role and p.role.value == "client"), None)
+    shared: dict = {"case_ref": case.ref, "category": case.category,
+                    "province_code": case.province_code, "district_code": case.district_code,
+                    "items": sorted(items)}
+    if ConsentItem.STORY.value in items:
+        shared["summary"] = case.summary
+        if case.assessment is not None:
+            shared["needs"] = case.assessment.needs
+    if client is not None:
+        if ConsentItem.IDENTITY.value in items:
+            shared["client_name"] = client.full_name
+            shared["national_id"] = mask_thai_id(client.national_id)
+            shared["age_years"] = client.age_years
+        if ConsentItem.CONTACT.value in items:
+            shared["phone"] = client.phone
+        if ConsentItem.ADDRESS.value in items:
+            shared["address_text"] = client.address_text or case.address_text
+        if ConsentItem.HEALTH.value in items and case.assessment is not None:
+            shared["health"] = case.assessment.health
+    return shared
+
+
+def send_referral(*, session: Session, case_id: int, data: ReferralIn, by: User,
+                  settings: ReferralSettings) -> tuple[Referral, str]:
+    """Refer a case to an agency: freeze what consent allows, make the link, set the deadlines.
+    Returns the referral and its link token (shown once, to send by SMS, LINE or letter)."""
+    case = _open_for_work(session, case_id, by)
+    agency = session.get(Agency, data.agency_id)
+    if agency is None or agency.province_code not in (None, case.province_code):
+        raise ValidationFailed({"agency_id": (N_("Choose an agency that serves this province."),
+                                              {})})
+    allowed = allowed_items(case, agency.id)
+    asked = {i.value for i in data.items}
+    refused = asked - allowed
+    if refused:
+        raise ValidationFailed({"items": (N_("The client has not agreed to share this with this "
+                                             "agency: record the consent first."), {})})
+    if case.status in (CaseStatus.INTAKE, CaseStatus.FACT_FINDING):
+        raise IllegalTransition(N_("Refer a case once its fact-finding is done (planning or "
+                                   "later)."))
+    now = utcnow()
+    risk = case.assessment.risk_level.value if case.assessment and case.assessment.risk_level \
+        else "1"
+    nonce = secrets.token_urlsafe(24)
+    referral = Referral(
+        agency_id=agency.id, service=data.service, status=ReferralStatus.SENT,
+        shared=_shared(case, asked), nonce_hash=_hash(nonce),
+        link_expires_at=now + timedelta(days=settings.link_days),
+        ack_due_at=now + timedelta(hours=dict(settings.ack_hours)[risk]),
+        accept_due_at=now + timedelta(hours=dict(settings.accept_hours)[risk]),
+        sent_at=now, sent_by_id=by.id)
+    case.referrals.append(referral)
+    session.flush()
+    referral.events.append(ReferralEvent(at=now, kind="sent", note=data.service))
+    case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id, source="case",
+                                           kind="referral_sent", note=agency.name_th,
+                                           detail={"referral_id": referral.id}))
+    record_audit(session=session, actor_id=by.id, action="referral.sent", entity="case",
+                 entity_id=case.id, detail={"referral_id": referral.id, "agency_id": agency.id,
+                                            "items": sorted(asked)}, at=now)
+    events.case_updated(session=session, case=case)
+    token = _serializer(settings).dumps({"r": referral.id, "n": nonce})
+    return referral, token
+
+
+def open_link(*, session: Session, token: str, settings: ReferralSettings, ip: str | None,
+              for_step: bool = False) -> Referral:
+    """The referral a link names, if its signature holds, it has not expired and it was not
+    revoked; every open is logged with the address."""
+    max_age = settings.link_days * 86400
+    try:
+        data = _serializer(settings).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise LinkRefused(N_("This referral link has expired. Please ask the social worker who "
+                             "sent it for a new one.")) from None
+    except BadSignature:
+        raise LinkRefused(N_("This referral link is not valid. Please check that it was copied "
+                             "whole, or ask the social worker who sent it.")) from None
+    referral = session.get(Referral, data.get("r")) if isinstance(data, dict) else None
+    if referral is None or referral.nonce_hash is None \
+            or not secrets.compare_digest(referral.nonce_hash, _hash(str(data.get("n")))):
+        raise LinkRefused(N_("This referral link was withdrawn. Please ask the social worker who "
+                             "sent it."))
+    if utcnow() > referral.link_expires_at:
+        raise LinkRefused(N_("This referral link has expired. Please ask the social worker who "
+                             "sent it for a new one."))
+    if not for_step:
+        referral.events.append(ReferralEvent(at=utcnow(), kind="opened", ip=(ip or "")[:45]))
+    return referral
+
+
+STEP_STAMP = {ReferralStatus.ACKNOWLEDGED: "acknowledged_at",
+              ReferralStatus.ACCEPTED: "accepted_at", ReferralStatus.DECLINED: "declined_at",
+              ReferralStatus.COMPLETED: "completed_at"}
+
+
+def agency_step(*, session: Session, token: str, to: ReferralStatus, name: str, note: str,
+                settings: ReferralSettings, ip: str | None, version: int | None) -> Referral:
+    """The agency's step on its link: acknowledge, accept, decline (reason), report the outcome.
+    Two people accepting at once: one wins, the other is told (version)."""
+    referral = open_link(session=session, token=token, settings=settings, ip=ip, for_step=True)
+    if to not in STEP_STAMP or to not in REFERRAL_TRANSITIONS[referral.status]:
+        raise Conflict(N_("This referral has already moved on; the page shows where it stands "
+                          "now."))
+    if version is not None and version != referral.version:
+        raise Conflict(N_("Someone else answered this referral at the same moment; the page "
+                          "shows where it stands now."))
+    errors = {}
+    if not name.strip():
+        errors["name"] = (N_("Please give your name."), {})
+    if to is ReferralStatus.DECLINED and not note.strip():
+        errors["note"] = (N_("Please give the reason for declining."), {})
+    if to is ReferralStatus.COMPLETED and not note.strip():
+        errors["note"] = (N_("Please describe the outcome."), {})
+    if errors:
+        raise ValidationFailed(errors)
+    now = utcnow()
+    referral.status = to
+    setattr(referral, STEP_STAMP[to], now)
+    referral.responder_name = name.strip()[:120]
+    if to is ReferralStatus.DECLINED:
+        referral.decline_reason = note.strip()
+    if to is ReferralStatus.COMPLETED:
+        referral.outcome = note.strip()
+    referral.events.append(ReferralEvent(at=now, kind=to.value, ip=(ip or "")[:45],
+                                         note=note.strip()))
+    case = session.get(Case, referral.case_id)
+    case.timeline.append(CaseTimelineEntry(at=now, actor_id=None, source="case",
+                                           kind=f"referral_{to.value}", note=note.strip(),
+                                           detail={"referral_id": referral.id,
+                                                   "by": referral.responder_name}))
+    record_audit(session=session, actor_id=None, action=f"referral.{to.value}", entity="case",
+                 entity_id=case.id, detail={"referral_id": referral.id, "ip": ip})
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(N_("Someone else answered this referral at the same moment; the page "
+                          "shows where it stands now.")) from None
+    events.case_updated(session=session, case=case)
+    return referral
+
+
+def revoke(*, session: Session, case_id: int, referral_id: int, reason: str,
+           by: User) -> Referral:
+    """A supervisor (or the worker) withdraws a referral: its link stops working at once."""
+    case = _case_for_work(session, case_id, by)
+    referral = next((r for r in case.referrals if r.id == referral_id), None)
+    if referral is None:
+        raise NotFound("referral")
+    if ReferralStatus.REVOKED not in REFERRAL_TRANSITIONS[referral.status]:
+        raise Conflict(N_("This referral is finished and cannot be withdrawn."))
+    if not reason.strip():
+        raise ValidationFailed({"reason": (N_("Please give the reason for this step."), {})})
+    now = utcnow()
+    referral.status = ReferralStatus.REVOKED
+    referral.revoked_at = now
+    referral.nonce_hash = None
+    referral.events.append(ReferralEvent(at=now, kind="revoked", note=reason.strip()))
+    case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id, source="case",
+                                           kind="referral_revoked", note=reason.strip(),
+                                           detail={"referral_id": referral.id}))
+    record_audit(session=session, actor_id=by.id, action="referral.revoked", entity="case",
+                 entity_id=case.id, detail={"referral_id": referral.id}, at=now)
+    session.flush()
+    events.case_updated(session=session, case=case)
+    return referral
+
+
+def overdue(referral: Referral, now: datetime) -> str | None:
+    """'ack' or 'accept' when the agency is late on that step, else None."""
+    if referral.status is ReferralStatus.SENT and now > referral.ack_due_at:
+        return "ack"
+    if referral.status in (ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED) \
+            and now > referral.accept_due_at:
+        return "accept"
+    return None
