@@ -175,3 +175,14 @@ REFERRAL_TRANSITIONS: dict[ReferralStatus, frozenset[ReferralStatus]] = {
     ReferralStatus.COMPLETED: frozenset(),
     ReferralStatus.REVOKED: frozenset(),
 }
+
+
+class FollowUpKind(StrEnum):
+    """How a follow-up is done."""
+
+    VISIT = "visit"
+    CALL = "call"
+
+
+# The seeds' rule: a referred case is closed within a week with the client's feedback.
+REFERRED_CLOSE_DAYS = 7

@@ -113,3 +113,13 @@ def referral_payload(referral, now=None) -> dict[str, Any]:
         "opens": sum(1 for e in referral.events if e.kind == "opened"),
         "items": list((referral.shared or {}).get("items", [])),
     }
+
+
+def follow_up_payload(follow_up) -> dict[str, Any]:
+    """A follow-up as the case page lists it."""
+    return {
+        "id": follow_up.id, "kind": follow_up.kind.value, "due_on": follow_up.due_on.isoformat(),
+        "assigned_to_id": follow_up.assigned_to_id, "purpose": follow_up.purpose,
+        "done_at": follow_up.done_at.isoformat() if follow_up.done_at else None,
+        "outcome": follow_up.outcome, "client_feedback": follow_up.client_feedback,
+    }

@@ -14,6 +14,7 @@ from cases.enums import (
     CaseSource,
     CaseStatus,
     Domain,
+    FollowUpKind,
     NoIdReason,
     PersonRole,
     PlanPhase,
@@ -89,6 +90,9 @@ class Case(Base):
     )
     referrals: Mapped[list[Referral]] = relationship(
         order_by="Referral.id", cascade="all, delete-orphan"
+    )
+    follow_ups: Mapped[list[FollowUp]] = relationship(
+        order_by="FollowUp.due_on", cascade="all, delete-orphan"
     )
 
 
@@ -248,3 +252,22 @@ class ReferralEvent(Base):
     kind: Mapped[str] = mapped_column(String(24))
     ip: Mapped[str | None] = mapped_column(String(45))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class FollowUp(Base):
+    """A scheduled follow-up visit or call (ติดตามผล), assigned to a worker, with its outcome and
+    the client's feedback once done."""
+
+    __tablename__ = "follow_up"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("welfare_case.id"), index=True)
+    kind: Mapped[FollowUpKind] = mapped_column(str_enum(FollowUpKind))
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    purpose: Mapped[str] = mapped_column(String(300), default="")
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    client_feedback: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -14,6 +14,8 @@ from cases.schemas import (
     AssignIn,
     CaseFilterIn,
     ConsentIn,
+    FollowUpDoneIn,
+    FollowUpIn,
     MoveIn,
     NewCaseIn,
     PersonIn,
@@ -235,3 +237,29 @@ def step(token: str):
 
     return _agency_page(referral, message=gettext("Thank you. Your answer was sent to the "
                                                   "social worker."))
+
+
+@bp.post(f"/{ID}/follow-ups")
+@desk_required("cases")
+@idempotent
+def schedule_follow_up(case_id: int):
+    """Schedule a follow-up visit or call."""
+    service.check_access(session=db(), case_id=case_id, user=current_user)
+    session = db()
+    follow_up = service.schedule_follow_up(session=session, case_id=case_id,
+                                           data=parse(FollowUpIn, json_body()), by=current_user)
+    return commit_answer(session, events.follow_up_payload(follow_up), 201)
+
+
+@bp.post(f"/{ID}/follow-ups/<int(max=2147483647):follow_up_id>/done")
+@desk_required("cases")
+@idempotent
+def complete_follow_up(case_id: int, follow_up_id: int):
+    """Record what a follow-up found and the client's feedback."""
+    service.check_access(session=db(), case_id=case_id, user=current_user)
+    session = db()
+    follow_up = service.complete_follow_up(session=session, case_id=case_id,
+                                           follow_up_id=follow_up_id,
+                                           data=parse(FollowUpDoneIn, json_body()),
+                                           by=current_user)
+    return commit_answer(session, events.follow_up_payload(follow_up))

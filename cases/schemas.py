@@ -15,6 +15,7 @@ from cases.enums import (
     CaseStatus,
     ConsentItem,
     Domain,
+    FollowUpKind,
     NoIdReason,
     PersonRole,
     PlanPhase,
@@ -328,6 +329,8 @@ class CaseFilterIn(Schema):
     status: CaseStatus | None = None
     risk: RiskLevel | None = None
     overdue: bool = False
+    # Referred more than a week ago and still open (the seeds: close within a week).
+    past_week: bool = False
     province_code: str | None = Field(default=None, max_length=2)
     district_code: str | None = Field(default=None, max_length=4)
     subdistrict_code: str | None = Field(default=None, max_length=6)
@@ -389,3 +392,29 @@ class RevokeIn(Schema):
     """Withdraw a referral, with the reason."""
 
     reason: str = Field(default="", max_length=4000)
+
+
+class FollowUpIn(Schema):
+    """Schedule a follow-up visit or call."""
+
+    kind: FollowUpKind
+    due_on: str = Field(min_length=1, max_length=10)
+    assigned_to_id: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True)
+    purpose: str = Field(default="", max_length=300)
+
+    @field_validator("assigned_to_id", mode="before")
+    @classmethod
+    def _blank(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("due_on")
+    @classmethod
+    def _due(cls, value: str) -> str:
+        return _due_date(value)
+
+
+class FollowUpDoneIn(Schema):
+    """A follow-up done: what was found, and the client's own words."""
+
+    outcome: str = Field(min_length=1, max_length=4000)
+    client_feedback: str = Field(default="", max_length=4000)

@@ -20,8 +20,24 @@ from cases.enums import (
     Domain,
     PersonRole,
 )
-from cases.models import Agency, Case, CaseAssessment, CasePerson, CaseTimelineEntry, PlanAction
-from cases.schemas import ActionIn, ActionUpdateIn, AssessmentIn, NewCaseIn, PersonIn
+from cases.models import (
+    Agency,
+    Case,
+    CaseAssessment,
+    CasePerson,
+    CaseTimelineEntry,
+    FollowUp,
+    PlanAction,
+)
+from cases.schemas import (
+    ActionIn,
+    ActionUpdateIn,
+    AssessmentIn,
+    FollowUpDoneIn,
+    FollowUpIn,
+    NewCaseIn,
+    PersonIn,
+)
 from console.db import BANGKOK, utcnow
 from console.enums import Role
 from console.errors import N_, Conflict, Forbidden, IllegalTransition, NotFound, ValidationFailed
@@ -161,8 +177,10 @@ def list_cases(*, session: Session, user: User, status: CaseStatus | None = None
     user's caseload) or "unassigned" (the province's queue)."""
     from cases.schemas import CaseFilterIn
 
+    past_week = view == "past_week"
     found, _total = search_cases(session=session, user=user, filters=CaseFilterIn(
-        view=view, status=status, per_page=min(limit, 100)))
+        view="all" if past_week else view, status=status, past_week=past_week,
+        per_page=min(limit, 100)))
     return found
 
 
@@ -194,6 +212,17 @@ def search_cases(*, session: Session, user: User, filters) -> tuple[list[Case], 
         conditions.append(exists().where(
             PlanAction.case_id == Case.id, PlanAction.due_on < today,
             PlanAction.status.in_((ActionStatus.PLANNED, ActionStatus.IN_PROGRESS))))
+    if filters.past_week:
+        from datetime import timedelta
+
+        from cases.enums import REFERRED_CLOSE_DAYS, ReferralStatus
+        from cases.models import Referral
+
+        conditions += [Case.status != CaseStatus.CLOSED, exists().where(
+            Referral.case_id == Case.id,
+            Referral.status.in_((ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)),
+            func.coalesce(Referral.accepted_at, Referral.completed_at)
+            < utcnow() - timedelta(days=REFERRED_CLOSE_DAYS))]
     if filters.target_group is not None:
         # NOTE: the JSON list read as text: the same query on SQLite and PostgreSQL.
         conditions.append(exists().where(
@@ -534,3 +563,68 @@ def status_summary(*, session: Session, user: User, level: str, parent: str | No
     for row in rows.values():
         row["open"] = sum(n for st, n in row["statuses"].items() if st != CaseStatus.CLOSED.value)
     return sorted(rows.values(), key=lambda r: (-r["urgent"], -r["open"], r["code"] or ""))
+
+
+def schedule_follow_up(*, session: Session, case_id: int, data: FollowUpIn,
+                       by: User) -> FollowUp:
+    """Schedule a follow-up visit or call for a worker of the case's province."""
+    from datetime import date
+
+    case = _open_for_work(session, case_id, by)
+    worker_id = data.assigned_to_id or by.id
+    worker = session.get(User, worker_id)
+    if worker is None or not worker.active or worker.role not in CASE_ROLES \
+            or not worker.can_see_province(case.province_code):
+        raise ValidationFailed({"assigned_to_id": (N_("Choose a worker of this province."), {})})
+    now = utcnow()
+    follow_up = FollowUp(kind=data.kind, due_on=date.fromisoformat(data.due_on),
+                         assigned_to_id=worker.id, purpose=data.purpose, created_at=now,
+                         created_by_id=by.id)
+    case.follow_ups.append(follow_up)
+    case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id, source="case",
+                                           kind="follow_up_scheduled", note=data.purpose,
+                                           detail={"kind": data.kind.value,
+                                                   "due_on": data.due_on}))
+    session.flush()
+    record_audit(session=session, actor_id=by.id, action="case.follow_up", entity="case",
+                 entity_id=case.id, detail={"follow_up_id": follow_up.id}, at=now)
+    events.case_updated(session=session, case=case)
+    return follow_up
+
+
+def complete_follow_up(*, session: Session, case_id: int, follow_up_id: int,
+                       data: FollowUpDoneIn, by: User) -> FollowUp:
+    """Record a follow-up's outcome and the client's feedback (once)."""
+    case = _open_for_work(session, case_id, by)
+    follow_up = next((f for f in case.follow_ups if f.id == follow_up_id), None)
+    if follow_up is None:
+        raise NotFound("follow-up")
+    if follow_up.done_at is not None:
+        raise Conflict(N_("This follow-up was already recorded."))
+    now = utcnow()
+    follow_up.done_at = now
+    follow_up.outcome = data.outcome
+    follow_up.client_feedback = data.client_feedback
+    case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id, source="case",
+                                           kind="follow_up_done", note=data.outcome,
+                                           detail={"follow_up_id": follow_up.id}))
+    record_audit(session=session, actor_id=by.id, action="case.follow_up_done", entity="case",
+                 entity_id=case.id, detail={"follow_up_id": follow_up.id}, at=now)
+    session.flush()
+    events.case_updated(session=session, case=case)
+    return follow_up
+
+
+def past_referral_week(case: Case, now) -> bool:
+    """The seeds' rule: a case whose referral was accepted (or completed) more than a week ago
+    should be closed with the client's feedback; True while it is not."""
+    from datetime import timedelta
+
+    from cases.enums import REFERRED_CLOSE_DAYS, ReferralStatus
+
+    if case.status is CaseStatus.CLOSED:
+        return False
+    answered = [r.accepted_at or r.completed_at for r in case.referrals
+                if r.status in (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED)]
+    answered = [a for a in answered if a is not None]
+    return bool(answered) and now - min(answered) > timedelta(days=REFERRED_CLOSE_DAYS)

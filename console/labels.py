@@ -145,6 +145,12 @@ LABELS = {
         "referral_declined": _l("The agency declined the referral"),
         "referral_completed": _l("The agency reported the outcome"),
         "referral_revoked": _l("Referral withdrawn"),
+        "follow_up_scheduled": _l("Follow-up scheduled"),
+        "follow_up_done": _l("Follow-up done"),
+    },
+    "follow_up_kind": {
+        "visit": _l("Home visit"),
+        "call": _l("Phone call"),
     },
     "referral_status": {
         "sent": _l("Sent, waiting for the agency"),

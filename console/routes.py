@@ -299,7 +299,7 @@ def cases_desk():
     from geo import gazetteer
 
     view = request.args.get("view", "all")
-    if view not in ("all", "mine", "unassigned"):
+    if view not in ("all", "mine", "unassigned", "past_week"):
         view = "all"
     cases = case_service.list_cases(session=db(), user=current_user, view=view)
     provinces = gazetteer.provinces() if current_user.is_national else []
@@ -351,6 +351,7 @@ def case_detail(case_id: int):
                            agencies=agencies, owners=owners,
                            gaps=[d.value for d in case_service.plan_gaps(case)],
                            referrals=[case_events.referral_payload(r) for r in case.referrals],
+                           past_week=case_service.past_referral_week(case, utcnow()),
                            ctx=page_context())
 
 

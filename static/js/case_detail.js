@@ -221,6 +221,31 @@ document.getElementById("referral-rows").addEventListener("click", async (ev) =>
   if (r.ok) window.location.reload(); else showNotice(r.data.error || T.error);
 });
 
+/* Follow-up visits and calls. */
+document.getElementById("follow-up-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const form = ev.target;
+  const value = (name) => form.elements.namedItem(name).value;
+  const body = { kind: value("kind"), due_on: value("due_on"), purpose: value("purpose"),
+                 assigned_to_id: value("assigned_to_id") ? Number(value("assigned_to_id")) : null };
+  const r = await api("POST", `/api/cases/${CASE.id}/follow-ups`, body);
+  fieldErrors(form, r.data.fields);
+  if (r.ok) { window.location.reload(); return; }
+  const msg = document.getElementById("follow-up-message");
+  msg.className = "message error";
+  msg.textContent = r.data.error || T.error;
+});
+document.getElementById("follow-up-rows").addEventListener("click", async (ev) => {
+  const button = ev.target.closest("button.follow-up-done");
+  if (!button) return;
+  const outcome = window.prompt(CASE.text.outcome_prompt);
+  if (!outcome) return;
+  const feedback = window.prompt(CASE.text.feedback_prompt) || "";
+  const r = await api("POST", `/api/cases/${CASE.id}/follow-ups/${button.dataset.followUp}/done`,
+                      { outcome, client_feedback: feedback });
+  if (r.ok) window.location.reload(); else showNotice(r.data.error || T.error);
+});
+
 renderMoves(CASE.moves);
 Live.start({
   onState() {},

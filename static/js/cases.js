@@ -16,11 +16,13 @@ Live.start({
   async onState() {
     // The board snapshot is taken first; the list is read after it, so nothing falls between.
     const view = document.querySelector("[data-testid=case-table]").dataset.view || "all";
-    const r = await api("GET", `/api/cases?view=${encodeURIComponent(view)}`);
+    const query = view === "past_week" ? "past_week=1" : `view=${encodeURIComponent(view)}`;
+    const r = await api("GET", `/api/cases?${query}`);
     if (r.ok) document.getElementById("case-rows").replaceChildren(...r.data.items.map(caseRow));
   },
   onEvent(name, c) {
     const view = document.querySelector("[data-testid=case-table]").dataset.view || "all";
+    if (view === "past_week") return;  // changes rarely: the page is loaded again to see them
     const belongs = view === "all" || (view === "mine" && c.assigned_to_id === PAGE.user.id)
       || (view === "unassigned" && c.assigned_to_id === null && c.status !== "closed");
     const existing = document.querySelector(`tr[data-case-id="${c.id}"]`);

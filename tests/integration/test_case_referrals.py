@@ -134,3 +134,41 @@ def test_tampered_revoked_and_expired_links_get_a_clear_page_and_change_nothing(
     session.expire_all()
     assert session.get(Referral, second["id"]).status.value == "sent"
     assert login_as("cm.dispatcher").get(path).status_code == 410  # a login is no key either
+
+
+def test_follow_ups_and_the_one_week_rule_after_a_referral(app, login_as, session):
+    from cases.models import FollowUp
+
+    case, worker = planned_case(login_as, session)
+    agency = session.scalar(select(Agency).where(Agency.province_code == "65"))
+    worker.post(f"/api/cases/{case.id}/consents", json={"items": ["story"],
+                                                        "given_on": "01/11/2569"})
+    sent = worker.post(f"/api/cases/{case.id}/referrals", json={
+        "agency_id": agency.id, "service": "x", "items": ["story"]}).json
+    path = "/r/" + sent["link"].rsplit("/r/", 1)[1]
+    assert agency_page(app.test_client(), path, to="accepted", name="ก").status_code == 200
+    assert worker.get("/api/cases?past_week=1").json["items"] == []
+    session.execute(update(Referral).values(accepted_at=utcnow() - timedelta(days=8)))
+    session.commit()
+    assert [c["id"] for c in worker.get("/api/cases?past_week=1").json["items"]] == [case.id]
+    assert 'data-testid="past-week"' in worker.get(f"/desk/cases/{case.id}").get_data(
+        as_text=True)
+
+    url = f"/api/cases/{case.id}/follow-ups"
+    assert worker.post(url, json={"kind": "visit", "due_on": "01/01/2560"}).status_code == 422
+    other = login_as("cm.dispatcher")
+    assert other.post(url, json={"kind": "visit", "due_on": "31/12/2599"}).status_code == 403
+    made = worker.post(url, json={"kind": "call", "due_on": "31/12/2599", "purpose": "สอบถามผล"})
+    assert made.status_code == 201 and made.json["done_at"] is None
+    done_url = f"{url}/{made.json['id']}/done"
+    assert worker.post(done_url, json={"outcome": ""}).status_code == 422
+    done = worker.post(done_url, json={"outcome": "ได้รับการช่วยเหลือแล้ว",
+                                       "client_feedback": "พอใจมาก"})
+    assert done.status_code == 200 and done.json["client_feedback"] == "พอใจมาก"
+    assert worker.post(done_url, json={"outcome": "อีกครั้ง"}).status_code == 409
+    session.expire_all()
+    assert session.get(FollowUp, made.json["id"]).outcome == "ได้รับการช่วยเหลือแล้ว"
+    closed = worker.post(f"/api/cases/{case.id}/move", json={
+        "to": "closed", "reason": "ช่วยเหลือครบแล้ว", "client_feedback": "พอใจมาก"})
+    assert closed.status_code == 200
+    assert worker.get("/api/cases?past_week=1").json["items"] == []  # closed: no longer late

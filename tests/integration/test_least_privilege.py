@@ -579,6 +579,10 @@ def probes(w: dict) -> dict[str, list[Probe]]:
                                       {})],
         "cases.revoke_referral": [Probe("POST", f"/api/cases/{w['case']}/referrals/1/revoke",
                                         PSL_CASES, {"reason": "x"})],
+        "cases.schedule_follow_up": [Probe("POST", f"/api/cases/{w['case']}/follow-ups",
+                                           PSL_CASES, {})],
+        "cases.complete_follow_up": [Probe("POST", f"/api/cases/{w['case']}/follow-ups/1/done",
+                                           PSL_CASES, {"outcome": "x"})],
         "ess_desk.incident_reports": [
             Probe("GET", f"/api/incidents/{w['case_incident']}/reports", PSL_DISPATCH)],
         "ess_desk.merge": [Probe("POST", f"{inc}/merge", PSL_DISPATCH,
