@@ -57,3 +57,25 @@ def test_a_reload_restores_the_half_typed_call(browser, live_server):  # noqa: F
     page.reload()
     assert page.input_value("[data-testid=summary]") == "พิมพ์ค้างไว้ก่อนโหลดหน้าใหม่"
     assert page.locator("#form-message").inner_text().strip() != ""
+
+
+def test_idle_expiry_shows_at_once_and_keeps_the_form(browser, live_server, served_db):  # noqa: F811
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from console.db import make_engine, utcnow
+    from console.models import UserSession
+
+    page = open_desk(browser, live_server, "calltaker", "/desk/calls")
+    page.wait_for_selector("body[data-live='1']")
+    page.fill("[data-testid=summary]", "กำลังพิมพ์ตอนหมดเวลา")
+    engine = make_engine(served_db)
+    with engine.begin() as conn:  # the officer went quiet for longer than SESSION_IDLE_MINUTES
+        conn.execute(update(UserSession).values(last_seen_at=utcnow() - timedelta(hours=3)))
+    engine.dispose()
+    # Every process checks its sockets' sessions every SESSION_CHECK_SECONDS (5 s).
+    page.wait_for_selector("[data-testid=session-ended]", timeout=20000)
+    assert page.get_attribute("#conn", "data-state") == "ended"
+    assert page.evaluate("window.__sameDocument") is True
+    assert page.input_value("[data-testid=summary]") == "กำลังพิมพ์ตอนหมดเวลา"
