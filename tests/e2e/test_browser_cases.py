@@ -47,7 +47,8 @@ def test_case_from_the_desk_to_assistance(browser, live_server):  # noqa: F811
     page.click("[data-testid=assessment-complete]")
     page.wait_for_selector("[data-testid=assessment-done]")
     page.click("[data-testid=move-planning]")
-    page.wait_for_function("() => document.getElementById('case').dataset.status === 'planning'")
+    page.wait_for_function("() => document.getElementById('case').dataset.status === 'planning'",
+                           polling=200, timeout=20000)
     page.wait_for_selector("[data-testid=action-domain]", state="visible")
     assert page.locator("[data-testid=plan-gaps]").count() == 1
     for domain, title in (("food_income", "เงินสงเคราะห์"), ("shelter", "ประสาน อบต. ซ่อมบ้าน")):
@@ -59,14 +60,17 @@ def test_case_from_the_desk_to_assistance(browser, live_server):  # noqa: F811
     assert page.locator("[data-testid=plan-gaps]").count() == 0
     page.click("[data-testid=move-in_assistance]")
     page.wait_for_function(
-        "() => document.getElementById('case').dataset.status === 'in_assistance'")
+        "() => document.getElementById('case').dataset.status === 'in_assistance'",
+        polling=200, timeout=20000)
+    # NOTE: interval polling: requestAnimationFrame may not run in a page of a window in the
+    # background, and the watcher's page is not the one in front any more.
     watcher.wait_for_function(
         f"() => document.querySelector(\"tr[data-case-id='{case_id}']\")"
-        ".textContent.includes('อยู่ระหว่างให้ความช่วยเหลือ')")
+        ".textContent.includes('อยู่ระหว่างให้ความช่วยเหลือ')", polling=200, timeout=20000)
 
     # Consent, then a referral; the agency answers on its phone without an account.
     page.wait_for_function("() => document.getElementById('case').dataset.status === "
-                           "'in_assistance'")
+                           "'in_assistance'", polling=200, timeout=20000)
     page.click("details.add-consent > summary")
     page.check("[data-testid=consent-story]")
     page.fill("[data-testid=consent-date]", "01/11/2569")
@@ -95,3 +99,5 @@ def test_case_from_the_desk_to_assistance(browser, live_server):  # noqa: F811
     page.wait_for_selector("#referral-rows tr[data-status='completed']")
     agency.close()
     phone.close()
+    watcher.context.close()
+    desk.context.close()
