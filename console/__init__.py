@@ -224,8 +224,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from console.labels import (
         be_input,
         format_be,
+        date_formats,
+        error_title,
+        field_label,
         format_be_date,
         label,
+        format_clock,
+        format_duration,
         place_names,
         province_name,
     )
@@ -318,11 +323,16 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["be_date"] = format_be_date
     app.jinja_env.filters["be_input"] = be_input
     app.jinja_env.filters["phone"] = format_thai_phone
+    app.jinja_env.filters["clock"] = format_clock
+    app.jinja_env.filters["duration"] = format_duration
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["province_name"] = province_name
     app.jinja_env.globals["place_names"] = place_names
     from cases.schemas import mask_thai_id
+    app.jinja_env.globals["field_label"] = field_label
+    app.jinja_env.globals["date_formats"] = date_formats
+    app.jinja_env.globals["error_title"] = error_title
 
     app.jinja_env.globals["mask_thai_id"] = mask_thai_id
 

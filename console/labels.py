@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+
+# NOTE: lazy, under the name babel's extractor knows (pgettext: context, message), for the few
+# English words that mean two things ("In progress": a call, a plan action).
+from flask_babel import lazy_pgettext as pgettext
 
 from console.db import BANGKOK
 
@@ -199,7 +203,7 @@ LABELS = {
     },
     "action_status": {
         "planned": _l("Planned"),
-        "in_progress": _l("In progress"),
+        "in_progress": pgettext("plan action", "In progress"),
         "done": _l("Done"),
         "cancelled": _l("Cancelled"),
     },
@@ -260,6 +264,87 @@ LABELS = {
 }
 
 
+# Priority spelled out in words, for messages outside the console (police, EMS, agencies read
+# them without knowing the P1-P4 codes).
+PRIORITY_WORDS = {
+    "P1": _l("most urgent: life in danger now"),
+    "P2": _l("urgent"),
+    "P3": _l("soon"),
+    "P4": _l("no time pressure"),
+}
+
+# Field names of the forms and APIs, as the error page names them (never the raw key).
+FIELD_LABELS = {
+    "summary": _l("What happened"), "description": _l("What happened"),
+    "advice": pgettext("call form field", "Advice given"), "caller_name": _l("Name"),
+    "number": _l("Caller number"), "category": _l("Category"), "priority": _l("Priority"),
+    "people": _l("People involved"), "age_group": _l("Age"), "age_years": _l("Age"),
+    "sex": _l("Sex"), "vulnerable_group": _l("Target group"), "target_groups": _l("Target group"),
+    "location": _l("Location"), "province_code": _l("Province"), "district_code": _l("District"),
+    "subdistrict_code": _l("Subdistrict"), "lat": _l("Latitude"), "lon": _l("Longitude"),
+    "address_text": _l("Address, landmarks"), "notes": _l("Notes for the team"),
+    "note": _l("Note"), "outcome": _l("Outcome"), "agency_id": _l("Agency"),
+    "reason": _l("Reason"), "hours": _l("For how many hours (empty = until lifted)"),
+    "level": _l("Flag"), "action": _l("Action"),
+    "wait_seconds": _l("Wait for acknowledgement (seconds)"), "contact_name": _l("Whom to call"),
+    "contact_phone": _l("Number"), "full_name": _l("Full name"), "national_id": _l("National ID"),
+    "no_id_reason": _l("National ID"), "birth_date": _l("Birth date (day/month/year B.E.)"),
+    "relationship_to_client": _l("Relationship to the client"), "phone": _l("Phone"),
+    "role": _l("Role"), "username": _l("Username"), "display_name": _l("Name"),
+    "team_id": _l("Team"), "current_password": _l("Current password"),
+    "new_password": _l("New password"), "confirm_password": _l("New password again"),
+    "visited_at": _l("Home visit date (day/month/year B.E.)"), "problem": _l("The problem"),
+    "living_conditions": _l("Living conditions"), "income_debts": _l("Income and debts"),
+    "health": _l("Health"), "education": _l("Education"), "safety_risks": _l("Safety risks"),
+    "needs": _l("Needs"), "scores": _l("Well-being scores (each with its reason)"),
+    "risk_level": _l("Risk level"), "phase": _l("Phase"), "domain": _l("Domain"),
+    "title": pgettext("assistance plan", "Action"),
+    "due_on": _l("Due date (day/month/year B.E.)"), "owner_user_id": _l("Who does it"),
+    "owner_agency_id": _l("Who does it"), "status": _l("Status"), "items": _l("Consent to share"),
+    "given_on": _l("Given on (day/month/year B.E.)"), "service": _l("Service"),
+    "name": _l("Your name and position"), "purpose": _l("Purpose"), "kind": _l("How"),
+    "assigned_to_id": _l("Who"), "user_id": _l("Who"),
+    "client_feedback": _l("The client's feedback"),
+    "lessons_learned": _l("Lessons learned"), "photos": _l("Photos"), "source": _l("Source"),
+    "to": _l("Next step"), "q": _l("Find place"),
+}
+
+
+# The heading of an error page, in words (the status code stays small beside it).
+ERROR_TITLES = {
+    400: _l("The request could not be read"), 403: _l("Not allowed"), 404: _l("Not found"),
+    409: _l("Not saved yet"), 410: _l("No longer available"), 413: _l("Too large"),
+    422: _l("Please check the form"), 429: _l("Please wait"),
+    503: _l("Temporarily unavailable"),
+}
+
+
+def error_title(status: int) -> str:
+    """'Not found' for 404 (and so on); a general heading for any other code."""
+    return str(ERROR_TITLES.get(int(status), _l("Something went wrong")))
+
+
+def field_label(path: str) -> str:
+    """A field of a refused form by its label ('people.1.sex' -> 'Sex (item 2)'); '' when the
+    key names no field the user can see (the message then stands alone)."""
+    parts = str(path).split(".")
+    names = [p for p in parts if not p.isdigit()]
+    items = [int(p) + 1 for p in parts if p.isdigit()]
+    known = [n for n in names if n in FIELD_LABELS or n in LABELS["domain"]]
+    if not known:
+        return ""
+    last = known[-1]
+    text = str(FIELD_LABELS.get(last) or LABELS["domain"][last])
+    domain = next((n for n in known if n in LABELS["domain"] and n != last), None)
+    if domain:
+        text = f"{LABELS['domain'][domain]}: {text}"  # 'Safety: Reason' (a score's reason)
+    if items:
+        from flask_babel import gettext
+
+        return gettext("%(field)s (item %(n)s)", field=text, n=items[-1])
+    return text
+
+
 def labels_json() -> dict[str, dict[str, str]]:
     """All labels as plain strings in the current language, for the page's JS."""
     return {group: {k: str(v) for k, v in items.items()} for group, items in LABELS.items()}
@@ -276,28 +361,124 @@ _TH_MONTHS = ("ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.", "พ.ค.", 
 _EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def format_be(value: datetime | None, *, with_time: bool = True, lang: str | None = None) -> str:
-    """Bangkok local date in the Buddhist era: '22 พ.ย. 2569 09:26' / '22 Nov 2569 BE 09:26'."""
+def _thai(lang: str | None) -> bool:
+    return (lang or str(get_locale() or "th")).startswith("th")
+
+
+def _local(value: datetime | str) -> datetime:
+    """Bangkok local time of an aware datetime (or of its ISO text, as events carry it)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(BANGKOK)
+
+
+# The time of day the official Thai way (002:1, 001:1207): "09.26 น."; English "09:26". The
+# page's JS gets the same patterns (date_formats), so both sides write times alike.
+_TH_CLOCK = "{h}.{m} น."
+_EN_CLOCK = "{h}:{m}"
+_TH_RANGE = "{h1}.{m1}–{h2}.{m2} น."
+_EN_RANGE = "{h1}:{m1}–{h2}:{m2}"
+
+
+def format_clock(value: datetime | time | str | None, *, lang: str | None = None) -> str:
+    """A time of day: '09.26 น.' / '09:26' (a datetime is read in Bangkok time)."""
     if value is None:
         return ""
-    lang = lang or str(get_locale() or "th")
-    local = value.astimezone(BANGKOK)
+    if not isinstance(value, time):
+        value = _local(value)
+    pattern = _TH_CLOCK if _thai(lang) else _EN_CLOCK
+    return pattern.format(h=f"{value.hour:02d}", m=f"{value.minute:02d}")
+
+
+def format_clock_range(start: datetime | time, end: datetime | time, *,
+                       lang: str | None = None) -> str:
+    """A span of the day: '08.30–16.30 น.' / '08:30–16:30' (the unit once, at the end)."""
+    start = start if isinstance(start, time) else _local(start)
+    end = end if isinstance(end, time) else _local(end)
+    pattern = _TH_RANGE if _thai(lang) else _EN_RANGE
+    return pattern.format(h1=f"{start.hour:02d}", m1=f"{start.minute:02d}",
+                          h2=f"{end.hour:02d}", m2=f"{end.minute:02d}")
+
+
+def format_be(value: datetime | str | None, *, with_time: bool = True,
+              lang: str | None = None) -> str:
+    """Bangkok local date in the Buddhist era: '22 พ.ย. 2569 09.26 น.' /
+    '22 Nov 2569 BE 09:26'."""
+    if value is None or value == "":
+        return ""
+    local = _local(value)
     year = local.year + 543
-    if lang.startswith("th"):
+    if _thai(lang):
         text = f"{local.day} {_TH_MONTHS[local.month - 1]} {year}"
     else:
         text = f"{local.day} {_EN_MONTHS[local.month - 1]} {year} BE"
-    return f"{text} {local:%H:%M}" if with_time else text
+    return f"{text} {format_clock(local, lang=lang)}" if with_time else text
+
+
+def _translated(lang: str | None, fn, *args, **kwargs) -> str:
+    """gettext/ngettext in `lang` when given (an SMS in its reader's language), else the user's."""
+    if lang is None:
+        return fn(*args, **kwargs)
+    from flask_babel import force_locale
+
+    with force_locale(lang):
+        return fn(*args, **kwargs)
+
+
+def format_duration(seconds: float, *, lang: str | None = None) -> str:
+    """A length of time in words, without leading zeros: '2 นาที 5 วินาที' / '2 min 5 s';
+    from an hour on: '1 ชั่วโมง 5 นาที' / '1 h 5 min'."""
+    from flask_babel import gettext
+
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        if minutes:
+            return _translated(lang, gettext, "%(hours)s h %(minutes)s min", hours=hours,
+                               minutes=minutes)
+        return _translated(lang, gettext, "%(hours)s h", hours=hours)
+    if minutes and secs:
+        return _translated(lang, gettext, "%(minutes)s min %(seconds)s s", minutes=minutes,
+                           seconds=secs)
+    if minutes:
+        return _translated(lang, gettext, "%(minutes)s min", minutes=minutes)
+    return _translated(lang, gettext, "%(seconds)s s", seconds=secs)
+
+
+def minutes_ago(minutes: int, *, lang: str | None = None) -> str:
+    """'5 นาทีที่แล้ว' / '5 minutes ago': one translatable string with its number."""
+    from flask_babel import ngettext
+
+    count = max(0, int(minutes))
+    return _translated(lang, ngettext, "%(num)s minute ago", "%(num)s minutes ago", count)
+
+
+def shift_name(start: datetime, end: datetime, *, lang: str | None = None) -> str:
+    """The duty round by its hours: 'เวรนี้ (08.30–16.30 น.)' / 'This shift (08:30–16:30)'."""
+    from flask_babel import gettext
+
+    hours = format_clock_range(start, end, lang=lang)
+    return _translated(lang, gettext, "This shift (%(hours)s)", hours=hours)
+
+
+def date_formats(lang: str | None = None) -> dict:
+    """What the page's JS needs to write dates and times like format_be does."""
+    thai = _thai(lang)
+    return {"months": list(_TH_MONTHS if thai else _EN_MONTHS), "era": "" if thai else " BE",
+            "clock": _TH_CLOCK if thai else _EN_CLOCK, "range": _TH_RANGE if thai else _EN_RANGE}
 
 
 def format_be_date(value: date | None, *, lang: str | None = None) -> str:
     """A calendar date in the Buddhist era: '1 พ.ย. 2569' / '1 Nov 2569 BE'."""
     if value is None:
         return ""
-    lang = lang or str(get_locale() or "th")
-    months = _TH_MONTHS if lang.startswith("th") else _EN_MONTHS
+    if isinstance(value, datetime):
+        value = _local(value).date()
+    thai = _thai(lang)
+    months = _TH_MONTHS if thai else _EN_MONTHS
     text = f"{value.day} {months[value.month - 1]} {value.year + 543}"
-    return text if lang.startswith("th") else f"{text} BE"
+    return text if thai else f"{text} BE"
 
 
 def be_input(value: date | None) -> str:

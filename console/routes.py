@@ -25,7 +25,7 @@ from console import realtime, sessions
 from console import service as console_service
 from console.db import BANGKOK, utcnow
 from console.enums import DESK_ROLES, Role
-from console.labels import labels_json
+from console.labels import labels_json, shift_name
 from console.sockets import close_session_sockets
 from console.web import db, desk_required, safe_next
 
@@ -230,9 +230,11 @@ def supervisor_desk():
     )
     provinces = gazetteer.provinces() if current_user.is_national else []
     return render_template("supervisor.html", live_map=live_map, provinces=provinces,
-                           heat_count=len(heat), ctx=page_context())
+                           heat_count=len(heat), ctx=page_context(),
+                           shift=shift_name(shift, next_shift(shift)))
 
 
+    shift = shift_start(utcnow())
 @bp.get("/desk/incidents/<int(max=2147483647):incident_id>")
 @desk_required("dispatch")
 def incident_detail(incident_id: int):

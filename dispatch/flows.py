@@ -11,7 +11,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console.labels import label, place_names
+from console.labels import PRIORITY_WORDS, label, place_names
 from dispatch.enums import AlarmKind, IncidentStatus
 from dispatch.models import Alarm, Incident, Team
 from telephony import service as telephony_service
@@ -75,7 +75,7 @@ def notify_contact(*, session: Session, alarm_id: int, provider) -> int:
         body = gettext("1300 asks for help: incident %(ref)s, %(category)s, %(priority)s, at "
                        "%(place)s; no team has taken it yet. Please call the 1300 centre.") % {
             "ref": incident.ref, "category": label("category", incident.category),
-            "priority": incident.priority.value, "place": place}
+            "priority": str(PRIORITY_WORDS[incident.priority.value]), "place": place}
     result = provider.send_sms(alarm.contact_phone, body)
     telephony_service.record_sms(session=session, provider=provider, to=alarm.contact_phone,
                                  body=body, result=result, incident_id=incident.id)

@@ -663,7 +663,7 @@ def team_sms_text(*, incident: Incident, link_base: str, map_link_template: str 
     with force_locale(locale):
         text = gettext("1300: new job %(ref)s, %(category)s, %(priority)s.") % {
             "ref": incident.ref, "category": label("category", incident.category),
-            "priority": incident.priority.value}
+            "priority": label("priority", incident.priority)}
         where = location_link(incident, map_link_template)
         if where:
             text += " " + gettext("Place: %(link)s") % {"link": where}

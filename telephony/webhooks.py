@@ -43,6 +43,11 @@ LEAVE_MESSAGE = N_("All our officers are busy. Leave your name, where you are an
                    "happened after the tone. We will call you back.")
 THANKS = N_("Thank you. We will call you back as soon as possible.")
 CALLING_BACK = N_("This is the 1300 hotline returning your call. Please hold for an officer.")
+# Every prompt a caller hears (each ends with ค่ะ in Thai); a call opens with one of OPENINGS,
+# which start with the greeting "สวัสดีค่ะ ศูนย์ช่วยเหลือสังคม สายด่วน 1300".
+PROMPTS = (GREETING, MENU, WARNING, ASK_CASE, CASE_FOUND, CASE_NOT_FOUND, HOLD, LEAVE_MESSAGE,
+           THANKS, CALLING_BACK)
+OPENINGS = (GREETING, CALLING_BACK)
 
 
 def public_url() -> str:
@@ -132,11 +137,14 @@ def voice():
                                  call_province=call.province_code)
     session.commit()
     resp = VoiceResponse()
-    if ctx.applied_level is FlagLevel.WARN:
-        say(resp, WARNING)
     gather = Gather(num_digits=1, timeout=5, action=_url(".menu"), method="POST",
                     action_on_empty_result=True, language=LANG)
-    say(gather, GREETING)
+    # NOTE: the greeting always comes first; a flagged caller hears the warning after it.
+    if ctx.applied_level is FlagLevel.WARN:
+        say(resp, GREETING)
+        say(resp, WARNING)
+    else:
+        say(gather, GREETING)
     say(gather, MENU)
     resp.append(gather)
     return twiml(resp)

@@ -50,19 +50,61 @@ async function api(method, url, body) {
   return { ok: resp.ok, status: resp.status, data };
 }
 
-const BE_FORMAT = new Intl.DateTimeFormat(
-  (PAGE.lang === "th" ? "th-TH" : "en-GB") + "-u-ca-buddhist",
-  { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit",
-    timeZone: "Asia/Bangkok" });
+/* Dates and times as console/labels.py writes them (PAGE.dates comes from there): Buddhist
+   era, Thai month abbreviations, the time the official Thai way "09.26 น." ("09:26" in
+   English), ranges "08.30–16.30 น.", durations in words without leading zeros. */
+const DATES = PAGE.dates;
+const BANGKOK_PARTS = new Intl.DateTimeFormat("en-GB", {
+  timeZone: "Asia/Bangkok", year: "numeric", month: "numeric", day: "numeric",
+  hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 
-function fmtBE(iso) {
-  return iso ? BE_FORMAT.format(new Date(iso)) : "";
+function bangkok(iso) {
+  const parts = {};
+  for (const p of BANGKOK_PARTS.formatToParts(new Date(iso))) parts[p.type] = p.value;
+  return { year: Number(parts.year), month: Number(parts.month), day: Number(parts.day),
+           hh: parts.hour.padStart(2, "0"), mm: parts.minute.padStart(2, "0") };
 }
 
-function fmtWait(seconds) {
+/* A translated pattern with its values: fill("%(num)s นาทีที่แล้ว", { num: 5 }). */
+function fill(pattern, values) {
+  return String(pattern).replace(/%\((\w+)\)s/g, (all, key) => (key in values ? String(values[key]) : all));
+}
+
+function fmtClock(iso) {
+  if (!iso) return "";
+  const t = bangkok(iso);
+  return DATES.clock.replace("{h}", t.hh).replace("{m}", t.mm);
+}
+
+function fmtRange(fromIso, toIso) {
+  const a = bangkok(fromIso), b = bangkok(toIso);
+  return DATES.range.replace("{h1}", a.hh).replace("{m1}", a.mm)
+    .replace("{h2}", b.hh).replace("{m2}", b.mm);
+}
+
+function fmtBE(iso) {
+  if (!iso) return "";
+  const t = bangkok(iso);
+  return `${t.day} ${DATES.months[t.month - 1]} ${t.year + 543}${DATES.era} ${fmtClock(iso)}`;
+}
+
+function fmtDuration(seconds) {
   seconds = Math.max(0, Math.floor(seconds));
-  const m = Math.floor(seconds / 60), s = seconds % 60;
-  return m > 0 ? `${m} ${T.min} ${String(s).padStart(2, "0")} ${T.sec}` : `${s} ${T.sec}`;
+  const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+  if (h) return fill(m ? T.dur_hm : T.dur_h, { hours: h, minutes: m });
+  if (m) return fill(s ? T.dur_ms : T.dur_m, { minutes: m, seconds: s });
+  return fill(T.dur_s, { seconds: s });
+}
+const fmtWait = fmtDuration;
+
+/* One string with its number, in the language's plural form ({one, other} from ngettext). */
+const PLURALS = new Intl.PluralRules(PAGE.lang === "th" ? "th" : "en");
+function plural(forms, n) {
+  return fill(forms[PLURALS.select(n)] || forms.other, { num: n });
+}
+
+function fmtAgo(iso) {
+  return plural(T.ago, Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60000)));
 }
 
 /* The province's teams as a status list (dispatch, supervisor and call-taker desks). */

@@ -73,8 +73,9 @@ function teamCell(inc) {
   const suggested = (suggestions.get(inc.id) || []).filter((s) => free.some((t) => t.id === s.team.id));
   const rest = free.filter((t) => !suggested.some((s) => s.team.id === t.id));
   const ago = (iso) => Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60000));
-  const why = (s) => `${s.team.name} · ${s.distance_km} km · ~${Math.round(s.eta_minutes)} ${T.min}` +
-    (s.skill ? ` · ${label("skill", s.skill)}` : "") + ` · ${T.seen} ${ago(s.last_seen)} ${T.min}`;
+  const why = (s) => [s.team.name, fill(DT.km, { km: s.distance_km }),
+    fill(DT.eta, { minutes: Math.round(s.eta_minutes) }), s.skill ? label("skill", s.skill) : null,
+    plural(DT.seen, ago(s.last_seen))].filter(Boolean).join(" · ");
   const select = el("select", { "aria-label": T.choose_team, "data-testid": `team-select-${inc.id}` },
     el("option", { value: "" }, "—"),
     suggested.length ? el("optgroup", { label: T.suggested }, suggested.map((s) =>
@@ -90,7 +91,7 @@ function render() {
   for (const sel of body.querySelectorAll("select")) chosen[sel.dataset.testid] = sel.value;
   body.replaceChildren(...sorted().map((inc) => el("tr",
     { class: `prio-row-${inc.priority} status-${inc.status}`, dataset: { id: inc.id, status: inc.status }, "data-testid": `incident-${inc.id}` },
-    el("td", {}, el("span", { class: `prio-badge prio-${inc.priority}` }, inc.priority)),
+    el("td", {}, el("span", { class: `prio-badge prio-${inc.priority}`, title: label("priority", inc.priority) }, inc.priority)),
     el("td", {}, el("a", { href: `/desk/incidents/${inc.id}` }, el("strong", {}, inc.ref)),
       (reportCounts.get(inc.id) || 0) > 1 ? el("span", { class: "count", "data-testid": `reports-${inc.id}` },
         ` ${reportCounts.get(inc.id)} ${T.reports}`) : null, el("br"),

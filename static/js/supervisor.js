@@ -24,7 +24,7 @@ function popup(inc) {
   // Built as DOM nodes, never as HTML strings: summaries and names are user input.
   return el("div", {},
     el("a", { href: `/desk/incidents/${inc.id}`, "data-testid": `open-${inc.id}` }, el("strong", {}, inc.ref)),
-    el("br"), `${label("category", inc.category)} · ${inc.priority}`, el("br"),
+    el("br"), `${label("category", inc.category)} · ${label("priority", inc.priority)}`, el("br"),
     `${label("status", inc.status)}${inc.team_name ? " · " + inc.team_name : ""}`, el("br"),
     el("small", {}, label("precision", inc.precision)));
 }
@@ -95,7 +95,12 @@ Live.start({
     (c.call_ids || []).forEach((id) => callIds.add(id));
     (c.handed_ids || []).forEach((id) => handedIds.add(id));
     renderBoard();
-    // A new duty round starts its counts from zero: reload the board when it begins.
+    // The duty round by its hours ("เวรนี้ (08.30–16.30 น.)"); a new one starts its counts from
+    // zero: reload the board when it begins.
+    const shiftName = document.getElementById("shift-name");
+    if (shiftName && c.since && c.next_shift) {
+      shiftName.textContent = fill(shiftName.dataset.pattern, { hours: fmtRange(c.since, c.next_shift) });
+    }
     clearTimeout(shiftTimer);
     if (c.next_shift) shiftTimer = setTimeout(() => Live.loadState(), Date.parse(c.next_shift) - Date.now() + 1000);
   },

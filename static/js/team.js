@@ -36,6 +36,7 @@ function render() {
   const set = (id, text) => { document.getElementById(id).textContent = text || ""; };
   set("job-prio", job.priority);
   document.getElementById("job-prio").className = `prio-badge prio-${job.priority}`;
+  document.getElementById("job-prio").title = label("priority", job.priority);
   set("job-ref", job.ref);
   set("job-category", label("category", job.category));
   set("job-status", label("status", job.status));

@@ -115,7 +115,8 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     suggested.first.wait_for(state="attached")
     assert suggested.count() == 1
     text = suggested.first.inner_text()
-    assert text.startswith("ทีม พม. หนึ่งเดียว พิษณุโลก 1") and "km" in text
+    assert text.startswith("ทีม พม. หนึ่งเดียว พิษณุโลก 1") and "กม." in text and "km" not in text
+    assert re.search(r"พบตำแหน่งล่าสุด \d+ นาทีที่แล้ว", text)  # one string with its number
     psl1 = suggested.first.get_attribute("value")
     dispatch.select_option(f"[data-testid=team-select-{incident_id}]", value=psl1)
     calls.wait_for_selector(f"[data-testid=team-list] [data-testid=team-{psl1}].team-available")
