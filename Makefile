@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test venv translations lint clean
+.PHONY: run test venv translations lint clean audit
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,5 +32,18 @@ test: venv translations
 lint: venv
 	$(BIN)/ruff check .
 
+# Dependency audit (README "Dependencies"): an advisory snapshot fetched while PyPI is
+# reachable, judged offline (also by the test suite). Never fails for want of a network.
+AUDIT_VENV := .venv-audit
+$(AUDIT_VENV)/bin/pip-audit: requirements-audit.txt
+	test -x $(AUDIT_VENV)/bin/python || $(PYTHON) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/python -m pip install --quiet -r requirements-audit.txt \
+		|| echo "dependency audit: pip-audit could not be installed (offline?)"
+
+audit: venv
+	-$(MAKE) --no-print-directory $(AUDIT_VENV)/bin/pip-audit
+	timeout 600 $(BIN)/python tools/dependency_audit.py fetch || true
+	$(BIN)/python tools/dependency_audit.py check
+
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) $(AUDIT_VENV) instance .pytest_cache

@@ -38,6 +38,10 @@ def list_cases():
     """One page of the caseload (?view=mine|unassigned, filters, page, per_page)."""
     filters = parse(CaseFilterIn, request.args.to_dict())
     found, total = service.search_cases(session=db(), user=current_user, filters=filters)
+    from console.access_log import log_read  # PDPA: the caseload read, in one access-log row
+
+    log_read("case_list", entity="case", view=filters.view, page=filters.page,
+             text_search=bool(filters.q.strip()), subjects={"case": [c.id for c in found]})
     return jsonify({"items": [events.case_payload(c) for c in found], "total": total,
                     "page": filters.page, "per_page": filters.per_page})
 

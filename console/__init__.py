@@ -91,7 +91,7 @@ def _relay_loop(app: Flask) -> None:
     import logging
     import time
 
-    from console import relay
+    from console import pdpa, relay
     from console.db import utcnow
 
     log = logging.getLogger("console.relay")
@@ -138,6 +138,8 @@ def _relay_loop(app: Flask) -> None:
             if now - last_sessions_check >= app.config["SESSION_CHECK_SECONDS"]:
                 last_sessions_check = now
                 _close_dead_sessions(app)
+            # PDPA: the access log's Socket.IO summaries, and the retention job (console/pdpa).
+            pdpa.housekeeping(app, manager, state.extra, now)
 
 
 def _timer_loop(app: Flask) -> None:
@@ -223,14 +225,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from console.db import make_engine, make_sessionmaker
     from console.labels import (
         be_input,
-        format_be,
         date_formats,
         error_title,
         field_label,
+        format_be,
         format_be_date,
-        label,
         format_clock,
         format_duration,
+        label,
         place_names,
         province_name,
     )
@@ -322,17 +324,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["be"] = format_be
     app.jinja_env.filters["be_date"] = format_be_date
     app.jinja_env.filters["be_input"] = be_input
-    app.jinja_env.filters["phone"] = format_thai_phone
     app.jinja_env.filters["clock"] = format_clock
     app.jinja_env.filters["duration"] = format_duration
+    app.jinja_env.filters["phone"] = format_thai_phone
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["province_name"] = province_name
     app.jinja_env.globals["place_names"] = place_names
-    from cases.schemas import mask_thai_id
     app.jinja_env.globals["field_label"] = field_label
     app.jinja_env.globals["date_formats"] = date_formats
     app.jinja_env.globals["error_title"] = error_title
+    from cases.schemas import mask_thai_id
 
     app.jinja_env.globals["mask_thai_id"] = mask_thai_id
 

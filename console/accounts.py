@@ -26,6 +26,7 @@ from wtforms.validators import DataRequired, Length
 
 from console import account_service, throttle, twofactor
 from console import service as console_service
+from console.access_log import log_read
 from console.account_schemas import NewUserIn, UserIn
 from console.enums import Role
 from console.errors import N_, NotFound, ValidationFailed
@@ -456,6 +457,7 @@ def users_desk():
     users = account_service.list_users(
         session=db(), actor=current_user, province_code=province or None, role=role,
         active=None if not status else status == "active", text=text or None)
+    log_read("users", entity="user", subjects={"user": [u.id for u in users]})
     return render_template(
         "users.html", users=users, roles=list(Role), filters={
             "province": province, "role": role.value if role else "", "status": status,
@@ -477,6 +479,7 @@ def user_detail(user_id: int):
     from geo import gazetteer
 
     user = account_service.managed_user(session=db(), actor=current_user, user_id=user_id)
+    log_read("user", entity="user", entity_id=user.id)
     history = list(db().scalars(
         select(AuditLog).where(AuditLog.entity == "user", AuditLog.entity_id == user.id)
         .order_by(AuditLog.id.desc()).limit(20)))

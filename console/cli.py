@@ -10,14 +10,15 @@ from console.config import BASE_DIR, load_config
 
 
 def upgrade(url: str) -> None:
-    """Run Alembic migrations up to head."""
+    """Run Alembic migrations up to every head (branches made side by side are both applied
+    until a merge revision joins them)."""
     from alembic import command
     from alembic.config import Config
 
     cfg = Config(str(BASE_DIR / "alembic.ini"))
     cfg.set_main_option("script_location", str(BASE_DIR / "migrations"))
     cfg.attributes["database_url"] = url
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, "heads")
 
 
 def demo(url: str) -> int:
@@ -153,9 +154,87 @@ def user_sessions(url: str, username: str, command: str) -> int:
     return 0
 
 
+def retention(url: str) -> int:
+    """Delete or anonymise every kind of personal data past its retention time, now."""
+    from console import all_models  # noqa: F401
+    from console.db import make_engine, make_sessionmaker, utcnow
+    from console.retention import run_retention, settings_from
+
+    totals = run_retention(factory=make_sessionmaker(make_engine(url)), now=utcnow(),
+                           settings=settings_from(load_config()))
+    print("retention: " + (", ".join(f"{k} {v}" for k, v in totals.items() if v)
+                           or "nothing past its time"))
+    return 0
+
+
+def pdpa_main(command: str, argv: list[str]) -> int:
+    """`retention`: enforce the retention times now. `export|erase --phone N | --national-id ID
+    | --person ID [--reason TEXT]`: one person's data as JSON, or erased on their request
+    (anonymised; audited; every province)."""
+    import json
+
+    from console import (
+        all_models,  # noqa: F401
+        data_subjects,
+    )
+    from console.db import make_engine, make_sessionmaker, utcnow
+    from console.errors import DomainError, ValidationFailed
+
+    config = load_config()
+    if command == "retention":
+        return retention(config["DATABASE_URL"])
+    parser = argparse.ArgumentParser(prog=f"console.cli {command}")
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--phone")
+    who.add_argument("--national-id")
+    who.add_argument("--person", type=int, help="a case person's id")
+    parser.add_argument("--reason", help="why (erase: required, e.g. the person's letter)")
+    args = parser.parse_args(argv)
+    if command == "erase" and not (args.reason or "").strip():
+        parser.error("erase needs --reason")
+    session = make_sessionmaker(make_engine(config["DATABASE_URL"]))()
+    try:
+        subject = data_subjects.find(session=session, scope=None, phone=args.phone,
+                                     national_id=args.national_id, person_id=args.person)
+        if command == "export":
+            from console.access_log import record_read
+
+            record_read(session=session, actor_id=None, what="export", entity="subject",
+                        subjects=subject.refs(), detail={"kind": subject.kind, "via": "cli"})
+            session.commit()
+            print(json.dumps(data_subjects.export(subject, now=utcnow()), ensure_ascii=False,
+                             indent=1))
+            return 0
+        counts = data_subjects.erase(session=session, subject=subject, by_id=None,
+                                     reason=args.reason.strip(), secret=config["SECRET_KEY"],
+                                     now=utcnow())
+        session.commit()
+        data_subjects.finish(session, config["ESS_ATTACHMENT_DIR"])
+        print("erased: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "nothing"))
+        return 0
+    except ValidationFailed as exc:
+        session.rollback()
+        for field, (message, params) in exc.errors.items():
+            print(f"refused: {field}: {message % params if params else message}",
+                  file=sys.stderr)
+        return 1
+    except DomainError as exc:
+        session.rollback()
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        session.close()
+
+
+# PDPA commands (console/pdpa.py, README "Personal data"), read before the other commands.
+PDPA_COMMANDS = ("retention", "export", "erase")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] and argv[0] in PDPA_COMMANDS:
+        return pdpa_main(argv[0], argv[1:])
     if argv[:1] == ["create-admin"]:
         return create_admin_main(argv[1:])
     parser = argparse.ArgumentParser(

@@ -155,4 +155,23 @@ def load_config() -> dict:
         "MAX_BODY_BYTES": int(os.environ.get("MAX_BODY_BYTES", str(1024 * 1024))),
         "TWILIO_WEBHOOK_MAX_BYTES": int(os.environ.get("TWILIO_WEBHOOK_MAX_BYTES", "65536")),
         "LINE_WEBHOOK_MAX_BYTES": int(os.environ.get("LINE_WEBHOOK_MAX_BYTES", "262144")),
+        # PDPA (console/retention.py, README "Personal data"): days each kind of personal data
+        # is kept before it is deleted or anonymised (0 = for ever), checked every
+        # RETENTION_CHECK_MINUTES by each server process (or `python -m console.cli retention`).
+        "RETENTION_ENABLED": _bool("RETENTION_ENABLED", True),
+        "RETENTION_CHECK_MINUTES": float(os.environ.get("RETENTION_CHECK_MINUTES", "60")),
+        "RETENTION_BATCH": int(os.environ.get("RETENTION_BATCH", "500")),
+        "RETENTION_POSITIONS_DAYS": int(os.environ.get("RETENTION_POSITIONS_DAYS", "90")),
+        "RETENTION_RECORDINGS_DAYS": int(os.environ.get("RETENTION_RECORDINGS_DAYS", "365")),
+        "RETENTION_PHOTOS_DAYS": int(os.environ.get("RETENTION_PHOTOS_DAYS", "730")),
+        "RETENTION_CALLS_DAYS": int(os.environ.get("RETENTION_CALLS_DAYS", "1825")),
+        "RETENTION_INCIDENTS_DAYS": int(os.environ.get("RETENTION_INCIDENTS_DAYS", "3650")),
+        "RETENTION_CASES_DAYS": int(os.environ.get("RETENTION_CASES_DAYS", "3650")),
+        "RETENTION_AUDIT_DAYS": int(os.environ.get("RETENTION_AUDIT_DAYS", "3650")),
+        "DESK_IDEMPOTENCY_HOURS": float(os.environ.get("DESK_IDEMPOTENCY_HOURS", "24")),
+        "ESS_IDEMPOTENCY_HOURS": float(os.environ.get("ESS_IDEMPOTENCY_HOURS", "24")),
+        # What Socket.IO sends each console is summarised in the access log when it
+        # disconnects, and every ACCESS_LOG_SOCKET_MINUTES while it stays connected.
+        "ACCESS_LOG_SOCKET_MINUTES": float(os.environ.get("ACCESS_LOG_SOCKET_MINUTES", "15")),
+        "ACCESS_LOG_FLUSH_SECONDS": float(os.environ.get("ACCESS_LOG_FLUSH_SECONDS", "10")),
     }

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from console.db import Base, UTCDateTime, str_enum, utcnow
@@ -57,17 +57,37 @@ class User(UserMixin, Base):
 
 
 class AuditLog(Base):
-    """Append-only record of who did or read what, and when (PDPA)."""
+    """Append-only record of who did or read what, when and from which address (PDPA).
+
+    Reads are actions named `read.*` (console/access_log.py); a read of a list is one row whose
+    `subjects` names every object it showed (" incident:12 call:5 "), so the access log can be
+    searched by person, phone number or user without one row per item.
+    """
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The client's address (after TRUST_PROXY_HOPS proxies); None for the CLI and the timers.
+    ip: Mapped[str | None] = mapped_column(String(45))
+    subjects: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditPurge(Base):
+    """A permit, inside the retention job's own transaction, to delete audit rows older than
+    `cutoff`: the database refuses every other UPDATE or DELETE of the audit log."""
+
+    __tablename__ = "audit_purge"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cutoff: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class RealtimeCounter(Base):

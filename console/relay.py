@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from console import realtime
+from console.access_log import SocketReads
 from console.models import RealtimeEvent
 
 log = logging.getLogger(__name__)
@@ -88,11 +89,13 @@ class TrackingManager(python_socketio.Manager):
     def __init__(self) -> None:
         super().__init__()
         self.delivery = DeliveryLog()
+        self.reads = SocketReads()
         self.queue_ok = True
 
     def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None,
              **kwargs):
         self.delivery.note(data)
+        self.reads.note(data, to or room)
         return super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
                             callback=callback, to=to, **kwargs)
 
@@ -108,10 +111,21 @@ class TrackingRedisManager(python_socketio.RedisManager):
         super().__init__(url, channel=channel, write_only=False,
                          redis_options={"socket_connect_timeout": 2, "health_check_interval": 30})
         self.delivery = DeliveryLog()
+        self.reads = SocketReads()
         self.queue_ok = True
+
+    def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None,
+             to=None, **kwargs):
+        if kwargs.get("ignore_queue"):
+            # NOTE: handed straight to this process's sockets (the relay); the others are
+            # counted as they come back through _handle_emit.
+            self.reads.note(data, to or room)
+        return super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid,
+                            callback=callback, to=to, **kwargs)
 
     def _handle_emit(self, message):
         self.delivery.note(message.get("data"))
+        self.reads.note(message.get("data"), message.get("room"))
         return super()._handle_emit(message)
 
     def _publish(self, data):

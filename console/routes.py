@@ -23,6 +23,7 @@ from wtforms.validators import DataRequired, Length
 
 from console import realtime, sessions
 from console import service as console_service
+from console.access_log import log_read
 from console.db import BANGKOK, utcnow
 from console.enums import DESK_ROLES, Role
 from console.labels import labels_json, shift_name
@@ -171,11 +172,13 @@ def calls_desk():
     from geo import gazetteer
     from telephony import service as call_service
 
+    recent = call_service.recent_calls(session=db(), user=current_user)
+    log_read("call_list", entity="call", subjects={"call": [c.id for c in recent]})
     return render_template(
         "calls.html",
         provinces=gazetteer.provinces(),
         agencies=case_service.list_agencies(session=db(), province_code=current_user.province_code),
-        recent=call_service.recent_calls(session=db(), user=current_user),
+        recent=recent,
         ctx=page_context(),
     )
 
@@ -221,6 +224,7 @@ def supervisor_desk():
 
     heat = dispatch_service.heat_points(session=db(), user=current_user,
                                         since=utcnow() - timedelta(days=30))
+    log_read("map", entity="incident", map="heat", days=30, points=len(heat))
     live_map = geo_map.live_map(
         tile_url=current_app.config["MAP_TILE_URL"],
         attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
@@ -229,12 +233,12 @@ def supervisor_desk():
         heat=heat,
     )
     provinces = gazetteer.provinces() if current_user.is_national else []
+    shift = shift_start(utcnow())
     return render_template("supervisor.html", live_map=live_map, provinces=provinces,
                            heat_count=len(heat), ctx=page_context(),
                            shift=shift_name(shift, next_shift(shift)))
 
 
-    shift = shift_start(utcnow())
 @bp.get("/desk/incidents/<int(max=2147483647):incident_id>")
 @desk_required("dispatch")
 def incident_detail(incident_id: int):
@@ -265,11 +269,14 @@ def incident_print_map(incident_id: int):
                                              user=current_user)
     points = [geo_map.MapPoint(incident.lat, incident.lon, incident.ref or "",
                                incident.priority.value)] if incident.lat is not None else []
+    path = dispatch_service.team_path(session=session, incident=incident)
+    log_read("map", entity="incident", entity_id=incident.id, map="incident",
+             path_points=len(path))
     return geo_map.print_map(
         tile_url=current_app.config["MAP_TILE_URL"],
         attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
         static_url=url_for("static", filename="vendor/"), points=points,
-        path=dispatch_service.team_path(session=session, incident=incident),
+        path=path,
         province_code=incident.province_code,
     )
 
@@ -283,6 +290,8 @@ def shift_print_map():
 
     incidents = dispatch_service.incidents_since(session=db(), user=current_user,
                                                  since=shift_start(utcnow()))
+    log_read("map", entity="incident", map="shift",
+             subjects={"incident": [i.id for i in incidents]})
     points = [geo_map.MapPoint(i.lat, i.lon, f"{i.ref} {i.priority.value}", i.priority.value)
               for i in incidents if i.lat is not None]
     return geo_map.print_map(
@@ -304,6 +313,7 @@ def cases_desk():
     if view not in ("all", "mine", "unassigned", "past_week"):
         view = "all"
     cases = case_service.list_cases(session=db(), user=current_user, view=view)
+    log_read("case_list", entity="case", view=view, subjects={"case": [c.id for c in cases]})
     provinces = gazetteer.provinces() if current_user.is_national else []
     return render_template("cases.html", cases=cases, provinces=provinces, view=view,
                            ctx=page_context())
@@ -383,6 +393,7 @@ def state():
         teams = [t for t in dispatch_service.list_teams(session=session, user=current_user)
                  if t.id == current_user.team_id]
         body["teams"] = [dispatch_events.team_payload(t) for t in teams]
+        _log_board(body)
         return jsonify(body)
     if current_user.role not in DESK_ROLES["dispatch"] | DESK_ROLES["calls"]:
         return jsonify(body)
@@ -400,7 +411,15 @@ def state():
                                                              since=since)
     body["counts"]["since"] = since.isoformat()
     body["counts"]["next_shift"] = next_shift(since).isoformat()
+    _log_board(body)
     return jsonify(body)
+
+
+def _log_board(body: dict) -> None:
+    """The board's read in the access log: the incidents and teams it showed."""
+    log_read("board", entity="incident", subjects={
+        "incident": [i["id"] for i in body["incidents"]],
+        "team": [t["id"] for t in body["teams"]]})
 
 
 def register(app) -> None:
@@ -416,6 +435,9 @@ def register(app) -> None:
 
     app.register_blueprint(bp)
     app.register_blueprint(accounts_bp)
+    from console import pdpa
+
+    pdpa.register(app)
     for blueprint in (telephony_bp, telephony_api_bp, twilio_hooks_bp, dispatch_bp, geo_bp,
                       cases_bp, referral_link_bp):
         app.register_blueprint(blueprint)

@@ -25,6 +25,10 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+# Session.info key: the address of the client whose request this session serves (console.web).
+CLIENT_IP = "client_ip"
+
+
 def record_audit(
     *,
     session: Session,
@@ -34,8 +38,11 @@ def record_audit(
     entity_id: int | None,
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
+    ip: str | None = None,
+    subjects: str | None = None,
 ) -> AuditLog:
-    """Append one audit row; rows are never updated or deleted."""
+    """Append one audit row with the client's address (that of the request the session serves,
+    unless given); rows are never updated, and deleted only by the retention job."""
     row = AuditLog(
         actor_id=actor_id,
         action=action,
@@ -43,6 +50,8 @@ def record_audit(
         entity_id=entity_id,
         detail=detail or {},
         at=at or utcnow(),
+        ip=ip if ip is not None else session.info.get(CLIENT_IP),
+        subjects=subjects,
     )
     session.add(row)
     return row

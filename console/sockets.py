@@ -10,6 +10,8 @@ from flask_socketio import ConnectionRefusedError, disconnect, emit, join_room
 from sqlalchemy.exc import SQLAlchemyError
 
 from console import realtime, web
+from console.access_log import reads_of
+from console.db import utcnow
 from console.extensions import socketio
 from console.rooms import rooms_for_user, user_room
 
@@ -48,6 +50,10 @@ def on_connect(auth=None):
     if session_id is not None:
         join_room(session_room(session_id))
         _SOCKET_SESSIONS[request.sid] = (session_id, current_user.id)
+    reads = reads_of(socketio.server.manager)
+    if reads is not None:  # NOTE: what this console is sent is summarised in the access log.
+        reads.connected(request.sid, user_id=current_user.id, ip=request.remote_addr,
+                        rooms=rooms_for_user(current_user), now=utcnow())
     emit("hello", {"head": realtime.head(web.db()), "rooms": sorted(rooms_for_user(current_user)),
                    "heartbeat": current_app.config["SYNC_HEARTBEAT_SECONDS"]})
 
@@ -63,8 +69,12 @@ def on_replay(data):
         disconnect()
         return {"error": "unauthorized"}
     try:
-        return realtime.missed(web.db(), since=max(since, 0), rooms=rooms_for_user(current_user),
+        page = realtime.missed(web.db(), since=max(since, 0), rooms=rooms_for_user(current_user),
                                limit=current_app.config["REPLAY_LIMIT"])
+        reads = reads_of(socketio.server.manager)
+        if reads is not None and page["events"]:
+            reads.direct(request.sid, (e.get("name", "") for e in page["events"]))
+        return page
     except SQLAlchemyError:
         # NOTE: the database is unreachable: answer at once so the console keeps saying it is
         # behind and asks again, instead of waiting for an answer that never comes.
@@ -75,8 +85,11 @@ def on_replay(data):
 
 @socketio.on("disconnect")
 def on_disconnect(*_args):
-    """Forget the socket's session."""
+    """Forget the socket's session; its access-log summary is written by the relay loop."""
     _SOCKET_SESSIONS.pop(request.sid, None)
+    reads = reads_of(socketio.server.manager)
+    if reads is not None:
+        reads.disconnected(request.sid, now=utcnow())
 
 
 def _close_local(match) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, g, jsonify, render_template, request
+from flask import current_app, g, has_request_context, jsonify, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -26,7 +26,13 @@ log = logging.getLogger(__name__)
 def db() -> Session:
     """The session of this request (or socket event), opened on first use."""
     if "db_session" not in g:
+        from console.service import CLIENT_IP
+
         g.db_session = current_app.extensions["db_factory"]()
+        if has_request_context():
+            # NOTE: every audit row this session writes carries the client's address
+            # (request.remote_addr, after TRUST_PROXY_HOPS proxies): the PDPA access log.
+            g.db_session.info[CLIENT_IP] = request.remote_addr
     return g.db_session
 
 

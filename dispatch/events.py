@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from console import realtime
+from console.privacy import mask_national_ids
 from console.rooms import desk_rooms, team_room
 from dispatch.models import Alarm, Incident, Team
 from geo import gazetteer
@@ -39,7 +40,8 @@ def place_names(province_code: str | None, district_code: str | None, sub_code: 
 
 
 def incident_payload(incident: Incident) -> dict[str, Any]:
-    """Everything a board, map or team page shows about an incident."""
+    """Everything a board, map or team page shows about an incident. National IDs typed into
+    its text are masked: these desks never need them (case management reads the case)."""
     team = incident.team
     data: dict[str, Any] = {
         "id": incident.id,
@@ -48,15 +50,15 @@ def incident_payload(incident: Incident) -> dict[str, Any]:
         "category": incident.category.value,
         "priority": incident.priority.value,
         "source": incident.source.value,
-        "summary": incident.summary,
-        "notes": incident.notes,
+        "summary": mask_national_ids(incident.summary),
+        "notes": mask_national_ids(incident.notes),
         "province_code": incident.province_code,
         "district_code": incident.district_code,
         "subdistrict_code": incident.subdistrict_code,
         "place": place_names(
             incident.province_code, incident.district_code, incident.subdistrict_code
         ),
-        "address_text": incident.address_text,
+        "address_text": mask_national_ids(incident.address_text),
         "lat": incident.lat,
         "lon": incident.lon,
         "precision": incident.precision.value,
@@ -141,7 +143,7 @@ def alarm_payload(alarm: Alarm) -> dict[str, Any]:
         "id": alarm.id, "kind": alarm.kind.value, "province_code": alarm.province_code,
         "team_id": alarm.team_id, "incident_id": alarm.incident_id,
         "raised_at": _iso(alarm.raised_at), "lat": alarm.lat, "lon": alarm.lon,
-        "note": alarm.note, "handled_at": _iso(alarm.handled_at),
+        "note": mask_national_ids(alarm.note), "handled_at": _iso(alarm.handled_at),
         "contact_name": alarm.contact_name or "", "contact_phone": alarm.contact_phone,
     }
 

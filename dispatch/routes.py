@@ -8,8 +8,10 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user, login_required
 
 from console import escalation_policy, travel_settings
+from console.access_log import log_read
 from console.errors import N_, Forbidden, NotFound
 from console.idempotency import idempotent
+from console.privacy import mask_national_ids
 from console.validation import parse
 from console.web import db, desk_required, json_body
 from dispatch import events, flows, service
@@ -50,7 +52,7 @@ def get_incident(incident_id: int):
         incident, current_user if current_user.role in service.DISPATCH_ROLES else None)
     body["timeline"] = [
         {"at": e.at.isoformat(), "kind": e.kind, "from": e.from_status, "to": e.to_status,
-         "note": e.note, "actor_id": e.actor_id, "team_id": e.team_id}
+         "note": mask_national_ids(e.note), "actor_id": e.actor_id, "team_id": e.team_id}
         for e in incident.timeline
     ]
     return jsonify(body)
@@ -94,8 +96,9 @@ def teams():
     """Teams the user may see: a field member their own team, desk staff their province's."""
     if not service.may_list_teams(current_user):
         raise Forbidden(N_("Your role cannot use this desk."))
-    return jsonify([events.team_payload(t)
-                    for t in service.list_teams(session=db(), user=current_user)])
+    items = [events.team_payload(t) for t in service.list_teams(session=db(), user=current_user)]
+    log_read("teams", entity="team", subjects={"team": [t["id"] for t in items]})
+    return jsonify(items)
 
 
 @bp.post("/teams/me/position")
@@ -121,6 +124,8 @@ def recommendations(incident_id: int):
         index=current_app.extensions["positions"], travel=travel_settings(cfg),
         max_age_minutes=cfg["POSITION_MAX_AGE_MINUTES"],
     )
+    log_read("teams", entity="incident", entity_id=incident_id, view="recommendations",
+             subjects={"team": [s.team.id for s in suggestions]})
     return jsonify([
         {"team": events.team_payload(s.team), "distance_km": round(s.distance_km, 2),
          "eta_minutes": round(s.eta_minutes, 1), "skill": s.skill,
@@ -217,8 +222,9 @@ def sos():
 @desk_required("dispatch")
 def alarms():
     """Alarms nobody has handled yet, SOS first."""
-    return jsonify([events.alarm_payload(a)
-                    for a in service.open_alarms(session=db(), user=current_user)])
+    items = [events.alarm_payload(a) for a in service.open_alarms(session=db(), user=current_user)]
+    log_read("alarms", entity="alarm", subjects={"alarm": [a["id"] for a in items]})
+    return jsonify(items)
 
 
 @bp.post("/alarms/<int(max=2147483647):alarm_id>/handle")

@@ -85,7 +85,9 @@ class Attachment(Base):
 
 
 class IdempotencyRecord(Base):
-    """The answer given to one Idempotency-Key of one client, replayed on a retry."""
+    """The answer given to one Idempotency-Key of one client, replayed on a retry; pruned after
+    ESS_IDEMPOTENCY_HOURS. The reporter's token is never kept in plain text: the body is stored
+    without it and the token sealed (AES-GCM, key from SECRET_KEY) for the replay only."""
 
     __tablename__ = "ess_idempotency"
     __table_args__ = (UniqueConstraint("client_id", "key", name="uq_ess_idempotency_client_key"),)
@@ -96,7 +98,8 @@ class IdempotencyRecord(Base):
     body_hash: Mapped[str] = mapped_column(String(64))
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[dict | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    token_sealed: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class LineEvent(Base):

@@ -5,19 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import force_locale
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from console.access_log import log_read
 from console.db import utcnow
 from console.errors import N_, DomainError, NotFound, ValidationFailed
 from console.extensions import csrf, limiter
 from console.limits import loads_json, request_json
+from console.privacy import derived_key, seal, unseal
 from console.validation import parse
 from console.web import db, desk_required, error_response, translate
 from ess import service as ess_service
@@ -185,7 +187,7 @@ def create_report():
             if earlier is None or earlier.body_hash != body_hash:
                 return _api_error(409, N_("This Idempotency-Key was already used with a "
                                           "different request."))
-            return jsonify(earlier.response_body), earlier.response_status
+            return jsonify(_replayed(earlier)), earlier.response_status
     submitted = ess_service.submit_report(
         session=session, data=report_in, source=ReportSource.APP, settings=_settings(),
         attachment_dir=Path(config["ESS_ATTACHMENT_DIR"]), photos=photos,
@@ -199,14 +201,39 @@ def create_report():
             "attachments": len(report.attachments),
             "created_at": report.created_at.isoformat()}
     if record is not None:
+        # NOTE: the reporter's token is never stored in plain text: the replayed body is kept
+        # without it, the token sealed to this row (a database copy alone cannot use it).
         record.response_status = 201
-        record.response_body = body
+        record.response_body = {k: v for k, v in body.items() if k != "token"}
+        record.token_sealed = seal(submitted.token, key=_token_key(),
+                                   context=f"ess-idempotency:{record.id}")
+        if record.id % PRUNE_EVERY == 0:
+            keep = timedelta(hours=config["ESS_IDEMPOTENCY_HOURS"])
+            session.execute(delete(IdempotencyRecord).where(
+                IdempotencyRecord.created_at < utcnow() - keep))
     try:
         session.commit()
     except Exception:
         ess_service.discard_files(submitted.files)
         raise
     return jsonify(body), 201
+
+
+PRUNE_EVERY = 200
+
+
+def _token_key() -> bytes:
+    return derived_key(current_app.secret_key, "ess-idempotency-token v1")
+
+
+def _replayed(record: IdempotencyRecord) -> dict:
+    """The first answer again, with the reporter's token unsealed (absent when unreadable)."""
+    body = dict(record.response_body or {})
+    token = unseal(record.token_sealed, key=_token_key(),
+                   context=f"ess-idempotency:{record.id}")
+    if token is not None:
+        body["token"] = token
+    return body
 
 
 @api.get("/reports/<int(max=2147483647):report_id>")
@@ -240,6 +267,8 @@ def docs():
 def incident_reports(incident_id: int):
     """Citizen reports gathered by an incident, with their count (dispatcher desk)."""
     reports = ess_service.list_reports(session=db(), incident_id=incident_id, user=current_user)
+    log_read("reports", entity="incident", entity_id=incident_id,
+             subjects={"report": [r.id for r in reports]})
     return jsonify({"incident_id": incident_id, "report_count": len(reports),
                     "reports": [ess_service.report_payload(r) for r in reports]})
 

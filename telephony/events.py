@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from console import realtime
+from console.privacy import mask_national_ids
 from console.rooms import (
     CALLTAKERS_NATIONAL,
     SUPERVISORS_NATIONAL,
@@ -87,7 +88,7 @@ def screen_pop_payload(call: Call, context: CallerContext, links: list[CallLink]
         "open_cases": [{"id": c.id, "ref": c.ref, "status": c.status.value}
                        for c in context.open_cases],
         "flags": [
-            {"id": f.id, "level": f.level.value, "reason": f.reason,
+            {"id": f.id, "level": f.level.value, "reason": mask_national_ids(f.reason),
              "expires_at": _iso(f.expires_at)}
             for f in context.flags
         ],

@@ -8,8 +8,10 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext
 from flask_login import current_user
 
+from console.access_log import log_read
 from console.errors import N_, DomainError
 from console.idempotency import commit_answer, idempotent
+from console.privacy import mask_national_ids
 from console.validation import parse
 from console.web import db, desk_required, json_body, translate
 from dispatch.events import incident_payload
@@ -76,7 +78,8 @@ def _call_item(call, scope: str | None) -> dict:
 
 def _flag_item(flag: CallerFlag) -> dict:
     return {"id": flag.id, "number": flag.number, "number_display": format_thai_phone(
-        flag.number), "level": flag.level.value, "reason": flag.reason,
+        flag.number), "level": flag.level.value,
+        "reason": mask_national_ids(flag.reason),
         "expires_at": _iso(flag.expires_at), "created_at": _iso(flag.created_at),
         "created_by_id": flag.created_by_id, "province_code": flag.province_code,
         "active": flag.active}
@@ -158,6 +161,11 @@ def waiting():
         out.append(screen_pop_payload(
             call, service.visible_context(session=session, ctx=ctx, scope=scope),
             service.visible_links(session=session, links=links, scope=scope)))
+    log_read("screen_pop", entity="call", subjects={
+        "call": [p["id"] for p in out] + [c["id"] for p in out for c in p["last_contacts"]],
+        "incident": [i["id"] for p in out for i in p["open_incidents"]],
+        "case": [c["id"] for p in out for c in p["open_cases"]],
+        "caller_flag": [f["id"] for p in out for f in p["flags"]]})
     return jsonify(out)
 
 
@@ -166,16 +174,18 @@ def waiting():
 def callbacks():
     """Missed calls and voice messages to call back, by priority then age."""
     scope = service.user_scope(current_user)
-    return jsonify([_call_item(c, scope)
-                    for c in service.callbacks(session=db(), user=current_user)])
+    items = [_call_item(c, scope) for c in service.callbacks(session=db(), user=current_user)]
+    log_read("callbacks", entity="call", subjects={"call": [c["id"] for c in items]})
+    return jsonify(items)
 
 
 @api.get("/flags")
 @desk_required("calls")
 def flags():
     """The review list: the flags acting now in the user's province (national users: all)."""
-    return jsonify([_flag_item(f) for f in service.list_active_flags(session=db(),
-                                                                     user=current_user)])
+    items = [_flag_item(f) for f in service.list_active_flags(session=db(), user=current_user)]
+    log_read("flags", entity="caller_flag", subjects={"caller_flag": [f["id"] for f in items]})
+    return jsonify(items)
 
 
 @api.post("/flags")
@@ -206,8 +216,11 @@ def lift_flag(flag_id: int):
 @desk_required("dispatch")
 def incident_messages(incident_id: int):
     """The SMS sent about an incident, with their results."""
-    return jsonify([_message_item(m) for m in service.messages_for_incident(
-        session=db(), incident_id=incident_id, user=current_user)])
+    items = [_message_item(m) for m in service.messages_for_incident(
+        session=db(), incident_id=incident_id, user=current_user)]
+    log_read("messages", entity="incident", entity_id=incident_id,
+             subjects={"outbound_message": [m["id"] for m in items]})
+    return jsonify(items)
 
 
 @api.post("/simulator/incoming-call")

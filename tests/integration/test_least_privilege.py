@@ -599,6 +599,12 @@ def probes(w: dict) -> dict[str, list[Probe]]:
                                        {})],
         "accounts.user_action": [Probe("POST", f"/api/users/{w['user']}/sign-out",
                                        frozenset({"admin"}), {})],
+        # PDPA (test_pdpa): the access log and a person's requests, supervisors and admins.
+        "pdpa.access_log_page": [Probe("GET", "/desk/access-log?by=phone&q=0819990065",
+                                       SUPERVISORS)],
+        "pdpa.export": [Probe("GET", "/desk/pdpa/export?phone=0819990065", SUPERVISORS,
+                              marker="+66819990065", sees=SUPERVISORS)],
+        "pdpa.erase": [Probe("POST", "/desk/pdpa/erase", SUPERVISORS, {})],
         "geo.provinces": [Probe("GET", "/api/geo/provinces", geo)],
         "geo.districts": [Probe("GET", "/api/geo/provinces/65/districts", geo)],
         "geo.subdistricts": [Probe("GET", "/api/geo/districts/6501/subdistricts", geo)],

@@ -106,7 +106,7 @@ def test_assigned_teams_become_offered_or_en_route_and_back(empty_url):
             conn.execute(text(team_sql), {"id": i, "code": code})
         conn.execute(text(incident_sql), {"id": 1, "status": "acknowledged", "team": 1})
         conn.execute(text(incident_sql), {"id": 2, "status": "assigned", "team": 2})
-    _alembic(empty_url, "upgrade", "head")
+    _alembic(empty_url, "upgrade", "heads")
     status = "SELECT status FROM team ORDER BY id"
     with engine.connect() as conn:
         assert conn.execute(text(status)).scalars().all() == ["en_route", "offered"]
