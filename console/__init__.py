@@ -162,12 +162,11 @@ def _timer_loop(app: Flask) -> None:
                         app.extensions["positions"], travel_settings(app.config),
                         app.config["POSITION_MAX_AGE_MINUTES"]),
                 )
+                # NOTE: the SMS are queued in the timer pass's own transaction (jobs/).
+                dispatch_flows.after_timers(
+                    session=session, fired=fired,
+                    link_base=app.config["PUBLIC_BASE_URL"] or "http://localhost")
                 session.commit()
-                if fired:
-                    dispatch_flows.after_timers(
-                        session=session, fired=fired, provider=app.extensions["telephony"],
-                        link_base=app.config["PUBLIC_BASE_URL"] or "http://localhost",
-                        map_link_template=app.config["MAP_LINK_TEMPLATE"])
             except Exception:  # noqa: BLE001
                 session.rollback()
                 log.exception("timer pass failed; retrying next tick")
@@ -343,6 +342,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         socketio.start_background_task(_timer_loop, app)
     if app.config["RELAY_ENABLED"] and not app.config.get("TESTING"):
         socketio.start_background_task(_relay_loop, app)
+    from jobs import worker as jobs_worker
+
+    # NOTE: a job queue setting that cannot work stops the start here, with a clear message
+    # (before the telephony provider, which reads the checked OUTBOUND_TIMEOUT_SECONDS).
+    jobs_enabled = jobs_worker.configure(app).enabled
     from geo.geocoders import make_geocoder
 
     app.extensions["geocoder"] = make_geocoder(app.config)
@@ -359,4 +363,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     web.register_error_handlers(app)
     routes.register(app)
     sockets.register()
+    if jobs_enabled and not app.config.get("TESTING"):
+        socketio.start_background_task(jobs_worker.run_forever, app)  # NOTE: kinds registered
     return app

@@ -1,5 +1,5 @@
 """Maintenance commands: python -m console.cli upgrade | demo | api-key NAME |
-sign-out USERNAME | disable-user USERNAME | enable-user USERNAME."""
+sign-out USERNAME | disable-user USERNAME | enable-user USERNAME | worker [--once]."""
 
 from __future__ import annotations
 
@@ -154,6 +154,28 @@ def user_sessions(url: str, username: str, command: str) -> int:
     return 0
 
 
+def worker(*, once: bool = False) -> int:
+    """Run outbound jobs (SMS, LINE, Twilio) in this process, beside or instead of the server
+    processes' own workers; a setting that cannot work stops it with a clear message."""
+    import logging
+
+    from jobs import worker as jobs_worker
+    from jobs.config import JobsConfigError
+
+    logging.basicConfig(level=logging.INFO)
+    try:
+        from console import create_app
+
+        # NOTE: the app is built for its configuration, providers and task registry only;
+        # its own background loops stay off (this process is the worker).
+        app = create_app({"TIMERS_ENABLED": False, "RELAY_ENABLED": False,
+                          "JOBS_ENABLED": "0"})
+    except JobsConfigError as exc:
+        print(f"job worker not started: {exc}", file=sys.stderr)
+        return 2
+    return jobs_worker.main(app, once=once)
+
+
 def retention(url: str) -> int:
     """Delete or anonymise every kind of personal data past its retention time, now."""
     from console import all_models  # noqa: F401
@@ -241,9 +263,13 @@ def main(argv: list[str] | None = None) -> int:
         prog="console.cli", epilog="also: create-admin [--username U] [--password-stdin] "
         "(a national administrator; see create-admin --help)")
     parser.add_argument("command", choices=["upgrade", "demo", "api-key", "sign-out",
-                                            "disable-user", "enable-user"])
+                                            "disable-user", "enable-user", "worker"])
     parser.add_argument("name", nargs="?", help="the app's name (api-key) or a username")
+    parser.add_argument("--once", action="store_true",
+                        help="worker: run the jobs due now, then stop")
     args = parser.parse_args(argv)
+    if args.command == "worker":
+        return worker(once=args.once)
     url = load_config()["DATABASE_URL"]
     if url.startswith("sqlite:///"):
         (BASE_DIR / "instance").mkdir(exist_ok=True)

@@ -126,6 +126,19 @@ def load_config() -> dict:
         "RELAY_SECONDS": float(os.environ.get("RELAY_SECONDS", "1")),
         "RELAY_GRACE_SECONDS": float(os.environ.get("RELAY_GRACE_SECONDS", "2")),
         "SYNC_HEARTBEAT_SECONDS": float(os.environ.get("SYNC_HEARTBEAT_SECONDS", "10")),
+        # The outbound job queue (jobs/): SMS, LINE and Twilio calls run by a worker in each
+        # process (JOBS_ENABLED) or `python -m console.cli worker`; kept as text here and
+        # checked by jobs/config.py, which stops the start with a clear message when wrong.
+        "JOBS_ENABLED": os.environ.get("JOBS_ENABLED", "1"),
+        "JOBS_CONCURRENCY": os.environ.get("JOBS_CONCURRENCY", "4"),
+        "JOBS_POLL_SECONDS": os.environ.get("JOBS_POLL_SECONDS", "1"),
+        "JOBS_MAX_ATTEMPTS": os.environ.get("JOBS_MAX_ATTEMPTS", "5"),
+        "JOBS_BACKOFF_SECONDS": os.environ.get("JOBS_BACKOFF_SECONDS", "5"),
+        "JOBS_BACKOFF_MAX_SECONDS": os.environ.get("JOBS_BACKOFF_MAX_SECONDS", "300"),
+        "JOBS_LEASE_SECONDS": os.environ.get("JOBS_LEASE_SECONDS", "120"),
+        "JOBS_RETENTION_DAYS": os.environ.get("JOBS_RETENTION_DAYS", "7"),
+        # Every call to LINE or Twilio gives up after this many seconds (then retried).
+        "OUTBOUND_TIMEOUT_SECONDS": os.environ.get("OUTBOUND_TIMEOUT_SECONDS", "10"),
         # How often each process checks that the position index still holds every team
         # (Redis restarted empty) and reloads it from the database.
         "POSITIONS_CHECK_SECONDS": float(os.environ.get("POSITIONS_CHECK_SECONDS", "5")),

@@ -447,3 +447,6 @@ def register(app) -> None:
 
     for blueprint in (ess_api_bp, ess_desk_bp, ess_line_bp):
         app.register_blueprint(blueprint)
+    from jobs.routes import bp as jobs_bp
+
+    app.register_blueprint(jobs_bp)

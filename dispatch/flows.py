@@ -1,74 +1,160 @@
-"""Slow third-party work after a dispatch change has committed: the SMS that go with it.
+"""Slow third-party work of dispatch, as jobs: the SMS that go with an offer or an alarm.
 
-Each function runs in its own transaction after the change it follows, so a slow or failing SMS
-provider never holds up or undoes a dispatch decision; every attempt and its result is stored.
+The change that causes an SMS queues one job per recipient in its own transaction (a
+rolled-back change sends nothing); the job worker sends it, keeps every try in
+OutboundMessage, retries with back-off and gives up visibly. A request or timer pass never
+waits on the SMS provider.
 """
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from console.errors import N_
 from console.labels import PRIORITY_WORDS, label, place_names
+from console.models import User
 from dispatch.enums import AlarmKind, IncidentStatus
 from dispatch.models import Alarm, Incident, Team
+from jobs.service import JobContext, JobFailed, Skip, enqueue, task
 from telephony import service as telephony_service
-from telephony.schemas import is_thai_mobile
+from telephony.schemas import format_thai_phone, is_thai_mobile
 
-log = logging.getLogger(__name__)
+TEAM_SMS = "sms.team_offer"
+ALARM_SMS = "sms.alarm"
+CONTACT_SMS = "sms.contact"
+# Alarms whose SMS go out when an offer changes (lapsed, escalated, nobody offered, check-in).
+_OFFER_ALARMS = (AlarmKind.MISSED_CHECKIN, AlarmKind.OFFER_LAPSED, AlarmKind.ESCALATED,
+                 AlarmKind.UNOFFERED)
 
 
-def notify_assignment(*, session: Session, incident_id: int, provider, link_base: str,
-                      map_link_template: str = "") -> int:
-    """SMS the members of the team an incident was just offered to; returns how many."""
+def notify_assignment(*, session: Session, incident_id: int, link_base: str) -> int:
+    """Queue the SMS to each member (with a phone) of the team just offered; returns how many."""
     incident = session.get(Incident, incident_id)
     if incident is None or incident.status is not IncidentStatus.ASSIGNED or not incident.team:
         return 0
-    sent = telephony_service.notify_team_assigned(
-        session=session, incident=incident, team=incident.team, provider=provider,
-        link_base=link_base, map_link_template=map_link_template)
-    session.commit()
-    return len(sent)
+    team = incident.team
+    members = telephony_service.team_members_to_text(session=session, team_id=team.id)
+    for member in members:
+        enqueue(session, TEAM_SMS, {"incident_id": incident.id, "team_id": team.id,
+                                    "user_id": member.id, "link_base": link_base},
+                province_code=incident.province_code, incident_id=incident.id,
+                recipient=f"{member.display_name} ({team.name})")
+    return len(members)
 
 
-def notify_alarm(*, session: Session, alarm_id: int, provider, link_base: str) -> int:
-    """SMS the supervisors of the alarm's province (SOS, missed check-in, lapsed offer)."""
+def notify_alarm(*, session: Session, alarm_id: int, link_base: str) -> int:
+    """Queue the SMS to the supervisors of the alarm's province (SOS, missed check-in, ...)."""
     alarm = session.get(Alarm, alarm_id)
     if alarm is None or alarm.handled_at is not None:
         return 0
-    team = session.get(Team, alarm.team_id) if alarm.team_id else None
-    incident = session.get(Incident, alarm.incident_id) if alarm.incident_id else None
-
-    def body_for(locale: str) -> str:
-        from flask_babel import force_locale
-
-        with force_locale(locale):
-            kind = label("alarm", alarm.kind)
-            if alarm.kind is AlarmKind.ESCALATED:
-                kind = " ".join(x for x in (kind + ":", label("escalation_action", alarm.note),
-                                            alarm.contact_name, alarm.contact_phone) if x)
-        return telephony_service.alarm_sms_text(
-            kind_label=kind, team_name=team.name if team else "-",
-            incident_ref=incident.ref if incident else None, link_base=link_base, locale=locale)
-
-    sent = telephony_service.notify_supervisors(
-        session=session, province_code=alarm.province_code, provider=provider,
-        body_for=body_for, incident_id=alarm.incident_id, team_id=alarm.team_id)
-    session.commit()
-    return len(sent)
+    people = telephony_service.province_supervisors(session=session,
+                                                    province_code=alarm.province_code)
+    for person in people:
+        enqueue(session, ALARM_SMS, {"alarm_id": alarm.id, "user_id": person.id,
+                                     "link_base": link_base},
+                province_code=alarm.province_code, incident_id=alarm.incident_id,
+                recipient=person.display_name)
+    return len(people)
 
 
-def notify_contact(*, session: Session, alarm_id: int, provider) -> int:
-    """SMS the outside contact an escalation rung names, when its number takes SMS (mobile)."""
+def notify_contact(*, session: Session, alarm_id: int) -> int:
+    """Queue the SMS to the outside contact an escalation rung names, when it is a mobile."""
     alarm = session.get(Alarm, alarm_id)
     if (alarm is None or alarm.kind is not AlarmKind.ESCALATED or alarm.handled_at is not None
             or not is_thai_mobile(alarm.contact_phone)):
         return 0
-    incident = session.get(Incident, alarm.incident_id)
+    enqueue(session, CONTACT_SMS, {"alarm_id": alarm.id},
+            province_code=alarm.province_code, incident_id=alarm.incident_id,
+            recipient=alarm.contact_name or format_thai_phone(alarm.contact_phone))
+    return 1
+
+
+def after_offer_change(*, session: Session, incident_id: int, link_base: str) -> None:
+    """After an offer lapsed, was declined or the ladder climbed: queue SMS to whoever must
+    now act (the team offered, the supervisors and outside contact of the newest alarm)."""
+    notify_assignment(session=session, incident_id=incident_id, link_base=link_base)
+    newest = session.scalar(select(Alarm).where(
+        Alarm.incident_id == incident_id, Alarm.handled_at.is_(None),
+        Alarm.kind.in_(_OFFER_ALARMS)).order_by(Alarm.id.desc()).limit(1))
+    if newest is None:
+        return
+    notify_alarm(session=session, alarm_id=newest.id, link_base=link_base)
+    notify_contact(session=session, alarm_id=newest.id)
+
+
+def after_timers(*, session: Session, fired: list[str], link_base: str) -> None:
+    """In the timer pass's transaction: queue the SMS of every incident a timer moved."""
+    for item in fired:
+        _kind, _, raw_id = item.partition(":")
+        after_offer_change(session=session, incident_id=int(raw_id), link_base=link_base)
+
+
+# --- the jobs -------------------------------------------------------------------------------
+
+def _send(ctx: JobContext, *, to: str, body: str, **links) -> None:
+    """Send one SMS, keep the try; a refusal or an outage is a failed try of the job."""
+    provider = ctx.app.extensions["telephony"]
+    result = provider.send_sms(to, body)
+    telephony_service.record_sms(session=ctx.session, provider=provider, to=to, body=body,
+                                 result=result, **links)
+    if not result.ok:
+        raise JobFailed(result.reason or "error", result.error or "")
+
+
+@task(TEAM_SMS, label=N_("SMS to a team member"))
+def team_sms_job(ctx: JobContext, payload: dict) -> None:
+    """The offer SMS to one team member, while the offer still stands."""
+    session = ctx.session
+    incident = session.get(Incident, payload["incident_id"])
+    member = session.get(User, payload["user_id"])
+    if (incident is None or incident.status is not IncidentStatus.ASSIGNED
+            or incident.team_id != payload["team_id"] or member is None or not member.active
+            or not member.phone):
+        raise Skip  # NOTE: the offer was withdrawn or taken before its SMS could go out.
+    body = telephony_service.team_sms_text(
+        incident=incident, link_base=payload["link_base"],
+        map_link_template=ctx.app.config["MAP_LINK_TEMPLATE"], locale=member.locale or "th")
+    _send(ctx, to=member.phone, body=body, incident_id=incident.id, team_id=incident.team_id,
+          recipient_id=member.id)
+
+
+@task(ALARM_SMS, label=N_("Alarm SMS to a supervisor"))
+def alarm_sms_job(ctx: JobContext, payload: dict) -> None:
+    """The alarm SMS to one supervisor, unless someone already took charge of the alarm."""
+    from flask_babel import force_locale
+
+    session = ctx.session
+    alarm = session.get(Alarm, payload["alarm_id"])
+    person = session.get(User, payload["user_id"])
+    if alarm is None or alarm.handled_at is not None or person is None or not person.phone:
+        raise Skip
+    team = session.get(Team, alarm.team_id) if alarm.team_id else None
+    incident = session.get(Incident, alarm.incident_id) if alarm.incident_id else None
+    locale = person.locale or "th"
+    with force_locale(locale):
+        kind = label("alarm", alarm.kind)
+        if alarm.kind is AlarmKind.ESCALATED:
+            kind = " ".join(x for x in (kind + ":", label("escalation_action", alarm.note),
+                                        alarm.contact_name, alarm.contact_phone) if x)
+    body = telephony_service.alarm_sms_text(
+        kind_label=kind, team_name=team.name if team else "-",
+        incident_ref=incident.ref if incident else None, link_base=payload["link_base"],
+        locale=locale)
+    _send(ctx, to=person.phone, body=body, incident_id=alarm.incident_id, team_id=alarm.team_id,
+          recipient_id=person.id)
+
+
+@task(CONTACT_SMS, label=N_("SMS to an outside contact"))
+def contact_sms_job(ctx: JobContext, payload: dict) -> None:
+    """The escalation SMS to an outside contact (no caller data leaves)."""
     from flask_babel import force_locale, gettext
 
+    session = ctx.session
+    alarm = session.get(Alarm, payload["alarm_id"])
+    if alarm is None or alarm.handled_at is not None or not is_thai_mobile(alarm.contact_phone):
+        raise Skip
+    incident = session.get(Incident, alarm.incident_id)
     with force_locale("th"):
         place = place_names(incident.province_code, incident.district_code,
                             incident.subdistrict_code)
@@ -76,37 +162,4 @@ def notify_contact(*, session: Session, alarm_id: int, provider) -> int:
                        "%(place)s; no team has taken it yet. Please call the 1300 centre.") % {
             "ref": incident.ref, "category": label("category", incident.category),
             "priority": str(PRIORITY_WORDS[incident.priority.value]), "place": place}
-    result = provider.send_sms(alarm.contact_phone, body)
-    telephony_service.record_sms(session=session, provider=provider, to=alarm.contact_phone,
-                                 body=body, result=result, incident_id=incident.id)
-    session.commit()
-    return 1
-
-
-def after_offer_change(*, session: Session, incident_id: int, provider, link_base: str,
-                       map_link_template: str = "") -> None:
-    """After an offer lapsed, was declined or the ladder climbed: SMS whoever must now act."""
-    notify_assignment(session=session, incident_id=incident_id, provider=provider,
-                      link_base=link_base, map_link_template=map_link_template)
-    alarms = list(session.scalars(select(Alarm).where(
-        Alarm.incident_id == incident_id, Alarm.handled_at.is_(None),
-        Alarm.kind.in_([AlarmKind.MISSED_CHECKIN, AlarmKind.OFFER_LAPSED,
-                        AlarmKind.ESCALATED, AlarmKind.UNOFFERED])).order_by(Alarm.id)))
-    if not alarms:
-        return
-    newest = alarms[-1]
-    notify_alarm(session=session, alarm_id=newest.id, provider=provider, link_base=link_base)
-    notify_contact(session=session, alarm_id=newest.id, provider=provider)
-
-
-def after_timers(*, session: Session, fired: list[str], provider, link_base: str,
-                 map_link_template: str = "") -> None:
-    """After a timer pass: SMS the next team offered, supervisors and outside contacts."""
-    for item in fired:
-        _kind, _, raw_id = item.partition(":")
-        try:
-            after_offer_change(session=session, incident_id=int(raw_id), provider=provider,
-                               link_base=link_base, map_link_template=map_link_template)
-        except Exception:  # noqa: BLE001
-            session.rollback()
-            log.exception("SMS after timer %s failed; the alarm stays on the consoles", item)
+    _send(ctx, to=alarm.contact_phone, body=body, incident_id=incident.id)

@@ -67,9 +67,8 @@ def assign(incident_id: int):
     session = db()
     service.assign_team(session=session, incident_id=incident_id, team_id=data.team_id,
                         by=current_user, policy=escalation_policy(current_app.config))
+    flows.notify_assignment(session=session, incident_id=incident_id, link_base=_link_base())
     session.commit()
-    _after_commit(flows.notify_assignment, incident_id=incident_id,
-                  map_link_template=current_app.config["MAP_LINK_TEMPLATE"])
     incident = service.get_incident(session=session, incident_id=incident_id, user=current_user)
     return jsonify(events.incident_payload(incident))
 
@@ -159,14 +158,9 @@ def availability(team_id: int):
     return jsonify(events.team_payload(team))
 
 
-def _after_commit(flow, **kwargs) -> None:
-    """Run a flow (SMS) after the change committed; its failure never undoes the change."""
-    try:
-        flow(session=db(), provider=current_app.extensions["telephony"],
-             link_base=current_app.config["PUBLIC_BASE_URL"] or request.host_url, **kwargs)
-    except Exception:  # noqa: BLE001
-        db().rollback()
-        log.exception("after-commit flow %s failed", flow.__name__)
+def _link_base() -> str:
+    """The console's address for links in SMS."""
+    return current_app.config["PUBLIC_BASE_URL"] or request.host_url
 
 
 def _chooser():
@@ -185,11 +179,9 @@ def decline(incident_id: int):
     incident = service.decline(session=session, incident_id=incident_id, by=current_user,
                                reason=data.reason, policy=escalation_policy(current_app.config),
                                choose=_chooser())
+    flows.after_offer_change(session=session, incident_id=incident_id, link_base=_link_base())
     session.commit()
-    body = events.incident_payload(incident)
-    _after_commit(flows.after_offer_change, incident_id=incident_id,
-                  map_link_template=current_app.config["MAP_LINK_TEMPLATE"])
-    return jsonify(body)
+    return jsonify(events.incident_payload(incident))
 
 
 @bp.post("/incidents/<int(max=2147483647):incident_id>/checkin")
@@ -213,8 +205,8 @@ def sos():
     session = db()
     alarm = service.raise_sos(session=session, by=current_user, lat=data.lat, lon=data.lon,
                               note=data.note)
+    flows.notify_alarm(session=session, alarm_id=alarm.id, link_base=_link_base())
     session.commit()
-    _after_commit(flows.notify_alarm, alarm_id=alarm.id)
     return jsonify(events.alarm_payload(alarm)), 201
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from flask import current_app, has_app_context
-from flask_babel import force_locale
 from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
@@ -32,16 +29,15 @@ def incident_reports(*, session: Session, incident: Incident, report_count: int)
 
 # --- Status pushes to LINE reporters --------------------------------------------------------
 # NOTE: dispatch/ is not touched: a flush that writes a timeline entry moving an incident to a
-# status reporters hear about queues a push; it is sent only after the commit, dropped on
-# rollback (the same rule as realtime events).
-
-PUSH_KEY = "ess_line_pushes"
-log = logging.getLogger(__name__)
+# status reporters hear about queues one push job per reporter, in the same transaction (a
+# rollback drops them); the job worker sends them (ess/flows.py), never the request.
 
 
 @event.listens_for(Session, "after_flush")
 def _queue_pushes(session: Session, _context) -> None:
+    from ess.flows import LINE_PUSH
     from ess.service import PUSH_MESSAGES
+    from jobs.service import enqueue
 
     entries = [obj for obj in session.new if isinstance(obj, TimelineEntry)
                and obj.to_status is not None and IncidentStatus(obj.to_status) in PUSH_MESSAGES]
@@ -52,31 +48,12 @@ def _queue_pushes(session: Session, _context) -> None:
             .where(Report.incident_id == entry.incident_id, Report.line_user_id.is_not(None),
                    or_(LineFollower.following.is_(None), LineFollower.following.is_(True)))
             .order_by(Report.id)).all()
-        if rows:
-            session.info.setdefault(PUSH_KEY, []).append(
-                (IncidentStatus(entry.to_status), [(r[0], r[1]) for r in rows]))
-
-
-@event.listens_for(Session, "after_commit")
-def _send_pushes(session: Session) -> None:
-    queued = session.info.pop(PUSH_KEY, None)
-    if not queued or not has_app_context():
-        return
-    from console.web import translate
-    from ess import service as ess_service
-    from ess.flows import LineMessenger
-
-    messenger = LineMessenger.from_config(current_app.config)
-    for status, pushes in queued:
-        try:
-            with force_locale("th"):
-                ess_service.push_status(messenger=messenger, pushes=pushes, status=status,
-                                        translate=translate)
-        except Exception:  # noqa: BLE001
-            # NOTE: the status change is saved; a LINE outage must not turn it into a 500.
-            log.exception("LINE status push failed")
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_pushes(session: Session) -> None:
-    session.info.pop(PUSH_KEY, None)
+        if not rows:
+            continue
+        province = session.connection().scalar(
+            select(Incident.province_code).where(Incident.id == entry.incident_id))
+        for user_id, report_id in rows:
+            enqueue(session, LINE_PUSH, {"to": user_id, "report_id": report_id,
+                                         "status": IncidentStatus(entry.to_status).value},
+                    province_code=province, incident_id=entry.incident_id,
+                    recipient=f"LINE ESS-{report_id:06d}")

@@ -22,6 +22,7 @@ from console.limits import loads_json, request_json
 from console.privacy import derived_key, seal, unseal
 from console.validation import parse
 from console.web import db, desk_required, error_response, translate
+from ess import flows as ess_flows
 from ess import service as ess_service
 from ess.enums import ReportSource
 from ess.models import ApiClient, IdempotencyRecord
@@ -358,12 +359,12 @@ def _line_input(ev, image: bytes | None) -> ess_service.LineInput | None:
 
 @line.post("/webhook")
 def line_webhook():
-    """LINE Official Account webhook: signed by LINE; redeliveries are ignored."""
+    """LINE Official Account webhook: signed by LINE; redeliveries are ignored. Nothing here
+    calls LINE: the answer, and the download of a photo, are queued as jobs (ess/flows.py)."""
     from linebot.v3 import WebhookParser
     from linebot.v3.exceptions import InvalidSignatureError
     from linebot.v3.webhooks import ImageMessageContent, MessageEvent
 
-    from ess.flows import LineMessenger
     from ess.models import LineEvent
 
     config = current_app.config
@@ -377,7 +378,7 @@ def line_webhook():
         return error_response(400, N_("Invalid signature."))
     except Exception:  # noqa: BLE001  (signed, but not a body we can read)
         return error_response(400, N_("The request could not be read."))
-    messenger = LineMessenger.from_config(config)
+    answering = bool(config.get("LINE_CHANNEL_ACCESS_TOKEN"))
     session = db()
     for ev in events:
         event_id = getattr(ev, "webhook_event_id", None)
@@ -385,19 +386,26 @@ def line_webhook():
                 LineEvent.webhook_event_id == event_id)) is not None:
             continue
         session.rollback()
-        image = None
-        if (isinstance(ev, MessageEvent) and isinstance(ev.message, ImageMessageContent)
-                and messenger is not None):
-            try:
-                image = messenger.content(ev.message.id)
-            except Exception:  # noqa: BLE001
-                log.exception("LINE content download failed")
-        item = _line_input(ev, image)
         session.add(LineEvent(webhook_event_id=event_id, received_at=utcnow()))
         try:
             session.flush()
         except IntegrityError:
             session.rollback()  # NOTE: a concurrent redelivery got there first.
+            continue
+        token = getattr(ev, "reply_token", None)
+        item = _line_input(ev, None)
+        if (item is not None and item.kind == "image" and answering
+                and isinstance(ev, MessageEvent) and isinstance(ev.message, ImageMessageContent)):
+            # NOTE: the photo is fetched by the job worker (tried again from its message id
+            # while LINE is slow or down); the user's report takes it when it arrives.
+            province, incident_id = ess_service.report_place(
+                session=session, report=ess_service.current_line_report(
+                    session=session, user_id=item.user_id, at=item.at,
+                    window_minutes=config["ESS_LINE_WINDOW_MINUTES"]))
+            ess_flows.queue_image(session, message_id=ev.message.id, user_id=item.user_id,
+                                  at=item.at, reply_token=token, province_code=province,
+                                  incident_id=incident_id)
+            session.commit()
             continue
         outcome = None
         if item is not None:
@@ -407,20 +415,20 @@ def line_webhook():
                 attachment_dir=Path(config["ESS_ATTACHMENT_DIR"]),
                 max_photo_bytes=config["ESS_MAX_PHOTO_BYTES"],
                 max_photo_pixels=config["ESS_MAX_PHOTO_PIXELS"])
+        if outcome is not None and outcome.message is not None and answering:
+            with force_locale("th"):
+                text = translate(outcome.message, outcome.params)
+                label = (translate(ess_service.LINE_SEND_LOCATION) if outcome.ask_location
+                         else None)
+            province, incident_id = ess_service.report_place(session=session,
+                                                             report=outcome.report)
+            ess_flows.queue_reply(session, reply_token=token, user_id=item.user_id, text=text,
+                                  ask_location=label, province_code=province,
+                                  incident_id=incident_id)
         try:
             session.commit()
         except Exception:
             if outcome is not None:
                 ess_service.discard_files(outcome.files)
             raise
-        token = getattr(ev, "reply_token", None)
-        if outcome is None or outcome.message is None or not token or messenger is None:
-            continue
-        with force_locale("th"):
-            text = translate(outcome.message, outcome.params)
-            label = translate(ess_service.LINE_SEND_LOCATION) if outcome.ask_location else None
-        try:
-            messenger.reply(token, text, ask_location=label)
-        except Exception:  # noqa: BLE001
-            log.exception("LINE reply failed")  # NOTE: the report is saved either way.
     return jsonify({"ok": True})

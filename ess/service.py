@@ -484,9 +484,27 @@ def _line_report(session: Session, item: LineInput, window_minutes: float,
                         category=Category.OTHER, description="", status=ReportStatus.RECEIVED,
                         created_at=item.at)
         session.add(report)
-    report.last_message_at = item.at
+    # NOTE: a photo downloaded late (a retried job) keeps its own time but never pulls the
+    # report's window back behind messages that came after it.
+    if report.last_message_at is None or item.at > report.last_message_at:
+        report.last_message_at = item.at
     session.flush()
     return report
+
+
+def current_line_report(*, session: Session, user_id: str, at: datetime,
+                        window_minutes: float) -> Report | None:
+    """The LINE user's report still open to new messages at `at`, if any (unchanged)."""
+    return _line_report(session, LineInput("text", user_id, at), window_minutes, create=False)
+
+
+def report_place(*, session: Session, report: Report | None) -> tuple[str | None, int | None]:
+    """The province and incident of a report: who may see the messages sent about it."""
+    if report is None or report.incident_id is None:
+        return None, None
+    province = session.scalar(select(Incident.province_code).where(
+        Incident.id == report.incident_id))
+    return province, report.incident_id
 
 
 def handle_line(
@@ -532,19 +550,6 @@ def handle_line(
     else:
         out.message = LINE_RECEIVED
     return out
-
-
-def push_status(*, messenger, pushes: list[tuple[str, int]], status: IncidentStatus,
-                translate) -> int:
-    """Tell LINE reporters (user id, report id) a status change; returns how many were sent."""
-    message = PUSH_MESSAGES.get(status)
-    if message is None or messenger is None:
-        return 0
-    sent = 0
-    for user_id, report_id in pushes:
-        messenger.push(user_id, translate(message, {"number": f"ESS-{report_id:06d}"}))
-        sent += 1
-    return sent
 
 
 def read_attachment(*, session: Session, attachment_id: int, user: User) -> Attachment:

@@ -22,6 +22,9 @@ class ProviderResult:
     sid: str | None
     status: str
     error: str | None = None
+    # Why it failed, as the job queue names it: timeout, unreachable, refused, bad_number,
+    # service_error (jobs/service.py REASONS); None when it worked.
+    reason: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -76,7 +79,7 @@ class SimulatorProvider:
         with self._lock:
             sid = f"SIM{kind[0].upper()}{len(self.sent) + 1:032d}"
             if data.get("to") in self.fail_numbers:
-                result = ProviderResult(None, "failed", "simulated failure")
+                result = ProviderResult(None, "failed", "simulated failure", "bad_number")
             else:
                 result = ProviderResult(sid, "queued")
             self.sent.append({"kind": kind, "sid": result.sid, "status": result.status, **data})
@@ -97,7 +100,7 @@ class SimulatorProvider:
         return self._record("connect", call_sid=call_sid, twiml=twiml)
 
 
-def _rewriting_http_client(base_url: str):
+def _rewriting_http_client(base_url: str, timeout: float = 10):
     """A TwilioHttpClient that sends every request to `base_url` instead of *.twilio.com."""
     from twilio.http.http_client import TwilioHttpClient
 
@@ -109,7 +112,7 @@ def _rewriting_http_client(base_url: str):
             url = urlunsplit((target.scheme, target.netloc, parts.path, parts.query, ""))
             return super().request(method, url, *args, **kwargs)
 
-    return RewritingHttpClient(timeout=10)
+    return RewritingHttpClient(timeout=timeout)
 
 
 class TwilioProvider:
@@ -118,28 +121,36 @@ class TwilioProvider:
     name = "twilio"
 
     def __init__(self, *, account_sid: str, auth_token: str, number: str | None,
-                 base_url: str | None = None, http_client=None) -> None:
+                 base_url: str | None = None, http_client=None, timeout: float = 10) -> None:
         from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
+        # NOTE: every call is bounded by `timeout` (OUTBOUND_TIMEOUT_SECONDS); the job queue
+        # retries, so the client itself does not.
         if http_client is None:
-            http_client = _rewriting_http_client(base_url) if base_url else TwilioHttpClient(
-                timeout=10)
+            http_client = (_rewriting_http_client(base_url, timeout) if base_url
+                           else TwilioHttpClient(timeout=timeout))
         self.client = Client(account_sid, auth_token, http_client=http_client)
         self.number = number
         self.webhook_token = auth_token
 
     def _send(self, make) -> ProviderResult:
-        from requests import RequestException
+        from requests import ConnectionError as RequestsConnectionError
+        from requests import RequestException, Timeout
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
         try:
             resource = make()
         except TwilioRestException as exc:
             return ProviderResult(None, "failed", f"{exc.status} {exc.code or ''} {exc.msg}"
-                                  .strip())
+                                  .strip(), _twilio_reason(exc.status, exc.code))
+        except Timeout as exc:
+            return ProviderResult(None, "failed", str(exc) or "timeout", "timeout")
+        except RequestsConnectionError as exc:
+            return ProviderResult(None, "failed", str(exc) or "unreachable", "unreachable")
         except (TwilioException, RequestException) as exc:
-            return ProviderResult(None, "failed", str(exc) or exc.__class__.__name__)
+            return ProviderResult(None, "failed", str(exc) or exc.__class__.__name__,
+                                  "service_error")
         return ProviderResult(resource.sid, str(resource.status or "queued"))
 
     def send_sms(self, to: str, body: str) -> ProviderResult:
@@ -162,12 +173,26 @@ class TwilioProvider:
         return self._send(lambda: self.client.calls(call_sid).update(twiml=twiml))
 
 
+# Twilio error codes that mean the number itself cannot be reached this way.
+_BAD_NUMBER_CODES = {21211, 21214, 21217, 21401, 21407, 21408, 21421, 21610, 21612, 21614}
+
+
+def _twilio_reason(status: int | None, code: int | None) -> str:
+    """A refusal's reason for the job queue: a bad number, throttled, Twilio's own fault."""
+    if code in _BAD_NUMBER_CODES:
+        return "bad_number"
+    if status == 429 or (status or 0) >= 500:
+        return "service_error"
+    return "refused"
+
+
 def make_provider(config: dict[str, Any]) -> TelephonyProvider:
     """Twilio when its account, token and number are configured, else the simulator."""
     if config.get("TELEPHONY_PROVIDER") == "twilio":
         return TwilioProvider(
             account_sid=config["TWILIO_ACCOUNT_SID"], auth_token=config["TWILIO_AUTH_TOKEN"],
             number=config["TWILIO_NUMBER"], base_url=config.get("TWILIO_API_BASE_URL") or None,
+            timeout=float(config.get("OUTBOUND_TIMEOUT_SECONDS") or 10),
         )
     return SimulatorProvider(
         number=config.get("TWILIO_NUMBER") or "1300",

@@ -13,10 +13,10 @@ from console.errors import N_, DomainError
 from console.idempotency import commit_answer, idempotent
 from console.privacy import mask_national_ids
 from console.validation import parse
-from console.web import db, desk_required, json_body, translate
+from console.web import db, desk_required, json_body
 from dispatch.events import incident_payload
 from dispatch.schemas import CallWithIncidentIn
-from telephony import service
+from telephony import flows, service
 from telephony.events import call_state_payload
 from telephony.models import CallerFlag, OutboundMessage
 from telephony.providers import SimulatorProvider
@@ -106,42 +106,37 @@ def accept(call_id: int):
     _no_body()
     session = db()
     call = service.accept_call(session=session, call_id=call_id, by=current_user)
-    session.commit()
-    # NOTE: after the commit: the call is ours whatever the carrier answers next.
     from telephony.webhooks import connect_twiml
 
     provider = current_app.extensions["telephony"]
-    result = service.connect_call(
-        session=session, call=call, by=current_user, provider=provider,
+    # NOTE: only queued here, in the same transaction: the job worker puts the caller through
+    # (a Twilio call update), so this answer never waits on the carrier.
+    queued = flows.request_connect(
+        session=session, call=call, by=current_user,
         twiml=connect_twiml(current_user.phone, provider.number) if current_user.phone else "")
     session.commit()
     body = _call_item(call, service.user_scope(current_user))
-    body["connected"] = bool(result and result.ok)
-    body["connect_error"] = (result.error if result else
-                             gettext("No phone on file for you: the caller stays in the queue."))
+    body["connecting"] = queued
+    body["connect_error"] = None if queued else gettext(
+        "No phone on file for you: the caller stays in the queue.")
     return jsonify(body)
 
 
 @bp.post(f"/{ID.format('call_id')}/callback")
 @desk_required("calls")
 def call_back(call_id: int):
-    """Call a missed caller back through the provider (the attempt is logged either way)."""
+    """Call a missed caller back through the provider (queued; every try is kept)."""
     from telephony.webhooks import callback_twiml
 
     _no_body()
     session = db()
-    call = service.get_call(session=session, call_id=call_id, user=current_user)
+    call = service.check_call_back(session=session, call_id=call_id, by=current_user)
     twiml = callback_twiml(current_user.phone, call.queue or service.queue_name(
         province_code=call.province_code, level=None))
-    msg = service.call_back(session=session, call_id=call_id, by=current_user,
-                            provider=current_app.extensions["telephony"], twiml=twiml)
+    # NOTE: queued in this transaction; the job worker places the call and keeps each try.
+    flows.request_call_back(session=session, call=call, by=current_user, twiml=twiml)
     session.commit()
-    body = _message_item(msg)
-    if msg.status == "failed":
-        body["error"] = translate(N_("The call-back could not be placed: %(error)s"),
-                                  {"error": msg.error})
-        return jsonify(body), 502
-    return jsonify(body), 201
+    return jsonify({"call_id": call.id, "queued": True}), 202
 
 
 @bp.get("/waiting")

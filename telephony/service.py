@@ -29,7 +29,7 @@ from console.models import User
 from console.service import record_audit
 from dispatch import service as dispatch_service
 from dispatch.enums import OPEN_STATUSES, Source
-from dispatch.models import Incident, Team
+from dispatch.models import Incident
 from dispatch.schemas import CallWithIncidentIn
 from telephony import events
 from telephony.enums import (
@@ -591,18 +591,27 @@ def accept_call(*, session: Session, call_id: int, by: User) -> Call:
     return call
 
 
-def connect_call(*, session: Session, call: Call, by: User, provider: TelephonyProvider,
-                 twiml: str) -> ProviderResult | None:
-    """Put the accepted caller through to the officer's phone (softphone answering is not
-    built); None when the officer has no phone on file. Audited either way."""
+def connect_target(*, call: Call, by: User) -> str | None:
+    """The officer's phone the accepted caller is put through to (softphone answering is not
+    built); None when the officer has no phone on file (the caller stays in the queue)."""
     if not by.phone or not call.call_sid:
         return None
-    result = provider.connect(call.call_sid, twiml=twiml)
-    record_audit(session=session, actor_id=by.id, action="call.connected", entity="call",
+    return by.phone
+
+
+def call_still_waiting(call: Call | None, user_id: int) -> bool:
+    """The accepted call is still live and still this officer's (else: nothing to connect)."""
+    return (call is not None and call.taken_by_id == user_id and call.closed_at is None
+            and call.status not in FINAL_STATUSES)
+
+
+def record_connect(*, session: Session, call: Call, by_id: int, to: str,
+                   result: ProviderResult) -> None:
+    """Audit one try of putting the caller through (its result either way)."""
+    record_audit(session=session, actor_id=by_id, action="call.connected", entity="call",
                  entity_id=call.id, detail={"status": result.status, "error": result.error,
-                                            "to": by.phone})
+                                            "to": to})
     session.flush()
-    return result
 
 
 def callbacks(*, session: Session, user: User, limit: int = 200) -> list[Call]:
@@ -624,19 +633,23 @@ def _record(session: Session, *, kind: MessageKind, provider: TelephonyProvider,
     return msg
 
 
-def call_back(*, session: Session, call_id: int, by: User, provider: TelephonyProvider,
-              twiml: str) -> OutboundMessage:
-    """Call a missed caller back through the provider; the attempt is kept either way."""
+def check_call_back(*, session: Session, call_id: int, by: User) -> Call:
+    """A call the user may call back (in their province, with a number)."""
     call = get_call(session=session, call_id=call_id, user=by)
     if not call.number:
         raise DomainError(N_("The number was withheld: it cannot be called back."))
-    result = provider.call_back(call.number, provider.number, twiml=twiml)
+    return call
+
+
+def record_call_back(*, session: Session, call: Call, by_id: int, provider: TelephonyProvider,
+                     twiml: str, result: ProviderResult) -> OutboundMessage:
+    """Keep one call-back try and its result; a placed call leaves the call-back list."""
     msg = _record(session, kind=MessageKind.CALLBACK, provider=provider, to=call.number,
-                  body=twiml, result=result, call_id=call.id, sent_by_id=by.id)
+                  body=twiml, result=result, call_id=call.id, sent_by_id=by_id)
     if result.ok:
         call.needs_callback = False
     session.flush()
-    record_audit(session=session, actor_id=by.id, action="call.callback", entity="call",
+    record_audit(session=session, actor_id=by_id, action="call.callback", entity="call",
                  entity_id=call.id, detail={"status": result.status, "error": result.error,
                                             "message_id": msg.id})
     events.call_updated(session=session, call=call)
@@ -672,28 +685,9 @@ def team_sms_text(*, incident: Incident, link_base: str, map_link_template: str 
     return text
 
 
-def notify_team_assigned(*, session: Session, incident: Incident, team: Team,
-                         provider: TelephonyProvider, link_base: str,
-                         map_link_template: str = "") -> list[OutboundMessage]:
-    """SMS every member of the team who has a phone; each message and its result is kept."""
-    members = session.scalars(select(User).where(User.team_id == team.id,
-                                                 User.active.is_(True),
-                                                 User.phone.is_not(None)).order_by(User.id))
-    sent = []
-    for member in members:
-        body = team_sms_text(incident=incident, link_base=link_base,
-                             map_link_template=map_link_template, locale=member.locale or "th")
-        result = provider.send_sms(member.phone, body)
-        sent.append(_record(session, kind=MessageKind.SMS, provider=provider, to=member.phone,
-                            body=body, result=result, incident_id=incident.id, team_id=team.id,
-                            recipient_id=member.id))
-    session.flush()
-    return sent
-
-
 def record_sms(*, session: Session, provider: TelephonyProvider, to: str, body: str,
                result: ProviderResult, **links) -> OutboundMessage:
-    """Keep one SMS sent outside the team/supervisor paths, with its result."""
+    """Keep one SMS try and its result (failures stay visible on the incident)."""
     msg = _record(session, kind=MessageKind.SMS, provider=provider, to=to, body=body,
                   result=result, **links)
     session.flush()
@@ -715,24 +709,20 @@ def alarm_sms_text(*, kind_label: str, team_name: str, incident_ref: str | None,
     return text
 
 
-def notify_supervisors(*, session: Session, province_code: str, provider: TelephonyProvider,
-                       body_for, incident_id: int | None = None, team_id: int | None = None
-                       ) -> list[OutboundMessage]:
-    """SMS every active supervisor of a province who has a phone; each result is kept."""
+def province_supervisors(*, session: Session, province_code: str) -> list[User]:
+    """The active supervisors of a province who have a phone (they get alarm SMS)."""
     from console.enums import Role
 
-    people = session.scalars(select(User).where(
+    return list(session.scalars(select(User).where(
         User.role == Role.SUPERVISOR, User.province_code == province_code,
-        User.active.is_(True), User.phone.is_not(None)).order_by(User.id))
-    sent = []
-    for person in people:
-        body = body_for(person.locale or "th")
-        result = provider.send_sms(person.phone, body)
-        sent.append(_record(session, kind=MessageKind.SMS, provider=provider, to=person.phone,
-                            body=body, result=result, incident_id=incident_id, team_id=team_id,
-                            recipient_id=person.id))
-    session.flush()
-    return sent
+        User.active.is_(True), User.phone.is_not(None)).order_by(User.id)))
+
+
+def team_members_to_text(*, session: Session, team_id: int) -> list[User]:
+    """The active members of a team who have a phone (they get the offer SMS)."""
+    return list(session.scalars(select(User).where(User.team_id == team_id,
+                                                   User.active.is_(True),
+                                                   User.phone.is_not(None)).order_by(User.id)))
 
 
 def messages_for_incident(*, session: Session, incident_id: int, user: User

@@ -54,6 +54,9 @@ class LineServer:
 
         self.calls: list[tuple[str, str, dict]] = []
         self.content = content
+        self.delay = 0.0  # seconds every answer waits (a hanging LINE API)
+        self.fail_status: int | None = None  # answer every call with this status instead
+        self.retry_keys: set[str] = set()  # X-Line-Retry-Key values already accepted
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -61,11 +64,21 @@ class LineServer:
                 pass
 
             def _answer(self, status: int, body: bytes, kind: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                if server.delay:
+                    import time
+
+                    time.sleep(server.delay)
+                if server.fail_status:
+                    status, body, kind = server.fail_status, b'{"message":"fault"}', (
+                        "application/json")
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", kind)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # NOTE: the client gave up waiting (its timeout) and hung up.
 
             def do_GET(self):
                 server.calls.append(("GET", self.path, {}))
@@ -75,7 +88,15 @@ class LineServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 data = json.loads(self.rfile.read(length) or b"{}")
                 data["_auth"] = self.headers.get("Authorization")
+                key = data["_retry_key"] = self.headers.get("X-Line-Retry-Key")
                 server.calls.append(("POST", self.path, data))
+                if key and key in server.retry_keys:
+                    # NOTE: as LINE does: a retry key already accepted is not sent again.
+                    self._answer(409, b'{"message":"The retry key is already accepted"}',
+                                 "application/json")
+                    return
+                if key:
+                    server.retry_keys.add(key)
                 self._answer(200, b'{"sentMessages":[{"id":"1","quoteToken":"q"}]}',
                              "application/json")
 

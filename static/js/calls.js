@@ -260,8 +260,9 @@ async function acceptCall(p) {
   F("call_id").value = r.data.id;
   F("number").value = r.data.number_display || "";
   answeredAt = r.data.answered_at;
-  msg.className = r.data.connected ? "message ok" : "message error";
-  msg.textContent = r.data.connected ? CT.accepted : `${CT.accepted} ${r.data.connect_error || ""}`;
+  // The caller is put through to the officer's phone by the job worker (never this request).
+  msg.className = r.data.connecting ? "message ok" : "message error";
+  msg.textContent = r.data.connecting ? CT.accepted : `${CT.accepted} ${r.data.connect_error || ""}`;
   F("summary").focus();
 }
 
@@ -282,7 +283,7 @@ async function callBack(id) {
   msg.className = "message"; msg.textContent = CT.called_back;
   const r = await api("POST", `/api/calls/${id}/callback`, {});
   msg.className = r.ok ? "message ok" : "message error";
-  msg.textContent = r.ok ? T.saved : (r.data.error || T.error);
+  msg.textContent = r.ok ? CT.callback_queued : (r.data.error || T.error);
   loadCallbacks();
 }
 
@@ -340,8 +341,14 @@ Live.start({
       if (data.taken_by_id || FINAL.has(data.status)) dropPop(data.id);
       loadCallbacks();
     }
+    if (name === "outbound.failed" && data.call_id) {
+      // A call-back or a put-through that gave up (the supervisors' list says why).
+      const msg = document.getElementById(data.kind === "telephony.callback" ? "callback-message" : "form-message");
+      msg.className = "message error";
+      msg.textContent = data.kind === "telephony.callback" ? CT.callback_failed : CT.connect_failed;
+    }
   },
-}, ["call.ringing", "call.updated", "team.updated"]);
+}, ["call.ringing", "call.updated", "team.updated", "outbound.failed"]);
 loadFlags();
 // NOTE: last, once every part of the page (CT included) is set up.
 if (Draft.restore()) {

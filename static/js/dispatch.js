@@ -19,13 +19,9 @@ async function assign(incident, select) {
   if (!select.value) { message(T.choose_team, "error"); return; }
   const r = await api("POST", `/api/incidents/${incident.id}/assign`, { team_id: Number(select.value) });
   if (r.ok) {
+    // The team's SMS are queued with the offer; one that cannot be delivered shows in the
+    // "Messages not delivered" list (outbound.js) with the reason.
     message(`${incident.ref}: ${T.saved}`, "ok"); upsert(r.data); render();
-    // The team's SMS go out after the offer is saved: tell the dispatcher if any failed.
-    const m = await api("GET", `/api/incidents/${incident.id}/messages`);
-    const failed = m.ok ? m.data.filter((x) => x.status === "failed") : [];
-    if (failed.length) {
-      message(`${incident.ref}: ${T.sms_failed} ${failed.map((x) => `${x.to} (${x.error})`).join(", ")}`, "error");
-    }
   } else message(`${incident.ref}: ${r.data.error}`, "error");
 }
 

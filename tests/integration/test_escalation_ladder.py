@@ -19,6 +19,7 @@ from tests.integration.test_offers_and_safety import (
     _indexed_team_with_member,
 )
 from tests.integration.test_path_http import team_id
+from tests.jobs_helpers import run_jobs
 
 OFFICE = "+66800001390"  # made-up mobile of the provincial office (พมจ.) duty officer
 P1_LADDER = {"rungs": [
@@ -38,9 +39,10 @@ def _alarms(session) -> list[Alarm]:
 
 
 def _after(app, session, fired):
-    with app.test_request_context():
-        flows.after_timers(session=session, fired=fired, provider=app.extensions["telephony"],
-                           link_base="http://console.example")
+    """What the timer loop does after a pass: queue the SMS, commit, and the worker sends."""
+    flows.after_timers(session=session, fired=fired, link_base="http://console.example")
+    session.commit()
+    run_jobs(app)
 
 
 def test_an_unacknowledged_p1_climbs_the_admins_ladder_up_to_the_police(app, login_as, session):
@@ -224,9 +226,11 @@ def test_a_decline_texts_the_next_team_offered(app, login_as, session):
     incident = new_incident(login_as, province_code="65", lat=16.82, lon=100.26)
     login_as("dispatcher").post(f"/api/incidents/{incident['id']}/assign",
                                 json={"team_id": team_id(session, "PSL-1")})
+    run_jobs(app)  # NOTE: the worker sends PSL-1's offer SMS at once
     resp = login_as("team1").post(f"/api/incidents/{incident['id']}/decline",
                                   json={"reason": "รถเสีย"})
     assert resp.status_code == 200 and resp.json["team_id"] == second.id
+    run_jobs(app)
     to = [m.to_number for m in session.scalars(select(OutboundMessage)
                                                .order_by(OutboundMessage.id))]
     assert to == ["+66800001301", "+66800001308"]  # PSL-1's offer, then PSL-8's

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from dispatch.models import Incident, Team
 from ess.models import Attachment, LineEvent, LineFollower, Report
 from tests.ess_helpers import LineServer, line_event, line_signature, png_bytes
+from tests.jobs_helpers import run_jobs
 
 SECRET = "line-channel-secret"
 USER = "U1234567890abcdef"
@@ -25,11 +26,15 @@ def line(app, tmp_path):
                       ESS_ATTACHMENT_DIR=str(tmp_path / "att"))
     http = app.test_client()
 
-    def send(*events, signature: str | None = None):
+    def send(*events, signature: str | None = None, work: bool = True):
+        """Post a webhook delivery, then let the job worker answer (unless work=False)."""
         body = json.dumps({"destination": "Ubot", "events": list(events)},
                           ensure_ascii=False).encode()
-        return http.post("/line/webhook", data=body, content_type="application/json",
+        resp = http.post("/line/webhook", data=body, content_type="application/json",
                          headers={"X-Line-Signature": signature or line_signature(SECRET, body)})
+        if work:
+            run_jobs(app)
+        return resp
 
     yield send, server
     server.close()
@@ -125,7 +130,7 @@ def test_sticker_outside_location_and_follow(line, session):
     assert session.scalar(select(LineFollower)).following is False
 
 
-def test_status_changes_are_pushed_to_the_reporter(line, login_as, session):
+def test_status_changes_are_pushed_to_the_reporter(app, line, login_as, session):
     send, server = line
     send(line_event("location", event_id="l1", at_ms=now_ms(), latitude=16.815,
                     longitude=100.26))
@@ -137,6 +142,8 @@ def test_status_changes_are_pushed_to_the_reporter(line, login_as, session):
     for step in ("acknowledge", "en-route", "on-scene", "resolve"):
         assert member.post(f"/api/incidents/{report.incident_id}/steps/{step}",
                            json={"note": ""}).status_code == 200
+    assert server.posted("/v2/bot/message/push") == []  # queued, not sent by the request
+    run_jobs(app)
     pushes = server.posted("/v2/bot/message/push")
     assert [p["to"] for p in pushes] == [USER] * 3
     texts = [p["messages"][0]["text"] for p in pushes]
@@ -146,7 +153,7 @@ def test_status_changes_are_pushed_to_the_reporter(line, login_as, session):
     assert "นักสังคมสงเคราะห์" in texts[2]
 
 
-def test_no_push_after_unfollow(line, login_as, session):
+def test_no_push_after_unfollow(app, line, login_as, session):
     send, server = line
     send(line_event("location", event_id="l1", at_ms=now_ms(), latitude=16.815,
                     longitude=100.26))
@@ -158,4 +165,5 @@ def test_no_push_after_unfollow(line, login_as, session):
     member = login_as("team1")
     for step in ("acknowledge", "en-route"):
         member.post(f"/api/incidents/{report.incident_id}/steps/{step}", json={"note": ""})
+    run_jobs(app)
     assert server.posted("/v2/bot/message/push") == []

@@ -351,6 +351,7 @@ def test_a_line_reporter_elsewhere_is_asked_for_the_place_and_gets_a_new_inciden
     import time
 
     from tests.ess_helpers import LineServer, line_event, line_signature
+    from tests.jobs_helpers import run_jobs
 
     server = LineServer(content=png_bytes())
     app.config.update(LINE_CHANNEL_SECRET="secret", LINE_CHANNEL_ACCESS_TOKEN="token",
@@ -363,6 +364,7 @@ def test_a_line_reporter_elsewhere_is_asked_for_the_place_and_gets_a_new_inciden
         resp = http.post("/line/webhook", data=body, content_type="application/json",
                          headers={"X-Line-Signature": line_signature("secret", body)})
         assert resp.status_code == 200
+        run_jobs(app)  # NOTE: the answers are sent by the job worker.
 
     def at(minutes_ago):
         return int((time.time() - minutes_ago * 60) * 1000)
@@ -481,6 +483,14 @@ def build_world(app, session, login_as) -> dict:
     missed = session.scalar(select(Call.id).where(Call.call_sid == "CAMX2"))
     flag = calltaker.post("/api/flags", json={"number": "0819990067", "level": "warn",
                                               "reason": "LP-FLAG-65"}).json
+    from console.db import utcnow
+    from jobs.enums import JobState
+    from jobs.models import OutboundJob
+
+    session.add(OutboundJob(kind="sms.alarm", payload={}, state=JobState.DEAD, attempts=5,
+                            reason="timeout", province_code="65", recipient="LP-JOB-65",
+                            finished_at=utcnow()))
+    session.commit()
     return {"open": open_id, "case_incident": case_incident.id, "case_ref": case_incident.ref,
             "open_ref": session.get(Incident, open_id).ref, "case": case.id,
             "case_no": case.ref, "photo": photo, "report": reported["id"], "alarm": alarm_id,
@@ -519,6 +529,8 @@ def probes(w: dict) -> dict[str, list[Probe]]:
                                  marker="PSL-2", sees=PSL_DESK | {"team2"})],
         "dispatch.alarms": [Probe("GET", "/api/alarms", DISPATCH_DESK, marker="LP-SOS-65",
                                   sees=PSL_DISPATCH)],
+        "jobs.failed": [Probe("GET", "/api/outbound/failed", DISPATCH_DESK, marker="LP-JOB-65",
+                              sees=PSL_DISPATCH)],
         "dispatch.handle_alarm": [Probe("POST", f"/api/alarms/{w['alarm']}/handle",
                                         PSL_DISPATCH)],
         "dispatch.recommendations": [Probe("GET", f"{inc}/recommendations", PSL_DISPATCH)],

@@ -14,6 +14,7 @@ from dispatch import service as dispatch_service
 from dispatch.models import Alarm, Incident, Team, Timer
 from tests.integration.test_dispatch_more import new_incident
 from tests.integration.test_path_http import team_id
+from tests.jobs_helpers import run_jobs
 
 
 def _fire(app, session, now, **policy):
@@ -202,6 +203,8 @@ def test_assignment_and_sos_send_sms_through_the_provider(app, login_as, session
     login_as("dispatcher").post(f"/api/incidents/{incident['id']}/assign",
                                 json={"team_id": team_id(session, "PSL-1")})
     login_as("team1").post("/api/teams/me/sos", json={"note": "help"})
+    assert session.scalars(select(OutboundMessage)).all() == []  # queued, not sent yet
+    run_jobs(app)
     rows = session.scalars(select(OutboundMessage).order_by(OutboundMessage.id)).all()
     assert [(r.to_number, r.status != "failed") for r in rows] == [
         ("+66800001301", True),   # team1, the only PSL-1 member with a phone
@@ -219,10 +222,11 @@ def test_the_timer_worker_sends_sms_for_the_next_offer_and_the_alarm(app, login_
     incident = new_incident(login_as, province_code="65", lat=16.82, lon=100.26)
     login_as("dispatcher").post(f"/api/incidents/{incident['id']}/assign",
                                 json={"team_id": team_id(session, "PSL-1")})
+    run_jobs(app)  # NOTE: the worker sends the offer SMS at once (before the offer lapses).
     fired = _fire(app, session, utcnow() + timedelta(minutes=2))
-    with app.test_request_context():
-        flows.after_timers(session=session, fired=fired, provider=app.extensions["telephony"],
-                           link_base="http://console.example")
+    flows.after_timers(session=session, fired=fired, link_base="http://console.example")
+    session.commit()
+    run_jobs(app)
     to = [r.to_number for r in session.scalars(select(OutboundMessage).order_by(
         OutboundMessage.id))]
     assert to == ["+66800001301", "+66800001308", "+66800001300"]

@@ -25,6 +25,7 @@ from tests.ess_helpers import (
     make_api_key,
     report_body,
 )
+from tests.jobs_helpers import run_jobs
 
 GPS_IFD = 0x8825
 ORIENTATION = 0x0112
@@ -220,6 +221,7 @@ def line(app, tmp_path):
         resp = http.post("/line/webhook", data=body, content_type="application/json",
                          headers={"X-Line-Signature": line_signature(SECRET, body)})
         assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+        run_jobs(app)  # NOTE: photos are downloaded and answered by the job worker.
 
     yield send, server
     server.close()

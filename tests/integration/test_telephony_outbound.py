@@ -10,6 +10,7 @@ from dispatch.models import Incident, Team
 from telephony import service
 from telephony.models import Call, OutboundMessage
 from tests.conftest import incident_body
+from tests.jobs_helpers import run_jobs
 from tests.telephony_fakes import ACCOUNT, Recorder, Twilio, make_app, twiml
 
 AUTH = "twilio-auth-token-for-tests"
@@ -51,8 +52,11 @@ def test_one_click_call_back_goes_through_twilio(app, session, login_as, recorde
     assert call.needs_callback
     calltaker = login_as("calltaker")
     resp = calltaker.post(f"/api/calls/{call.id}/callback", json={})
-    assert resp.status_code == 201, resp.json
-    assert resp.json["status"] == "queued" and resp.json["provider_sid"].startswith("CA")
+    assert resp.status_code == 202, resp.json
+    assert resp.json["queued"] and recorder.requests == []  # the request never calls Twilio
+    assert run_jobs(app) == 1
+    msg = session.scalars(select(OutboundMessage)).one()
+    assert msg.status == "queued" and msg.provider_sid.startswith("CA")
     [sent] = recorder.requests
     assert sent["path"] == f"/2010-04-01/Accounts/{ACCOUNT}/Calls.json"
     assert sent["auth"].startswith("Basic ")
@@ -73,10 +77,16 @@ def test_a_failed_call_back_is_kept_and_stays_on_the_list(app, session, login_as
     call = missed_call(app, session, "CA101", "+66811111111")
     calltaker = login_as("calltaker")
     resp = calltaker.post(f"/api/calls/{call.id}/callback", json={})
-    assert resp.status_code == 502 and "21211" in resp.json["error"]
+    assert resp.status_code == 202
+    run_jobs(app)
     msg = session.scalars(select(OutboundMessage)).one()
     assert msg.status == "failed" and "Invalid 'To'" in msg.error and msg.call_id == call.id
     assert [c["id"] for c in calltaker.get("/api/callbacks").json] == [call.id]
+    # An invalid number is not tried again: the job gave up at once, with the reason.
+    from jobs.models import OutboundJob
+
+    job = session.scalars(select(OutboundJob)).one()
+    assert (job.state.value, job.reason, job.attempts) == ("dead", "bad_number", 1)
 
 
 def test_call_back_refusals_write_nothing(app, session, login_as, recorder):
@@ -92,6 +102,7 @@ def test_call_back_refusals_write_nothing(app, session, login_as, recorder):
                           json={"to": "+66800000000"}).status_code == 422
     assert member.post(f"/api/calls/{withheld.id}/callback",
                                   json={}).status_code == 403
+    assert run_jobs(app) == 0
     assert recorder.requests == []
     assert session.scalar(select(func.count()).select_from(OutboundMessage)) == before
     # The simulator control is off when Twilio is configured.
@@ -115,11 +126,13 @@ def test_team_sms_on_assignment(app, session, login_as, recorder):
     session.add_all([extra, nophone])
     session.flush()
     recorder.fail_to.add("+66800000001")
-    with app.test_request_context():
-        sent = service.notify_team_assigned(
-            session=session, incident=incident, team=team,
-            provider=app.extensions["telephony"], link_base="https://hotline.example.org/")
     session.commit()
+    dispatcher = login_as("dispatcher")
+    assert dispatcher.post(f"/api/incidents/{incident.id}/assign",
+                           json={"team_id": team.id}).status_code == 200
+    assert recorder.requests == []  # the offer is saved; the SMS are only queued
+    run_jobs(app)
+    sent = session.scalars(select(OutboundMessage).order_by(OutboundMessage.id)).all()
     assert [(m.to_number, m.status) for m in sent] == [("+66823456789", "queued"),
                                                        ("+66800000001", "failed")]
     assert sent[1].error and sent[0].provider_sid.startswith("SM")
@@ -127,11 +140,10 @@ def test_team_sms_on_assignment(app, session, login_as, recorder):
     thai, english = (r["form"]["Body"] for r in recorder.requests)
     for body in (thai, english):
         assert incident.ref in body and "geo:16.821100,100.265900" in body
-        assert "https://hotline.example.org/desk/team" in body
+        assert "/desk/team" in body
     assert "เด็ก" in thai and "Children" in english
     assert recorder.requests[0]["form"]["From"] == "+6621234567"
 
-    dispatcher = login_as("dispatcher")
     listed = dispatcher.get(f"/api/incidents/{incident.id}/messages").json
     assert [(m["to"], m["status"], bool(m["error"])) for m in listed] == [
         ("+66823456789", "queued", False), ("+66800000001", "failed", True)]
@@ -160,7 +172,8 @@ def test_accepting_a_queued_call_puts_the_caller_through_to_the_officer(
     calltaker = login_as("calltaker")  # demo phone +66800001310
     resp = calltaker.post(f"/api/calls/{call.id}/accept", json={})
     assert resp.status_code == 200, resp.json
-    assert resp.json["connected"] is True
+    assert resp.json["connecting"] is True and recorder.requests == []
+    run_jobs(app)
     [sent] = [r for r in recorder.requests if r["path"].endswith("/Calls/CA200.json")]
     root = twiml(type("R", (), {"mimetype": "text/xml",
                                 "get_data": lambda self: sent["form"]["Twiml"]})())
@@ -180,6 +193,7 @@ def test_an_officer_without_a_phone_keeps_the_caller_in_the_queue(
     officer.phone = None
     session.commit()
     resp = login_as("calltaker").post(f"/api/calls/{call.id}/accept", json={})
-    assert resp.status_code == 200 and resp.json["connected"] is False
+    assert resp.status_code == 200 and resp.json["connecting"] is False
     assert resp.json["connect_error"]
+    run_jobs(app)
     assert not [r for r in recorder.requests if "/Calls/CA201" in r["path"]]
