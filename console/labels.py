@@ -105,6 +105,7 @@ LABELS = {
         "subdistrict": _l("subdistrict centre, ±3 km"),
         "district": _l("district centre, ±15 km"),
         "province": _l("province centre, ±50 km"),
+        "none": _l("no point on the map yet"),
     },
     "skill": {
         "child_protection": _l("child protection"),

@@ -76,11 +76,47 @@ def _request_nonce() -> str | None:
     return csp_nonce()
 
 
+# Leaflet writes its scale bar in "km"/"mi": ours says "กม."/"ม." in Thai (metric only). Runs
+# before the map is made (first in the map script), so the control is built with it.
+_SCALE_JS = """L.Control.Scale.prototype.options.imperial = false;
+L.Control.Scale.prototype._updateMetric = function (maxMeters) {
+  var meters = this._getRoundNum(maxMeters);
+  var text = meters < 1000 ? __M__.replace("%(num)s", meters)
+                           : __KM__.replace("%(num)s", meters / 1000);
+  this._updateScale(this._mScale, text, meters / maxMeters);
+};
+"""
+
+
+def _thai() -> bool:
+    try:
+        from flask_babel import get_locale
+
+        return str(get_locale() or "th").startswith("th")
+    except Exception:  # noqa: BLE001  (no request: a script or the bench)
+        return True
+
+
+def _scale_script() -> str:
+    import json
+
+    from flask_babel import gettext
+
+    try:
+        metres, kilometres = gettext("%(num)s m"), gettext("%(num)s km")
+    except Exception:  # noqa: BLE001  (no request: a script or the bench)
+        metres, kilometres = "%(num)s ม.", "%(num)s กม."
+    return _SCALE_JS.replace("__M__", json.dumps(metres)).replace("__KM__",
+                                                                    json.dumps(kilometres))
+
+
 def _base_map(*, tile_url: str, attribution: str, static_url: str, center, zoom: int,
               province_code: str | None, interactive: bool = True) -> folium.Map:
     """A map with local Leaflet, the configured tiles (or none) and province labels."""
     fmap = folium.Map(location=center, zoom_start=zoom, tiles=None, prefer_canvas=True,
                       control_scale=True, zoom_control=interactive, maxZoom=19)
+    fmap.get_root().script.add_child(folium.Element(_scale_script()), name="scale_units",
+                                     index=0)
     _localize(fmap, static_url, [("leaflet", "leaflet/leaflet.js")],
               [("leaflet_css", "leaflet/leaflet.css")])
     if tile_url:
@@ -88,12 +124,14 @@ def _base_map(*, tile_url: str, attribution: str, static_url: str, center, zoom:
         # servers such as OpenStreetMap's refuse requests without one, so tiles get the origin.
         folium.TileLayer(tiles=tile_url, attr=attribution or "map tiles", max_zoom=19,
                          referrer_policy="strict-origin").add_to(fmap)
+    thai = _thai()
     for place in gazetteer.provinces():
         if place.lat is None or (province_code and place.code != province_code):
             continue
+        name = escape(place.name_th if thai else place.name_en)
         folium.Marker(
             location=(place.lat, place.lon),
-            icon=folium.DivIcon(html=f'<div class="province-label">{place.name_th}</div>',
+            icon=folium.DivIcon(html=f'<div class="province-label">{name}</div>',
                                 class_name="province-label-icon"),
             interactive=False,
         ).add_to(fmap)
