@@ -92,6 +92,8 @@ def _page(**extra):
 def access_log_page():
     """Search the access log by person, phone number or user (the search is logged too)."""
     by = request.args.get("by", "person")
+    if by not in access_log.SEARCH_KINDS:
+        by = "person"
     text = (request.args.get("q") or "").strip()[:120]
     try:
         page = max(1, min(int(request.args.get("page", "1")), 100000))
