@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from console.db import utcnow
 from console.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from console.models import User
+from console.privacy import mask_national_ids
 from console.service import record_audit
 from dispatch import service as dispatch_service
 from dispatch.enums import OPEN_STATUSES, Category, IncidentStatus, Priority, Source
@@ -398,7 +399,7 @@ def report_payload(report: Report) -> dict:
     """What the dispatcher desk shows about a citizen report (no photo bytes, no token)."""
     return {
         "id": report.id, "source": report.source.value, "category": report.category.value,
-        "description": report.description, "contact": report.contact,
+        "description": mask_national_ids(report.description), "contact": report.contact,
         "line_user_id": report.line_user_id, "lat": report.lat, "lon": report.lon,
         "accuracy_m": report.accuracy_m, "status": report.status.value,
         "incident_id": report.incident_id, "created_at": report.created_at.isoformat(),

@@ -660,6 +660,14 @@ def test_desks_that_do_not_need_national_ids_see_them_masked(world, session, log
                                        json={"team_id": team2}).status_code == 200
     job = login_as("team2").get("/api/state").get_data(as_text=True)
     assert MASKED in job and NID_DASHED not in job
+    # A citizen's report as the dispatcher reads it.
+    key = {"X-Api-Key": make_api_key(world.app)}
+    made = world.app.test_client().post("/api/v1/reports", headers=key, json=report_body(
+        PSL, description=f"ผู้ป่วยติดเตียง บัตร {NID}")).json
+    session.expire_all()
+    report_incident = session.get(Report, made["id"]).incident_id
+    listed = login_as("dispatcher").get(f"/api/incidents/{report_incident}/reports")
+    assert MASKED in listed.get_data(as_text=True) and NID not in listed.get_data(as_text=True)
     # Case management sees the ID (its own case record keeps the text as typed).
     world.case  # noqa: B018
     cases = login_as("caseworker").get("/api/cases").get_data(as_text=True)
