@@ -96,7 +96,7 @@ def test_phone_display_is_thai_style():
 
 def test_buddhist_era_dates_in_bangkok_time():
     at = datetime(2026, 11, 21, 18, 5, tzinfo=UTC)  # 01:05 on the 22nd in Bangkok
-    assert format_be(at, lang="th") == "22 พ.ย. 2569 01:05"
+    assert format_be(at, lang="th") == "22 พ.ย. 2569 01.05 น."  # the Thai official way
     assert format_be(at, lang="en") == "22 Nov 2569 BE 01:05"
     assert format_be(None) == ""
 
