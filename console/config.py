@@ -181,6 +181,8 @@ def load_config() -> dict:
         "RETENTION_INCIDENTS_DAYS": int(os.environ.get("RETENTION_INCIDENTS_DAYS", "3650")),
         "RETENTION_CASES_DAYS": int(os.environ.get("RETENTION_CASES_DAYS", "3650")),
         "RETENTION_AUDIT_DAYS": int(os.environ.get("RETENTION_AUDIT_DAYS", "3650")),
+        # Ended login sessions (staff addresses and browsers).
+        "RETENTION_SESSIONS_DAYS": int(os.environ.get("RETENTION_SESSIONS_DAYS", "90")),
         "DESK_IDEMPOTENCY_HOURS": float(os.environ.get("DESK_IDEMPOTENCY_HOURS", "24")),
         "ESS_IDEMPOTENCY_HOURS": float(os.environ.get("ESS_IDEMPOTENCY_HOURS", "24")),
         # What Socket.IO sends each console is summarised in the access log when it

@@ -48,6 +48,7 @@ class RetentionSettings:
     incidents_days: int = 3650
     cases_days: int = 3650
     audit_days: int = 3650
+    sessions_days: int = 90
     desk_idempotency_hours: float = 24
     ess_idempotency_hours: float = 24
     batch: int = 500
@@ -64,6 +65,7 @@ def settings_from(config) -> RetentionSettings:
         incidents_days=config["RETENTION_INCIDENTS_DAYS"],
         cases_days=config["RETENTION_CASES_DAYS"],
         audit_days=config["RETENTION_AUDIT_DAYS"],
+        sessions_days=config["RETENTION_SESSIONS_DAYS"],
         desk_idempotency_hours=config["DESK_IDEMPOTENCY_HOURS"],
         ess_idempotency_hours=config["ESS_IDEMPOTENCY_HOURS"],
         batch=config["RETENTION_BATCH"],
@@ -262,6 +264,34 @@ def anonymise_cases(session: Session, ids: list[int]) -> None:
         safety_risks="", needs="").execution_options(**quiet))
     session.execute(update(PlanAction).where(PlanAction.case_id.in_(ids))
                     .values(title="", note="").execution_options(**quiet))
+    from cases.models import FollowUp, Referral, ReferralEvent
+
+    # Referrals keep their agency, status and dates (statistics per agency); what was shared,
+    # said and who answered goes, and so do the addresses the link was opened from.
+    referral_ids = select(Referral.id).where(Referral.case_id.in_(ids))
+    session.execute(update(Referral).where(Referral.case_id.in_(ids)).values(
+        shared={}, service="", responder_name="", decline_reason="", outcome="",
+        nonce_hash=None).execution_options(**quiet))
+    session.execute(update(ReferralEvent).where(ReferralEvent.referral_id.in_(referral_ids))
+                    .values(ip=None, note="").execution_options(**quiet))
+    session.execute(update(FollowUp).where(FollowUp.case_id.in_(ids)).values(
+        purpose="", outcome="", client_feedback="").execution_options(**quiet))
+
+
+def _sessions(session: Session, now: datetime, s: RetentionSettings) -> int:
+    """Ended login sessions (they hold staff addresses and browsers) after sessions_days."""
+    from console.models import UserSession
+
+    cutoff = _cutoff(now, s.sessions_days)
+    if cutoff is None:
+        return 0
+    ids = _ids(session, select(UserSession.id).where(
+        or_(UserSession.revoked_at < cutoff, UserSession.last_seen_at < cutoff))
+        .order_by(UserSession.id), s.batch)
+    if not ids:
+        return 0
+    session.execute(delete(UserSession).where(UserSession.id.in_(ids)))
+    return len(ids)
 
 
 def _audit(session: Session, now: datetime, s: RetentionSettings) -> int:
@@ -307,6 +337,7 @@ KINDS: dict[str, Callable[[Session, datetime, RetentionSettings], int]] = {
     "incidents": _incidents,
     "cases": _cases,
     "audit": _audit,
+    "sessions": _sessions,
     "idempotency": _idempotency,
 }
 

@@ -172,3 +172,36 @@ def test_follow_ups_and_the_one_week_rule_after_a_referral(app, login_as, sessio
         "to": "closed", "reason": "ช่วยเหลือครบแล้ว", "client_feedback": "พอใจมาก"})
     assert closed.status_code == 200
     assert worker.get("/api/cases?past_week=1").json["items"] == []  # closed: no longer late
+
+
+def test_retention_anonymises_referrals_and_follow_ups_of_old_closed_cases_and_old_sessions(
+        app, login_as, session):
+    from cases.models import FollowUp
+    from console.models import UserSession
+    from console.retention import RetentionSettings, enforce_retention
+
+    case, worker = planned_case(login_as, session)
+    agency = session.scalar(select(Agency).where(Agency.province_code == "65"))
+    worker.post(f"/api/cases/{case.id}/consents", json={"items": ["story", "identity"],
+                                                        "given_on": "01/11/2569"})
+    sent = worker.post(f"/api/cases/{case.id}/referrals", json={
+        "agency_id": agency.id, "service": "บ้านพัก", "items": ["story", "identity"]}).json
+    agency_page(app.test_client(), "/r/" + sent["link"].rsplit("/r/", 1)[1],
+                to="declined", name="นาง ก", note="เตียงเต็ม")
+    worker.post(f"/api/cases/{case.id}/follow-ups", json={
+        "kind": "visit", "due_on": "31/12/2599", "purpose": "เยี่ยมบ้านนางบัวผัน"})
+    assert worker.post(f"/api/cases/{case.id}/move", json={
+        "to": "closed", "reason": "ย้ายออก"}).status_code == 200
+    later = utcnow() + timedelta(days=3651)
+    settings = RetentionSettings(cases_days=3650, sessions_days=90)
+    enforce_retention(session=session, now=later, settings=settings)
+    session.commit()
+    session.expire_all()
+    referral = session.get(Referral, sent["id"])
+    assert referral.shared == {} and referral.responder_name == "" and referral.decline_reason == ""
+    assert referral.status.value == "declined" and referral.agency_id == agency.id  # statistics
+    assert all(e.ip is None for e in referral.events)
+    follow_up = session.scalar(select(FollowUp))
+    assert follow_up.purpose == "" and follow_up.kind.value == "visit"
+    # Logins older than the sessions' retention are gone (they hold addresses and browsers).
+    assert session.scalars(select(UserSession)).all() == []
