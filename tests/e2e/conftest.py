@@ -1,9 +1,33 @@
-"""End-to-end tests run on SQLite and, when available, on PostgreSQL."""
+"""End-to-end tests run on SQLite and, when available, on PostgreSQL.
+
+The slowest ones (a browser, or real server processes killed and restarted) run on one backend:
+PostgreSQL when it is there (CI, production), else SQLite; what they test does not depend on
+the database, and the rest of the suite covers both. This keeps CI well under 30 minutes.
+"""
 
 import pytest
 
-from tests.conftest import REDIS_URL, need
+from tests.conftest import PG_URL, REDIS_URL, need
 from tests.e2e.server import prepare
+
+# Modules that run on one backend only (see above).
+ONE_BACKEND_MODULES = ("test_browser_", "test_faults", "test_jobs_process")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect the other backend's variant of the slow modules."""
+    keep_backend = "postgresql" if PG_URL.startswith("postgresql") else "sqlite"
+    dropped, kept = [], []
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+        if module.startswith(ONE_BACKEND_MODULES) and backend and backend != keep_backend:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
