@@ -93,14 +93,9 @@ class PersonIn(Schema):
     target_groups: list[TargetGroup] = Field(default_factory=list, max_length=11)
 
     @field_validator("national_id", "birth_date", "phone", "province_code", "district_code",
-                     "subdistrict_code", "no_id_reason", mode="before")
+                     "subdistrict_code", "no_id_reason", "age_years", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
-        return None if value == "" else value
-
-    @field_validator("age_years", mode="before")
-    @classmethod
-    def _blank_age(cls, value: object) -> object:
         return None if value == "" else value
 
     @field_validator("national_id")
