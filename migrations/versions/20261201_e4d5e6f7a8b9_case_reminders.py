@@ -1,0 +1,25 @@
+"""case reminders on durable timers, referral links sent as jobs, referral views (issue 13)
+
+Revision ID: e4d5e6f7a8b9
+Revises: e3c4d5e6f7a8
+Create Date: 2026-12-01 13:00:00
+"""
+from typing import Sequence, Union
+
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+
+# revision identifiers, used by Alembic.
+revision: str = 'e4d5e6f7a8b9'
+down_revision: Union[str, Sequence[str], None] = 'e3c4d5e6f7a8'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
