@@ -30,6 +30,14 @@ LABELS = {
         "P3": _l("P3 soon"),
         "P4": _l("P4 no time pressure"),
     },
+    # The badge beside an incident: the level in words, as Thai official papers mark urgency
+    # (ด่วนที่สุด, ด่วนมาก, ด่วน); the code P1-P4 stays an identifier (classes, API, ladders).
+    "priority_short": {
+        "P1": pgettext("priority", "Most urgent"),
+        "P2": pgettext("priority", "Very urgent"),
+        "P3": pgettext("priority", "Urgent"),
+        "P4": pgettext("priority", "Not urgent"),
+    },
     "status": {
         "new": _l("New"),
         "assigned": _l("Offered, awaiting acknowledgement"),
@@ -266,13 +274,8 @@ LABELS = {
 
 
 # Priority spelled out in words, for messages outside the console (police, EMS, agencies read
-# them without knowing the P1-P4 codes).
-PRIORITY_WORDS = {
-    "P1": _l("most urgent: life in danger now"),
-    "P2": _l("urgent"),
-    "P3": _l("soon"),
-    "P4": _l("no time pressure"),
-}
+# them without knowing the P1-P4 codes): the same words as on the screens.
+PRIORITY_WORDS = LABELS["priority"]
 
 # Field names of the forms and APIs, as the error page names them (never the raw key).
 FIELD_LABELS = {

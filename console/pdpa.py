@@ -16,7 +16,7 @@ from flask_login import current_user
 from console import access_log, data_subjects
 from console.db import BANGKOK, utcnow
 from console.errors import N_, ValidationFailed
-from console.labels import format_be
+from console.labels import format_be, labels_json
 from console.web import db, desk_required, translate, wants_json
 
 log = logging.getLogger(__name__)
@@ -130,6 +130,12 @@ def _scope() -> str | None:
     return None if current_user.is_national else current_user.province_code
 
 
+# The label groups of the codes an export holds (its legend).
+EXPORT_LABELS = ("category", "priority", "status", "outcome", "call_reason", "call_status",
+                 "age_group", "sex", "vulnerable_group", "flag_level", "person_role",
+                 "target_group", "case_status")
+
+
 @bp.get("/desk/pdpa/export")
 @desk_required("supervisor")
 def export():
@@ -137,6 +143,9 @@ def export():
     file; the export is written to the access log."""
     subject = data_subjects.find(session=db(), scope=_scope(), **_subject_args(request.args))
     body = data_subjects.export(subject, now=utcnow())
+    # The codes stay as they are (data); what each means, in the reader's language.
+    every = labels_json()
+    body["labels"] = {group: every[group] for group in EXPORT_LABELS}
     access_log.log_read("export", entity="subject", subjects=subject.refs(),
                         kind=subject.kind, request=subject.digest(current_app.secret_key),
                         records_in_other_provinces=subject.outside)

@@ -26,7 +26,7 @@ from console import service as console_service
 from console.access_log import log_read
 from console.db import BANGKOK, utcnow
 from console.enums import DESK_ROLES, Role
-from console.labels import labels_json, shift_name
+from console.labels import label, labels_json, shift_name
 from console.sockets import close_session_sockets
 from console.web import db, desk_required, safe_next
 
@@ -292,7 +292,8 @@ def shift_print_map():
                                                  since=shift_start(utcnow()))
     log_read("map", entity="incident", map="shift",
              subjects={"incident": [i.id for i in incidents]})
-    points = [geo_map.MapPoint(i.lat, i.lon, f"{i.ref} {i.priority.value}", i.priority.value)
+    points = [geo_map.MapPoint(i.lat, i.lon, f"{i.ref} {label('priority_short', i.priority)}",
+                               i.priority.value)
               for i in incidents if i.lat is not None]
     return geo_map.print_map(
         tile_url=current_app.config["MAP_TILE_URL"],

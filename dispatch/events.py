@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from console import realtime
 from console.privacy import mask_national_ids
@@ -138,10 +138,15 @@ def team_updated(*, session: Session, team: Team) -> dict:
 
 
 def alarm_payload(alarm: Alarm) -> dict[str, Any]:
-    """What the alarm banner shows."""
+    """What the alarm banner shows (the incident by its reference number, as everywhere)."""
+    incident = None
+    if alarm.incident_id is not None:
+        session = object_session(alarm)
+        incident = session.get(Incident, alarm.incident_id) if session is not None else None
     return {
         "id": alarm.id, "kind": alarm.kind.value, "province_code": alarm.province_code,
         "team_id": alarm.team_id, "incident_id": alarm.incident_id,
+        "incident_ref": incident.ref if incident is not None else None,
         "raised_at": _iso(alarm.raised_at), "lat": alarm.lat, "lon": alarm.lon,
         "note": mask_national_ids(alarm.note), "handled_at": _iso(alarm.handled_at),
         "contact_name": alarm.contact_name or "", "contact_phone": alarm.contact_phone,

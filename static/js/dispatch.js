@@ -87,7 +87,7 @@ function render() {
   for (const sel of body.querySelectorAll("select")) chosen[sel.dataset.testid] = sel.value;
   body.replaceChildren(...sorted().map((inc) => el("tr",
     { class: `prio-row-${inc.priority} status-${inc.status}`, dataset: { id: inc.id, status: inc.status }, "data-testid": `incident-${inc.id}` },
-    el("td", {}, el("span", { class: `prio-badge prio-${inc.priority}`, title: label("priority", inc.priority) }, inc.priority)),
+    el("td", {}, el("span", { class: `prio-badge prio-${inc.priority}`, title: label("priority", inc.priority) }, label("priority_short", inc.priority))),
     el("td", {}, el("a", { href: `/desk/incidents/${inc.id}` }, el("strong", {}, inc.ref)),
       (reportCounts.get(inc.id) || 0) > 1 ? el("span", { class: "count", "data-testid": `reports-${inc.id}` },
         ` ${reportCounts.get(inc.id)} ${T.reports}`) : null, el("br"),

@@ -34,7 +34,7 @@ function render() {
   box.hidden = !job;
   if (!job) return;
   const set = (id, text) => { document.getElementById(id).textContent = text || ""; };
-  set("job-prio", job.priority);
+  set("job-prio", label("priority_short", job.priority));
   document.getElementById("job-prio").className = `prio-badge prio-${job.priority}`;
   document.getElementById("job-prio").title = label("priority", job.priority);
   set("job-ref", job.ref);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -94,6 +95,10 @@ def test_an_unacknowledged_p1_climbs_the_admins_ladder_up_to_the_police(app, log
     [text] = list(texts)
     assert incident["ref"] in text.body and "1300" in text.body
     assert "ผู้แจ้ง" not in text.body and "081" not in text.body  # no caller data leaves
+    # The priority in words, never a bare code (glossary), in every SMS sent so far.
+    assert "ด่วนที่สุด" in text.body
+    assert not [m.body for m in session.scalars(select(OutboundMessage))
+                if re.search(r"\bP[1-4]\b", m.body)]
 
     # Rung 5 (the last): police 191 shown to the supervisors to phone; no SMS to a short code.
     fired = _fire(app, session, t3 + timedelta(seconds=121 + 301))
@@ -113,6 +118,7 @@ def test_an_unacknowledged_p1_climbs_the_admins_ladder_up_to_the_police(app, log
     shown = login_as("supervisor").get("/api/alarms").json
     assert {"contact_name": "ตำรวจ", "contact_phone": "191"}.items() <= next(
         a for a in shown if a["note"] == "outside_responder").items()
+    assert {a["incident_ref"] for a in shown} == {incident["ref"]}  # the banner's reference
 
 
 def test_an_acknowledgement_stops_the_ladder(app, login_as, session):

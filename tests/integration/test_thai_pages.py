@@ -69,3 +69,21 @@ def test_rendered_desks_write_times_the_thai_way(login_as):
     assert "คำแนะนำที่ให้ผู้แจ้ง" in page  # the field, the other meaning of "Advice given"
     supervisor = login_as("supervisor").get("/desk/supervisor").get_data(as_text=True)
     assert re.search(r"เวรนี้ \((08\.30–16\.30|16\.30–08\.30) น\.\)", supervisor)
+
+
+def test_a_persons_export_says_what_its_codes_mean(login_as):
+    """The export keeps codes as data (P1, children...) and carries their labels, in Thai."""
+    from tests.conftest import incident_body
+
+    assert login_as("calltaker").post("/api/calls", json=incident_body()).status_code == 201
+    supervisor = login_as("supervisor")
+    data = supervisor.get("/desk/pdpa/export", query_string={"phone": "081-234-5678"}).json
+    [incident] = data["incidents"]
+    labels = data["labels"]
+    assert incident["priority"] == "P1"
+    assert labels["priority"]["P1"].startswith("ด่วนที่สุด")
+    assert labels["category"][incident["category"]] == "เด็กและเยาวชน"
+    assert labels["status"][incident["status"]] == "ใหม่"
+    for group in labels.values():
+        for text in group.values():
+            assert re.search("[ก-๙]", text) and not re.search(r"\bP\d\b", text), text
