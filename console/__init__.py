@@ -91,7 +91,7 @@ def _relay_loop(app: Flask) -> None:
     import logging
     import time
 
-    from console import pdpa, relay
+    from console import metrics, pdpa, relay
     from console.db import utcnow
 
     log = logging.getLogger("console.relay")
@@ -103,6 +103,7 @@ def _relay_loop(app: Flask) -> None:
 
     def send_local(name: str, envelope: dict, rooms: list[str]) -> None:
         manager.emit(name, envelope, namespace="/", room=rooms, ignore_queue=True)
+        metrics.RELAYED.inc()
 
     while True:
         socketio.sleep(app.config["RELAY_SECONDS"])
@@ -146,6 +147,7 @@ def _timer_loop(app: Flask) -> None:
     """Fire due timers (offer lapses, check-ins) every TIMER_POLL_SECONDS, forever."""
     import logging
 
+    from console import metrics
     from console.db import utcnow
     from dispatch import flows as dispatch_flows
     from dispatch import service as dispatch_service
@@ -156,12 +158,15 @@ def _timer_loop(app: Flask) -> None:
         with app.app_context():
             session = app.extensions["db_factory"]()
             try:
+                now = utcnow()
                 fired = dispatch_service.fire_due_timers(
-                    session=session, now=utcnow(), policy=escalation_policy(app.config),
+                    session=session, now=now, policy=escalation_policy(app.config),
                     choose=dispatch_service.choose_next_team(
                         app.extensions["positions"], travel_settings(app.config),
                         app.config["POSITION_MAX_AGE_MINUTES"]),
                 )
+                if fired:
+                    metrics.timers_fired(metrics.fired_timer_lags(session, now))
                 # NOTE: the SMS are queued in the timer pass's own transaction (jobs/).
                 dispatch_flows.after_timers(
                     session=session, fired=fired,
@@ -216,6 +221,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the console application."""
     from console import (
         all_models,  # noqa: F401  (every table registered)
+        health,
+        metrics,
         realtime,
         routes,
         sockets,
@@ -311,12 +318,16 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                                            app.config["SOCKETIO_CHANNEL"]),
         cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS"),
         json=Utf8Json,
+        # NOTE: websocket only (SOCKETIO_TRANSPORTS=websocket) needs no sticky sessions behind
+        # a load balancer: a long-polling client's requests must all reach one process.
+        transports=app.config["SOCKETIO_TRANSPORTS"],
     )
     if not app.config["SOCKETIO_WS_COMPRESSION"]:
         app.wsgi_app = without_websocket_compression(app.wsgi_app)
 
     def _send(name: str, envelope: dict, rooms: list[str]) -> None:
         socketio.emit(name, envelope, to=rooms)
+        metrics.event_emitted(name)
 
     factory.configure(info={realtime.SENDER_KEY: _send})
 
@@ -362,6 +373,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _subscribe_domain_events()
     web.register_error_handlers(app)
     routes.register(app)
+    health.register(app)
     sockets.register()
     if jobs_enabled and not app.config.get("TESTING"):
         socketio.start_background_task(jobs_worker.run_forever, app)  # NOTE: kinds registered

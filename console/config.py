@@ -35,6 +35,14 @@ def _max_content_length() -> int:
     return int(os.environ.get("MAX_CONTENT_LENGTH") or photos + 1024 * 1024)
 
 
+def _transports(value: str) -> list[str]:
+    """SOCKETIO_TRANSPORTS as a list; anything but websocket and polling stops the start."""
+    items = [t.strip().lower() for t in value.split(",") if t.strip()]
+    if not items or any(t not in ("websocket", "polling") for t in items):
+        raise ValueError(f"SOCKETIO_TRANSPORTS must list websocket and/or polling, not {value!r}")
+    return items
+
+
 def load_config() -> dict:
     """Build the Flask config mapping from the environment."""
     default_db = f"sqlite:///{BASE_DIR / 'instance' / 'console.db'}"
@@ -50,6 +58,13 @@ def load_config() -> dict:
         # Per-message deflate on the consoles' websockets (off: it cost half the server's CPU
         # at 500 consoles for ~1 KB events; see docs/benchmarks.md).
         "SOCKETIO_WS_COMPRESSION": _bool("SOCKETIO_WS_COMPRESSION", False),
+        # Transports the consoles may use, in order: "websocket" alone behind a load balancer
+        # with several processes (no sticky sessions needed; docs/deploy.md).
+        "SOCKETIO_TRANSPORTS": _transports(os.environ.get("SOCKETIO_TRANSPORTS",
+                                                          "websocket,polling")),
+        # /metrics (console/health.py): with a token, only `Authorization: Bearer <token>`;
+        # without, only direct loopback requests (never through the reverse proxy).
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "120")),
         "SESSION_MAX_HOURS": int(os.environ.get("SESSION_MAX_HOURS", "16")),
         # How often each process closes the sockets of sessions that ended elsewhere.

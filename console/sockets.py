@@ -9,7 +9,7 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, disconnect, emit, join_room
 from sqlalchemy.exc import SQLAlchemyError
 
-from console import realtime, web
+from console import metrics, realtime, web
 from console.access_log import reads_of
 from console.db import utcnow
 from console.extensions import socketio
@@ -56,6 +56,7 @@ def on_connect(auth=None):
                         rooms=rooms_for_user(current_user), now=utcnow())
     emit("hello", {"head": realtime.head(web.db()), "rooms": sorted(rooms_for_user(current_user)),
                    "heartbeat": current_app.config["SYNC_HEARTBEAT_SECONDS"]})
+    metrics.socket_connected()
 
 
 @socketio.on(REPLAY_EVENT)
@@ -74,6 +75,7 @@ def on_replay(data):
         reads = reads_of(socketio.server.manager)
         if reads is not None and page["events"]:
             reads.direct(request.sid, (e.get("name", "") for e in page["events"]))
+        metrics.replay_sent(len(page["events"]))
         return page
     except SQLAlchemyError:
         # NOTE: the database is unreachable: answer at once so the console keeps saying it is
@@ -86,6 +88,7 @@ def on_replay(data):
 @socketio.on("disconnect")
 def on_disconnect(*_args):
     """Forget the socket's session; its access-log summary is written by the relay loop."""
+    metrics.socket_disconnected()
     _SOCKET_SESSIONS.pop(request.sid, None)
     reads = reads_of(socketio.server.manager)
     if reads is not None:

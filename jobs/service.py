@@ -304,6 +304,10 @@ def _fail(session: Session, ctx: JobContext, worker_id: str, failure: JobFailed,
     won = session.execute(
         update(OutboundJob).where(_mine(job.id, worker_id)).values(**values)
         .execution_options(synchronize_session=False)).rowcount
+    if won:
+        from console import metrics
+
+        metrics.job_failed(job.kind, state is JobState.DEAD)
     if won and state is JobState.DEAD:
         session.refresh(job)
         _announce_dead(session, job)

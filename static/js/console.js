@@ -301,7 +301,8 @@ const Live = {
     this.names = names;
     this.setConn("connecting");
     await this.loadState();
-    const socket = io({ transports: ["websocket", "polling"] });
+    // SOCKETIO_TRANSPORTS: websocket alone behind a load balancer (no sticky sessions).
+    const socket = io({ transports: PAGE.transports || ["websocket", "polling"] });
     this.socket = socket;
     for (const name of new Set([...names, ...(this.extraNames || [])])) {
       socket.on(name, (env) => {

@@ -439,6 +439,9 @@ EXEMPT = {
     "accounts.password": "the user's own password",
     "accounts.setup": "the user's own second factor",
     "accounts.renew_recovery_codes": "the user's own recovery codes",
+    # Counts only; its own gate (METRICS_TOKEN, else direct loopback) is tested in test_health:
+    # the test client's requests come from loopback.
+    "health.metrics_page": "process metrics behind a token or loopback (test_health)",
 }
 WEBHOOKS = {  # signed by the provider: refused unsigned (see test_signed_and_keyed_routes)
     # The agency's referral page: the signed, expiring link is the key (test_case_referrals).
@@ -623,6 +626,9 @@ def probes(w: dict) -> dict[str, list[Probe]]:
         "geo.search": [Probe("GET", "/api/geo/search?q=%E0%B8%9E", geo)],
         "geo.reverse": [Probe("GET", "/api/geo/reverse?lat=16.8&lon=100.26", geo)],
         "geo.geocode": [Probe("GET", "/api/geo/geocode?q=%E0%B8%9E", geo)],
+        # Probes for the load balancer (test_health): no login, nothing personal in them.
+        "health.healthz": [Probe("GET", "/healthz", ALL_USERS | {"anonymous"})],
+        "health.readyz": [Probe("GET", "/readyz", ALL_USERS | {"anonymous"})],
     }
 
 
