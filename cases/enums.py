@@ -73,6 +73,23 @@ class NoIdReason(StrEnum):
     FOREIGN = "foreign"
 
 
+class TransferStatus(StrEnum):
+    """A case's transfer to another province: proposed, then accepted by the receiving
+    province (the case moves) or declined with a reason (the case stays)."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+# A pending transfer is answered once; an answered one is final.
+TRANSFER_TRANSITIONS: dict[TransferStatus, frozenset[TransferStatus]] = {
+    TransferStatus.PENDING: frozenset({TransferStatus.ACCEPTED, TransferStatus.DECLINED}),
+    TransferStatus.ACCEPTED: frozenset(),
+    TransferStatus.DECLINED: frozenset(),
+}
+
+
 class TargetGroup(StrEnum):
     """The seeds' target groups (กลุ่มเป้าหมาย)."""
 

@@ -33,6 +33,7 @@ def case_payload(case: Case) -> dict[str, Any]:
         "priority": case.priority,
         "summary": case.summary,
         "province_code": case.province_code,
+        "transfer_to_province": case.transfer_to_province,
         "place": place_names(case.province_code, case.district_code, case.subdistrict_code),
         "people_count": len(case.people),
         "opened_at": case.opened_at.isoformat(),
@@ -49,6 +50,36 @@ def case_updated(*, session: Session, case: Case) -> dict:
     """A case moved or changed: the case desks of its province hear (no personal data)."""
     rooms = case_rooms(case.province_code)
     return realtime.publish(session, CASE_UPDATED, case_payload(case), rooms)
+
+
+CASE_TRANSFER = "case.transfer"
+
+
+def transfer_payload(transfer, case: Case) -> dict[str, Any]:
+    """A transfer between provinces as both case desks list it: what the receiving province
+    needs to decide (the case's number, category, summary and the reason), no person's data."""
+
+    def iso(value):
+        return value.isoformat() if value else None
+
+    return {
+        "id": transfer.id, "case_id": case.id, "case_ref": case.ref,
+        "category": case.category, "summary": case.summary,
+        "from_province": transfer.from_province, "to_province": transfer.to_province,
+        "from_place": place_names(transfer.from_province, None, None),
+        "to_place": place_names(transfer.to_province, None, None),
+        "status": transfer.status.value, "reason": transfer.reason,
+        "answer_reason": transfer.answer_reason, "proposed_at": iso(transfer.proposed_at),
+        "answered_at": iso(transfer.answered_at), "version": transfer.version,
+    }
+
+
+def case_transfer(*, session: Session, case: Case, transfer) -> dict:
+    """A transfer was proposed, accepted or declined: the case desks of both provinces hear
+    (the sending one drops an accepted case, the receiving one lists what waits for it)."""
+    rooms = list(dict.fromkeys(case_rooms(transfer.from_province)
+                               + case_rooms(transfer.to_province)))
+    return realtime.publish(session, CASE_TRANSFER, transfer_payload(transfer, case), rooms)
 
 
 def person_payload(person) -> dict[str, Any]:

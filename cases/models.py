@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cases import enums as case_enums
 from cases.enums import (
     ActionStatus,
     AgencyKind,
@@ -66,6 +67,8 @@ class Case(Base):
     address_text: Mapped[str] = mapped_column(Text, default="")
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
+    # While a transfer to another province waits for its answer (cases/transfers.py).
+    transfer_to_province: Mapped[str | None] = mapped_column(String(2))
     precision: Mapped[str] = mapped_column(String(12))
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
@@ -121,6 +124,54 @@ class CasePerson(Base):
     subdistrict_code: Mapped[str | None] = mapped_column(String(6))
     address_text: Mapped[str] = mapped_column(Text, default="")
     target_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The person this row identifies (one person, many cases); None while unidentified.
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    # The name's Thai phonetic key (cases/phonetic.py): possible duplicates are one query.
+    name_key: Mapped[str | None] = mapped_column(String(40), index=True)
+
+    person: Mapped[Person | None] = relationship()
+
+
+class Person(Base):
+    """One person across cases: each case's row of them (CasePerson) points here. A merge keeps
+    both histories: the other person's rows are moved to the kept one and its own record stays
+    as a tombstone saying into whom, by whom, when and why."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    merged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    merge_reason: Mapped[str] = mapped_column(Text, default="")
+    # The rows it had when merged (case_person ids), kept for the audit.
+    merged_rows: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class CaseTransfer(Base):
+    """A case's transfer to another province: proposed with a reason, answered once by a case
+    worker or supervisor of the receiving province (accepted: the case moves; declined with a
+    reason: it stays). Two answering at once: the version lets one win."""
+
+    __tablename__ = "case_transfer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("welfare_case.id"), index=True)
+    from_province: Mapped[str] = mapped_column(String(2))
+    to_province: Mapped[str] = mapped_column(String(2), index=True)
+    status: Mapped[case_enums.TransferStatus] = mapped_column(
+        str_enum(case_enums.TransferStatus), default=case_enums.TransferStatus.PENDING)
+    reason: Mapped[str] = mapped_column(Text)
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    answer_reason: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
 
 
 class CaseTimelineEntry(Base):

@@ -110,6 +110,99 @@ def reveal_national_id(case_id: int, person_id: int):
     return response
 
 
+@bp.post(f"/{ID}/people/duplicates")
+@desk_required("cases")
+def person_duplicates(case_id: int):
+    """Possible duplicates of the person being entered on this case's form (the same national
+    ID, or a name that sounds the same with the same birth year or district), with the reasons;
+    national IDs masked; the read is written to the access log."""
+    from cases import persons
+    from cases.schemas import DuplicateCheckIn
+    from console.access_log import log_read
+
+    session = db()
+    service.check_access(session=session, case_id=case_id, user=current_user)
+    case = _case_row(case_id)
+    data = parse(DuplicateCheckIn, json_body())
+    probe = persons.Probe(full_name=data.full_name, national_id=data.national_id,
+                          birth_date=data.born(), age_years=data.age_years,
+                          province_code=data.province_code or case.province_code,
+                          district_code=data.district_code or case.district_code)
+    found = persons.find_duplicates(session=session, user=current_user, probe=probe)
+    log_read("person_duplicates", entity="case", entity_id=case.id,
+             subjects={"case_person": [f["case_person_id"] for f in found]})
+    return jsonify({"candidates": found})
+
+
+@bp.post("/persons/merge")
+@desk_required("cases")
+@idempotent
+def merge_persons():
+    """Merge a person into another (case workers and supervisors of their province)."""
+    from cases import persons
+    from cases.schemas import MergeIn
+
+    data = parse(MergeIn, json_body())
+    session = db()
+    kept = persons.merge(session=session, keep_person_id=data.keep_person_id,
+                         merge_person_id=data.merge_person_id, reason=data.reason,
+                         by=current_user)
+    return commit_answer(session, {"person_id": kept.id,
+                                   "merged_person_id": data.merge_person_id})
+
+
+@bp.post(f"/{ID}/transfer")
+@desk_required("cases")
+@idempotent
+def propose_transfer(case_id: int):
+    """Propose the case's transfer to another province, with the reason."""
+    from cases import transfers
+    from cases.schemas import TransferIn
+
+    service.check_access(session=db(), case_id=case_id, user=current_user)
+    data = parse(TransferIn, json_body())
+    session = db()
+    transfer = transfers.propose(session=session, case_id=case_id, to_province=data.to_province,
+                                 reason=data.reason, by=current_user, version=data.version)
+    return commit_answer(session, events.transfer_payload(transfer, _case_row(transfer.case_id)),
+                         201)
+
+
+def _case_row(case_id: int):
+    """A case by its id (its access already checked)."""
+    from cases.models import Case
+
+    return db().get(Case, case_id)
+
+
+@bp.get("/transfers")
+@desk_required("cases")
+def incoming_transfers():
+    """Transfers waiting for the user's province to accept or decline."""
+    from cases import transfers
+    from console.access_log import log_read
+
+    rows = transfers.incoming(session=db(), user=current_user)
+    log_read("case_transfers", entity="case", subjects={"case": [c.id for _t, c in rows]})
+    return jsonify({"items": [events.transfer_payload(t, c) for t, c in rows]})
+
+
+@bp.post("/transfers/<int(max=2147483647):transfer_id>/<any(accept, decline):answer>")
+@desk_required("cases")
+@idempotent
+def answer_transfer(transfer_id: int, answer: str):
+    """Accept a transfer (the case comes into this province's queue) or decline it (reason)."""
+    from cases import transfers
+    from cases.schemas import TransferAnswerIn
+
+    data = parse(TransferAnswerIn, json_body())
+    session = db()
+    transfer = transfers.answer(session=session, transfer_id=transfer_id,
+                                accept=answer == "accept", reason=data.reason,
+                                by=current_user, version=data.version)
+    return commit_answer(session, events.transfer_payload(transfer, _case_row(transfer.case_id)))
+
+
 @bp.put(f"/{ID}/assessment")
 @desk_required("cases")
 @idempotent

@@ -151,6 +151,78 @@ class PersonIn(Schema):
         return date.fromisoformat(self.birth_date) if self.birth_date else None
 
 
+class DuplicateCheckIn(Schema):
+    """What the person form has so far, to look for possible duplicates while it is typed: an
+    ID that is not yet 13 valid digits, or a date not yet whole, is simply not used."""
+
+    full_name: str = Field(default="", max_length=200)
+    national_id: str | None = Field(default=None, max_length=17)
+    birth_date: str | None = Field(default=None, max_length=10)
+    age_years: int | None = Field(default=None, ge=0, le=130)
+    province_code: str | None = Field(default=None, max_length=2)
+    district_code: str | None = Field(default=None, max_length=4)
+
+    @field_validator("national_id", mode="before")
+    @classmethod
+    def _usable_id(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return None
+        digits = value.replace("-", "").replace(" ", "")
+        return digits if thai_id_is_valid(digits) else None
+
+    @field_validator("birth_date", mode="before")
+    @classmethod
+    def _usable_date(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
+            return None
+        try:
+            return parse_thai_date(value).isoformat()
+        except FieldError:
+            return None
+
+    @field_validator("age_years", "province_code", "district_code", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    def born(self) -> date | None:
+        """The birth date, when one was typed whole."""
+        return date.fromisoformat(self.birth_date) if self.birth_date else None
+
+
+class MergeIn(Schema):
+    """Merge two persons into one: the kept person gets the other's rows in every case."""
+
+    keep_person_id: int = Field(ge=1, le=2**31 - 1, strict=True)
+    merge_person_id: int = Field(ge=1, le=2**31 - 1, strict=True)
+    reason: str = Field(default="", max_length=4000)
+
+
+class TransferIn(Schema):
+    """Propose the case's transfer to another province, with the reason."""
+
+    to_province: str = Field(min_length=1, max_length=2)
+    reason: str = Field(default="", max_length=4000)
+    version: int | None = Field(default=None, ge=1, strict=True)
+
+    @field_validator("to_province")
+    @classmethod
+    def _province(cls, value: str) -> str:
+        from geo import gazetteer
+
+        place = gazetteer.get(value)
+        if place is None or place.level != "province":
+            raise FieldError(N_("Choose a province from the list."))
+        return value
+
+
+class TransferAnswerIn(Schema):
+    """The receiving province's answer: the reason is needed to decline."""
+
+    reason: str = Field(default="", max_length=4000)
+    version: int | None = Field(default=None, ge=1, strict=True)
+
+
 class NewCaseIn(Schema):
     """A case opened on the desk: a walk-in, a letter, another agency, a volunteer."""
 

@@ -27,8 +27,10 @@ from cases.models import (
     CasePerson,
     CaseTimelineEntry,
     FollowUp,
+    Person,
     PlanAction,
 )
+from cases.phonetic import name_key
 from cases.schemas import (
     ActionIn,
     ActionUpdateIn,
@@ -346,6 +348,8 @@ def _person(data: PersonIn) -> CasePerson:
         province_code=data.province_code, district_code=data.district_code,
         subdistrict_code=data.subdistrict_code, address_text=data.address_text,
         target_groups=[g.value for g in data.target_groups],
+        # NOTE: a new person each time; a duplicate is merged into the other by the worker.
+        name_key=name_key(data.full_name), person=Person(created_at=utcnow()),
     )
 
 

@@ -146,6 +146,10 @@ LABELS = {
         "opened": _l("Case opened"),
         "person_added": _l("Person added"),
         "reopened": _l("Case reopened"),
+        "person_merged": _l("Two records of the same person were merged"),
+        "transfer_proposed": _l("Transfer to another province proposed"),
+        "transfer_accepted": _l("Transfer accepted: the case moved to another province"),
+        "transfer_declined": _l("Transfer declined: the case stays"),
         "assessment_saved": _l("Fact-finding saved (draft)"),
         "assessment_completed": _l("Fact-finding completed"),
         "action_added": _l("Action added to the assistance plan"),
@@ -240,6 +244,22 @@ LABELS = {
         "child": _l("Child without an ID card"),
         "not_given": _l("Not given"),
         "foreign": _l("Foreign national"),
+    },
+    # Why a person on record may be the one being entered (cases/persons.py).
+    "duplicate_reason": {
+        "same_national_id": _l("same national ID"),
+        "same_name": _l("same name"),
+        "similar_name": _l("name sounds the same"),
+        "same_birth_date": _l("same birth date"),
+        "same_birth_year": _l("same birth year"),
+        "similar_age": _l("about the same age"),
+        "same_district": _l("same district"),
+        "same_province": _l("same province"),
+    },
+    "transfer_status": {
+        "pending": _l("Transfer pending"),
+        "accepted": _l("Transfer accepted"),
+        "declined": _l("Transfer declined"),
     },
     "target_group": {
         "children_youth": _l("Children and youth"),

@@ -315,8 +315,15 @@ def cases_desk():
         view = "all"
     cases = case_service.list_cases(session=db(), user=current_user, view=view)
     log_read("case_list", entity="case", view=view, subjects={"case": [c.id for c in cases]})
+    from cases import events as case_events
+    from cases import transfers as case_transfers
+
+    incoming = case_transfers.incoming(session=db(), user=current_user)
+    if incoming:
+        log_read("case_transfers", entity="case", subjects={"case": [c.id for _t, c in incoming]})
     provinces = gazetteer.provinces() if current_user.is_national else []
     return render_template("cases.html", cases=cases, provinces=provinces, view=view,
+                           incoming=[case_events.transfer_payload(t, c) for t, c in incoming],
                            ctx=page_context())
 
 
@@ -359,8 +366,20 @@ def case_detail(case_id: int):
     owners.update({("a", a.id): a.name_th if str(get_locale()) == "th" else a.name_en
                    for a in agencies})
     assignee = next((u for u in workers if u.id == case.assigned_to_id), None)
+    from cases import persons as case_persons
+    from cases import transfers as case_transfers
+    from geo import gazetteer
+
+    duplicates = case_persons.case_duplicates(session=db(), case=case, user=current_user)
+    if duplicates:
+        log_read("person_duplicates", entity="case", entity_id=case.id, subjects={
+            "case_person": [d["case_person_id"] for found in duplicates.values() for d in found]})
+    transfer = case_transfers.pending_for(db(), case)
     return render_template("case_detail.html", case=case, moves=moves, workers=workers,
                            assignee=assignee,
+                           duplicates=duplicates, transfer=transfer,
+                           provinces=[p for p in gazetteer.provinces()
+                                      if p.code != case.province_code],
                            agencies=agencies, owners=owners,
                            gaps=[d.value for d in case_service.plan_gaps(case)],
                            referrals=[case_events.referral_payload(r) for r in case.referrals],

@@ -9,7 +9,8 @@ function caseRow(c) {
     el("td", {}, label("category", c.category)),
     el("td", {}, label("case_source", c.source)),
     el("td", {}, [c.place["district" + k], c.place["province" + k]].filter(Boolean).join(", ")),
-    el("td", {}, label("case_status", c.status)));
+    el("td", {}, label("case_status", c.status), c.transfer_to_province
+      ? [" ", el("small", { class: "alarm" }, label("transfer_status", "pending"))] : null));
 }
 
 Live.start({
@@ -23,8 +24,10 @@ Live.start({
   onEvent(name, c) {
     const view = document.querySelector("[data-testid=case-table]").dataset.view || "all";
     if (view === "past_week") return;  // changes rarely: the page is loaded again to see them
-    const belongs = view === "all" || (view === "mine" && c.assigned_to_id === PAGE.user.id)
-      || (view === "unassigned" && c.assigned_to_id === null && c.status !== "closed");
+    // A case transferred to another province leaves a provincial desk.
+    const here = PAGE.user.province === null || c.province_code === PAGE.user.province;
+    const belongs = here && (view === "all" || (view === "mine" && c.assigned_to_id === PAGE.user.id)
+      || (view === "unassigned" && c.assigned_to_id === null && c.status !== "closed"));
     const existing = document.querySelector(`tr[data-case-id="${c.id}"]`);
     if (existing && !belongs) existing.remove();
     else if (existing) existing.replaceWith(caseRow(c));

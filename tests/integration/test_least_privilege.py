@@ -580,6 +580,16 @@ def probes(w: dict) -> dict[str, list[Probe]]:
                                    {"full_name": "LP", "no_id_reason": "not_given"})],
         "cases.reveal_national_id": [
             Probe("POST", f"/api/cases/{w['case']}/people/1/national-id", PSL_CASES, {})],
+        # Persons across cases and transfers (test_case_persons): a merge and a transfer's
+        # answer are checked against the persons' and the receiving province in the service.
+        "cases.person_duplicates": [Probe("POST", f"/api/cases/{w['case']}/people/duplicates",
+                                          PSL_CASES, {})],
+        "cases.merge_persons": [Probe("POST", "/api/cases/persons/merge", CASES_DESK, {})],
+        "cases.propose_transfer": [Probe("POST", f"/api/cases/{w['case']}/transfer", PSL_CASES,
+                                         {})],
+        "cases.incoming_transfers": [Probe("GET", "/api/cases/transfers", CASES_DESK)],
+        "cases.answer_transfer": [Probe("POST", "/api/cases/transfers/1/accept", CASES_DESK,
+                                        {})],
         "cases.assign": [Probe("POST", f"/api/cases/{w['case']}/assign", PSL_CASES,
                                {"user_id": 1})],
         "cases.save_assessment": [Probe("PUT", f"/api/cases/{w['case']}/assessment",
