@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from console import access_log, data_subjects
-from console.db import BANGKOK, utcnow
+from console.db import utcnow
 from console.errors import N_, ValidationFailed
 from console.labels import format_be, labels_json
 from console.web import db, desk_required, translate, wants_json
@@ -58,12 +58,7 @@ def thai_time(value) -> str:
     """Date and time the Thai official way: '1 ธ.ค. 2569 09.26 น.' ('1 Dec 2569 BE 09:26')."""
     if value is None:
         return ""
-    lang = str(get_locale() or "th")
-    day = format_be(value, with_time=False, lang=lang)
-    local = value.astimezone(BANGKOK)
-    if lang.startswith("th"):
-        return f"{day} {local:%H}.{local:%M} น."
-    return f"{day} {local:%H:%M}"
+    return format_be(value, lang=str(get_locale() or "th"))
 
 
 def row_summary(row) -> str:

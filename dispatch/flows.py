@@ -145,21 +145,26 @@ def alarm_sms_job(ctx: JobContext, payload: dict) -> None:
           recipient_id=person.id)
 
 
+def contact_sms_text(incident: Incident) -> str:
+    """The SMS to an outside contact (police, EMS, the provincial office), always in Thai: the
+    centre by name, the priority in words, no caller data (needs an app context)."""
+    from flask_babel import force_locale, gettext
+
+    with force_locale("th"):
+        place = place_names(incident.province_code, incident.district_code,
+                            incident.subdistrict_code)
+        return gettext("1300 asks for help: incident %(ref)s, %(category)s, %(priority)s, at "
+                       "%(place)s; no team has taken it yet. Please call the 1300 centre.") % {
+            "ref": incident.ref, "category": label("category", incident.category),
+            "priority": str(PRIORITY_WORDS[incident.priority.value]), "place": place}
+
+
 @task(CONTACT_SMS, label=N_("SMS to an outside contact"))
 def contact_sms_job(ctx: JobContext, payload: dict) -> None:
     """The escalation SMS to an outside contact (no caller data leaves)."""
-    from flask_babel import force_locale, gettext
-
     session = ctx.session
     alarm = session.get(Alarm, payload["alarm_id"])
     if alarm is None or alarm.handled_at is not None or not is_thai_mobile(alarm.contact_phone):
         raise Skip
     incident = session.get(Incident, alarm.incident_id)
-    with force_locale("th"):
-        place = place_names(incident.province_code, incident.district_code,
-                            incident.subdistrict_code)
-        body = gettext("1300 asks for help: incident %(ref)s, %(category)s, %(priority)s, at "
-                       "%(place)s; no team has taken it yet. Please call the 1300 centre.") % {
-            "ref": incident.ref, "category": label("category", incident.category),
-            "priority": str(PRIORITY_WORDS[incident.priority.value]), "place": place}
-    _send(ctx, to=alarm.contact_phone, body=body, incident_id=incident.id)
+    _send(ctx, to=alarm.contact_phone, body=contact_sms_text(incident), incident_id=incident.id)

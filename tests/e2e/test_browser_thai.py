@@ -10,15 +10,16 @@ import pytest
 
 from tests.conftest import incident_body
 from tests.e2e.test_browser_path import browser, live_server, open_desk  # noqa: F401
+from tests.integration.test_case_workflow import full_assessment
 
 pytestmark = pytest.mark.browser
 
 # Proper nouns and codes that stay as they are in Thai text.
 ALLOWED = {
     "LINE", "SMS", "OSCC", "ESS", "Help", "Me", "SOS", "PDPA", "JPEG", "PNG", "WebP", "QR",
-    "P1", "P2", "P3", "P4",  # the priority codes: their labels spell them out in Thai
     "Google", "Microsoft", "Authenticator", "FreeOTP",  # the authenticator apps by name
     "English",  # the language switch
+    "ID", "IP", "JSON",  # as Thai writes them: LINE ID, ที่อยู่ IP, ไฟล์ JSON (the access log)
 }
 CASE_REF = re.compile(r"C\d{2}")  # the letter of a case number (C65-2569-000001)
 TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
@@ -103,7 +104,14 @@ def test_every_desk_reads_thai(browser, live_server):  # noqa: F811
     check_thai(team, "team")
 
     dispatch.wait_for_selector(f"tr[data-id='{offered['id']}'][data-status=assigned]")
-    check_thai(dispatch, "dispatch, a team offered")
+    text = check_thai(dispatch, "dispatch, a team offered")
+    assert "ด่วนที่สุด" in text  # the priority badge in words, not "P1"
+
+    # The alarm banner: the team declines, the desk names the incident by its reference.
+    api(team, "POST", f"/api/incidents/{offered['id']}/decline", {"reason": "รถเสีย"})
+    dispatch.wait_for_selector("#alarms [data-testid^=alarm-ref-]")
+    assert dispatch.inner_text("#alarms [data-testid^=alarm-ref-]") == offered["ref"]
+    check_thai(dispatch, "alarm banner")
 
     calls.reload()
     text = check_thai(calls, "calls")
@@ -119,6 +127,20 @@ def test_every_desk_reads_thai(browser, live_server):  # noqa: F811
     cases.wait_for_selector("body[data-live='1']")
     text = check_thai(cases, "case page")
     assert THAI_TIME.search(text)
+    # A referral: the case's referral section, then the agency's page behind its link.
+    case_api = f"/api/cases/{case['id']}"
+    api(cases, "POST", f"{case_api}/move", {"to": "fact_finding"})
+    api(cases, "PUT", f"{case_api}/assessment", full_assessment())
+    api(cases, "POST", f"{case_api}/move", {"to": "planning"})
+    api(cases, "POST", f"{case_api}/consents", {"items": ["story"], "given_on": "01/11/2569"})
+    agency_id = int(cases.eval_on_selector("[data-testid=referral-agency] option", "o => o.value"))
+    referral = api(cases, "POST", f"{case_api}/referrals", {
+        "agency_id": agency_id, "service": "ซ่อมแซมบ้าน", "items": ["story"]})
+    cases.reload()
+    cases.wait_for_selector(f"tr[data-referral-id='{referral['id']}']")
+    check_thai(cases, "case page, its referral")
+    cases.goto(base + "/r/" + referral["link"].rsplit("/r/", 1)[1])
+    check_thai(cases, "the agency's referral page")
     cases.goto(f"{base}/desk/cases/status")
     check_thai(cases, "case status by area")
 
@@ -133,9 +155,25 @@ def test_every_desk_reads_thai(browser, live_server):  # noqa: F811
     admin.goto(f"{base}/desk/users")
     users = tuple(admin.eval_on_selector_all("#user-rows tr[data-username]",
                                              "rows => rows.map(r => r.dataset.username)"))
+    calltaker_id = admin.eval_on_selector("#user-rows tr[data-username=calltaker]",
+                                          "r => r.dataset.id")
     check_thai(admin, "users", hide=("#user-rows tr > td:first-child",))
     admin.goto(f"{base}/desk/users/{admin.evaluate('PAGE.user.id')}")
     check_thai(admin, "user page", usernames=users)
+    admin.goto(f"{base}/desk/users/{calltaker_id}")  # a user with a history of logins
+    check_thai(admin, "a call-taker's page", usernames=users)
+
+    # The access log and a person's request (PDPA): a search, an erasure, one refused.
+    supervisor.goto(f"{base}/desk/access-log?by=phone&q=081-234-5678")
+    text = check_thai(supervisor, "access log", usernames=users)
+    assert THAI_TIME.search(text)
+    form = "[data-testid=erase-form]"
+    for number, where in (("089-999-0000", "erasure done"), ("081-234-5678", "erasure refused")):
+        supervisor.fill(f"{form} input[name=phone]", number)
+        supervisor.fill(f"{form} input[name=reason]", "หนังสือขอลบข้อมูล ลงวันที่ 1 ธ.ค. 2569")
+        supervisor.check(f"{form} input[name=confirm]")
+        supervisor.click("[data-testid=erase-go]")
+        check_thai(supervisor, where, usernames=users)
     calls.goto(f"{base}/account")
     check_thai(calls, "account", usernames=users)
 

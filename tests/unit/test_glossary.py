@@ -226,6 +226,86 @@ def test_line_texts_to_callers_say_เรื่อง_never_เคส(babel_app)
         assert THAI.search(text) and "เคส" not in text and glossary_breaches(text) == [], text
 
 
+# What leaves the console as text: SMS to teams, supervisors, police/EMS and agencies, LINE
+# answers, voice prompts, the job queue's words for a failed send.
+OUTWARD_MODULES = ("dispatch/flows.py", "telephony/service.py", "telephony/webhooks.py",
+                   "ess/service.py", "cases/flows.py", "cases/reminders.py", "jobs/service.py",
+                   "jobs/routes.py")
+BARE_PRIORITY = re.compile(r"(?<![A-Za-z0-9])P[1-4](?![0-9])")
+COLON_TIME = re.compile(r"(?<![\d:])\d{1,2}:\d{2}(?![\d:])")
+CENTRE = "ศูนย์ช่วยเหลือสังคม 1300"
+
+
+def outward_messages() -> list[str]:
+    from babel.messages.extract import extract_from_file
+
+    keywords = dict(DEFAULT_KEYWORDS, N_=None, _l=None)
+    found = []
+    for module in OUTWARD_MODULES:
+        path = BASE_DIR / module
+        if not path.exists():  # NOTE: a module another change brings may not be here yet
+            continue
+        for _line, message, _comments, _context in extract_from_file(
+                "python", str(path), keywords=keywords):
+            found.append(message[0] if isinstance(message, tuple | list) else message)
+    return found
+
+
+def test_texts_that_leave_the_console_follow_the_glossary(babel_app):
+    """SMS, LINE and voice texts in Thai: the glossary's terms, the priority never a bare code,
+    no time written 09:26, and a message from the centre to people outside it (police, EMS,
+    agencies) names the centre in full (ศูนย์ช่วยเหลือสังคม 1300 ขอประสาน…)."""
+    messages = outward_messages()
+    assert len(messages) > 40 and any("1300 asks for help" in m for m in messages)
+    bad = []
+    for message in messages:
+        text = thai(message)
+        if glossary_breaches(text) or BARE_PRIORITY.search(text) or COLON_TIME.search(text):
+            bad.append((message, text))
+        sender = message.startswith("1300 ") and not message.startswith("1300 ALARM")
+        if sender and not text.startswith(CENTRE):
+            bad.append((message, text, "names the centre"))
+    assert bad == []
+
+
+def test_the_sms_as_sent_spell_the_priority_out(babel_app):
+    from dispatch.enums import Category, Priority
+    from dispatch.flows import contact_sms_text
+    from dispatch.models import Incident
+    from telephony.service import alarm_sms_text, team_sms_text
+
+    for priority in Priority:
+        incident = Incident(ref="I65-000012", category=Category.CHILDREN, priority=priority,
+                            province_code="65", district_code="6501", subdistrict_code=None,
+                            lat=16.8211, lon=100.2659)
+        for text in (team_sms_text(incident=incident, link_base="https://1300.example",
+                                   locale="th"),
+                     contact_sms_text(incident)):
+            assert not BARE_PRIORITY.search(text) and "ด่วน" in text, text
+            assert glossary_breaches(text) == [] and "เด็กและเยาวชน" in text, text
+        assert contact_sms_text(incident).startswith(f"{CENTRE} ขอประสาน")
+        english = team_sms_text(incident=incident, link_base="https://1300.example",
+                                locale="en")
+        assert not BARE_PRIORITY.search(english) and "urgent" in english.lower(), english
+    alarm = alarm_sms_text(kind_label="ทีมไม่รับทราบงานภายในเวลาที่กำหนด", team_name="PSL-1",
+                           incident_ref="I65-000012", link_base="https://1300.example",
+                           locale="th")
+    assert "I65-000012" in alarm and glossary_breaches(alarm) == [], alarm
+
+
+def test_every_label_group_the_pages_ask_for_exists():
+    """label(group, value) shows the raw value when the group is unknown: every group the
+    templates and scripts name must be one of LABELS."""
+    from console.labels import LABELS
+
+    asked = set()
+    for path in [*TEMPLATES.glob("*.html"), *SCRIPTS.glob("*.js")]:
+        asked |= {(path.name, g) for g in re.findall(r"""label\(\s*["'](\w+)["']""",
+                                                      path.read_text(encoding="utf-8"))}
+    assert len(asked) > 30
+    assert sorted((name, g) for name, g in asked if g not in LABELS) == []
+
+
 def test_categories_and_target_groups_as_the_seeds_name_them(babel_app):
     from console.labels import FIELD_LABELS, LABELS
 
@@ -377,7 +457,7 @@ def run_console_js(page: dict, expressions: dict[str, str]) -> dict:
         f"const PAGE_JSON = {json.dumps(json.dumps(page))};",
         "globalThis.window = globalThis;",
         "globalThis.document = { getElementById: () => ({ textContent: PAGE_JSON }),",
-        "  querySelector: () => ({ content: '' }), addEventListener() {} };",
+        "  querySelector: () => ({ content: '', addEventListener() {} }), addEventListener() {} };",
         f"const source = require('fs').readFileSync({json.dumps(str(SCRIPTS / 'console.js'))},"
         " 'utf8');",
         f"const exprs = {json.dumps(expressions)};",
