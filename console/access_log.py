@@ -8,8 +8,17 @@ log can be searched by person, phone number or user without a row per item.
 
 What Socket.IO sends is summarised per connection (`SocketReads`): the client manager counts
 each domain event once per emit in memory (no database work on the fan-out path); the relay
-loop writes one `read.socket` row per connection when it ends, and every
-ACCESS_LOG_SOCKET_MINUTES for connections that stay open, with the counts per event kind.
+loop (every ACCESS_LOG_FLUSH_SECONDS) writes one `read.socket` row per connection when it
+ends, and for a connection that stays open as soon as its summary covers
+ACCESS_LOG_SOCKET_MINUTES or ACCESS_LOG_SOCKET_EVENTS events, whichever comes first, with the
+counts per event kind; then its counts start again.
+
+The counts live in the process's memory until written: a process killed without warning
+(kill -9, power loss) loses, per connection, at most what it was sent in the last
+ACCESS_LOG_SOCKET_MINUTES (2) plus ACCESS_LOG_FLUSH_SECONDS (10 s), and past
+ACCESS_LOG_SOCKET_EVENTS (500) events no more than what came within one flush interval. While
+the database cannot be reached the summaries wait in memory (and the bound grows by that time).
+A connection sent nothing writes no row.
 """
 
 from __future__ import annotations
@@ -168,15 +177,19 @@ class SocketReads:
             if summary is not None:
                 self._ended.append(summary)
 
-    def take(self, *, now: datetime, every: timedelta) -> list[dict[str, Any]]:
-        """Summaries to write: ended connections, and open ones last summarised `every` ago
-        (their counts start again from now)."""
+    def take(self, *, now: datetime, every: timedelta,
+             max_events: int = 0) -> list[dict[str, Any]]:
+        """Summaries to write: ended connections, and open ones last summarised `every` ago or
+        sent `max_events` events since (0: no such limit); their counts start again from now."""
         with self._lock:
             out, self._ended = self._ended, []
             for conn in self._connections.values():
-                if now - conn.since < every:
+                timed = now - conn.since >= every
+                if not timed and max_events <= 0:
                     continue
                 summary = self._summary(conn, now, ended=False)
+                if not timed and (summary is None or summary["total"] < max_events):
+                    continue
                 conn.since, conn.base, conn.direct = now, self._matching(conn.rooms), {}
                 if summary is not None:
                     out.append(summary)
@@ -199,10 +212,10 @@ def reads_of(manager: Any) -> SocketReads | None:
 
 
 def flush_socket_reads(*, session: Session, reads: SocketReads, now: datetime,
-                       every: timedelta) -> list[dict[str, Any]]:
+                       every: timedelta, max_events: int = 0) -> list[dict[str, Any]]:
     """Write the due Socket.IO summaries (one `read.socket` row per connection) and return
     them; the caller commits, and on failure hands them back with `reads.give_back`."""
-    summaries = reads.take(now=now, every=every)
+    summaries = reads.take(now=now, every=every, max_events=max_events)
     for s in summaries:
         record_read(session=session, actor_id=s["user_id"], what="socket", entity="socket",
                     ip=s["ip"], at=now,
@@ -214,7 +227,7 @@ def flush_socket_reads(*, session: Session, reads: SocketReads, now: datetime,
 
 # --- the supervisor's search ------------------------------------------------------------------
 
-SEARCH_KINDS = ("person", "phone", "user")
+SEARCH_KINDS = ("person", "phone", "line", "user")
 PAGE_SIZE = 50
 # At most this many objects of each kind are looked for in the log (the most recent).
 MAX_REFS_PER_KIND = 200
@@ -239,6 +252,17 @@ def _refs_for_phone(session: Session, text: str, scope: str | None) -> dict[str,
 
     try:
         subject = find(session=session, scope=scope, phone=text)
+    except ValidationFailed as exc:
+        raise ValidationFailed({"q": next(iter(exc.errors.values()))}) from exc
+    return subject.refs()
+
+
+def _refs_for_line(session: Session, text: str, scope: str | None) -> dict[str, list[int]]:
+    from console.data_subjects import find
+    from console.errors import ValidationFailed
+
+    try:
+        subject = find(session=session, scope=scope, line_user_id=text)
     except ValidationFailed as exc:
         raise ValidationFailed({"q": next(iter(exc.errors.values()))}) from exc
     return subject.refs()
@@ -293,7 +317,8 @@ def _ref_clause(refs: dict[str, list[int]]):
 def search(*, session: Session, user, by: str, text: str, page: int = 1,
            since: datetime | None = None, until: datetime | None = None) -> SearchResult:
     """Reads of personal data about a person (name or national ID of a case person), a phone
-    number, or by a user, within the searcher's province (national: all), newest first."""
+    number, a LINE user id, or by a user, within the searcher's province (national: all),
+    newest first."""
     from sqlalchemy import func, or_, select
 
     from console.errors import N_, ValidationFailed
@@ -307,6 +332,9 @@ def search(*, session: Session, user, by: str, text: str, page: int = 1,
         raise ValidationFailed({"q": (N_("Please type at least 2 characters."), {})})
     if by == "phone":
         refs = _refs_for_phone(session, text, scope)
+        condition = _ref_clause(refs)
+    elif by == "line":
+        refs = _refs_for_line(session, text, scope)
         condition = _ref_clause(refs)
     elif by == "person":
         refs = _refs_for_person(session, text, scope)

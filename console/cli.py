@@ -190,9 +190,9 @@ def retention(url: str) -> int:
 
 
 def pdpa_main(command: str, argv: list[str]) -> int:
-    """`retention`: enforce the retention times now. `export|erase --phone N | --national-id ID
-    | --person ID [--reason TEXT]`: one person's data as JSON, or erased on their request
-    (anonymised; audited; every province)."""
+    """`retention`: enforce the retention times now. `export|erase --phone N | --line-id U.. |
+    --national-id ID | --person ID [--reason TEXT]`: one person's data as JSON, or erased on
+    their request (anonymised; audited; every province)."""
     import json
 
     from console import (
@@ -209,6 +209,7 @@ def pdpa_main(command: str, argv: list[str]) -> int:
     who = parser.add_mutually_exclusive_group(required=True)
     who.add_argument("--phone")
     who.add_argument("--national-id")
+    who.add_argument("--line-id", help="a LINE user id (U + 32 hex digits)")
     who.add_argument("--person", type=int, help="a case person's id")
     parser.add_argument("--reason", help="why (erase: required, e.g. the person's letter)")
     args = parser.parse_args(argv)
@@ -217,7 +218,8 @@ def pdpa_main(command: str, argv: list[str]) -> int:
     session = make_sessionmaker(make_engine(config["DATABASE_URL"]))()
     try:
         subject = data_subjects.find(session=session, scope=None, phone=args.phone,
-                                     national_id=args.national_id, person_id=args.person)
+                                     national_id=args.national_id, person_id=args.person,
+                                     line_user_id=args.line_id)
         if command == "export":
             from console.access_log import record_read
 

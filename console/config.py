@@ -201,7 +201,10 @@ def load_config() -> dict:
         "DESK_IDEMPOTENCY_HOURS": float(os.environ.get("DESK_IDEMPOTENCY_HOURS", "24")),
         "ESS_IDEMPOTENCY_HOURS": float(os.environ.get("ESS_IDEMPOTENCY_HOURS", "24")),
         # What Socket.IO sends each console is summarised in the access log when it
-        # disconnects, and every ACCESS_LOG_SOCKET_MINUTES while it stays connected.
-        "ACCESS_LOG_SOCKET_MINUTES": float(os.environ.get("ACCESS_LOG_SOCKET_MINUTES", "15")),
+        # disconnects, and while it stays connected once its summary covers
+        # ACCESS_LOG_SOCKET_MINUTES or ACCESS_LOG_SOCKET_EVENTS events (checked every
+        # ACCESS_LOG_FLUSH_SECONDS): a killed process loses at most that much of each summary.
+        "ACCESS_LOG_SOCKET_MINUTES": float(os.environ.get("ACCESS_LOG_SOCKET_MINUTES", "2")),
+        "ACCESS_LOG_SOCKET_EVENTS": int(os.environ.get("ACCESS_LOG_SOCKET_EVENTS", "500")),
         "ACCESS_LOG_FLUSH_SECONDS": float(os.environ.get("ACCESS_LOG_FLUSH_SECONDS", "10")),
     }

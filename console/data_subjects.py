@@ -2,7 +2,13 @@
 
 A person is found by a phone number (the calls from it, the incidents those calls opened, the
 citizen reports giving it as contact, the flags on it, the SMS and call-backs sent to it, the
-case persons with it) or by a case person (and every case person with the same national ID).
+case persons with it), by a LINE user id (the citizen reports sent from it, whether the account
+follows us, the LINE answers queued for it) or by a case person (and every case person with the
+same national ID). An incident a person's citizen report opened, and that nobody else reported,
+is theirs; one their report only joined (opened by a call or another reporter) is listed as
+joined: its own text is kept, with the person's number or LINE id scrubbed from it. Recordings
+of the person's calls are deleted at Twilio too (a queued job), finished outbound jobs naming
+their number or LINE id and the app's idempotency rows of their reports are deleted.
 Erasure anonymises: names, numbers, national IDs, contacts, LINE ids, addresses, exact positions
 and the person's own free text are blanked, and the person's name, number and ID are scrubbed
 from the free text of the cases and incidents they appear in; the rows stay, so counts,
@@ -18,8 +24,9 @@ other provinces are counted, not shown, so the requester can hand over to a nati
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -33,12 +40,15 @@ from console.privacy import ERASED, scrub
 class Subject:
     """Everything found about one person within a province scope (None: national)."""
 
-    kind: str  # phone | person
+    kind: str  # phone | line | person
     key: str
     scope: str | None
     needles: list[str] = field(default_factory=list)
     calls: list = field(default_factory=list)
     incidents: list = field(default_factory=list)
+    joined: list = field(default_factory=list)  # incidents their reports joined, not theirs
+    jobs: list = field(default_factory=list)  # outbound jobs naming their number or LINE id
+    followers: list = field(default_factory=list)  # LINE: whether the account follows us
     reports: list = field(default_factory=list)
     flags: list = field(default_factory=list)
     messages: list = field(default_factory=list)
@@ -51,6 +61,7 @@ class Subject:
         attachments = [a.id for r in self.reports for a in r.attachments]
         return {k: v for k, v in {
             "call": [c.id for c in self.calls], "incident": [i.id for i in self.incidents],
+            "incident_joined": [i.id for i in self.joined],
             "report": [r.id for r in self.reports], "attachment": attachments,
             "caller_flag": [f.id for f in self.flags],
             "outbound_message": [m.id for m in self.messages],
@@ -80,16 +91,27 @@ def _in_scope(scope: str | None, province_code: str | None) -> bool:
     return scope is None or province_code == scope
 
 
+LINE_USER_ID = re.compile(r"U[0-9a-f]{32}")
+
+
 def find(*, session: Session, scope: str | None, phone: str | None = None,
-         person_id: int | None = None, national_id: str | None = None) -> Subject:
-    """Everything about a person given by phone number, national ID or case person id, within
-    a scope."""
+         person_id: int | None = None, national_id: str | None = None,
+         line_user_id: str | None = None) -> Subject:
+    """Everything about a person given by phone number, LINE user id, national ID or case
+    person id, within a scope."""
     from cases.models import Case, CasePerson
     from telephony.schemas import normalize_thai_phone
 
-    if sum(1 for v in (phone, person_id, national_id) if v) != 1:
+    if sum(1 for v in (phone, person_id, national_id, line_user_id) if v) != 1:
         raise ValidationFailed({"phone": (
-            N_("Please give one of: a phone number or a national ID."), {})})
+            N_("Please give one of: a phone number, a LINE user id or a national ID."), {})})
+    if line_user_id:
+        line_user_id = line_user_id.strip()
+        if not LINE_USER_ID.fullmatch(line_user_id):
+            raise ValidationFailed({"line_user_id": (
+                N_("A LINE user id is U followed by 32 letters a-f and digits, as the LINE "
+                   "report shows it: please check it."), {})})
+        return _by_line(session, line_user_id, scope)
     if national_id:
         digits = "".join(ch for ch in national_id if ch.isdigit())
         if len(digits) != 13:
@@ -146,6 +168,8 @@ def _by_phone(session: Session, e164: str, scope: str | None) -> Subject:
         except ValueError:
             continue
     subject.reports = _keep(subject, reports, lambda r: _report_province(session, r))
+    _report_incidents(session, subject)
+    subject.jobs = _jobs_naming(session, e164, ("to", "number"))
     flags = list(session.scalars(select(CallerFlag).where(CallerFlag.number == e164)
                                  .order_by(CallerFlag.id)))
     subject.flags = _keep(subject, flags, lambda f: f.province_code)
@@ -169,6 +193,61 @@ def _by_phone(session: Session, e164: str, scope: str | None) -> Subject:
                           lambda c: c.province_code)
     subject.needles += [c.caller_name for c in subject.calls if c.caller_name]
     return subject
+
+
+def _by_line(session: Session, line_user_id: str, scope: str | None) -> Subject:
+    from cases.models import Case
+    from ess.models import LineFollower, Report
+
+    subject = Subject(kind="line", key=line_user_id, scope=scope, needles=[line_user_id])
+    reports = list(session.scalars(select(Report).where(Report.line_user_id == line_user_id)
+                                   .order_by(Report.id)))
+    subject.reports = _keep(subject, reports, lambda r: _report_province(session, r))
+    _report_incidents(session, subject)
+    incident_ids = [i.id for i in subject.incidents]
+    if incident_ids:
+        subject.cases = _keep(subject, list(session.scalars(
+            select(Case).where(Case.incident_id.in_(incident_ids)).order_by(Case.id))),
+            lambda c: c.province_code)
+    subject.followers = list(session.scalars(select(LineFollower).where(
+        LineFollower.line_user_id == line_user_id)))
+    subject.jobs = _jobs_naming(session, line_user_id, ("to", "user_id"))
+    return subject
+
+
+def _report_incidents(session: Session, subject: Subject) -> None:
+    """The incidents of the subject's reports: theirs (nobody else reported it, no call but
+    theirs opened it), or only joined."""
+    from dispatch.models import Incident
+    from ess.models import Report
+
+    mine = {r.id for r in subject.reports}
+    calls = {c.id for c in subject.calls}
+    known = {i.id for i in subject.incidents}
+    for incident_id in sorted({r.incident_id for r in subject.reports if r.incident_id}):
+        if incident_id in known:
+            continue
+        incident = session.get(Incident, incident_id)
+        others = set(session.scalars(select(Report.id).where(
+            Report.incident_id == incident_id))) - mine
+        if not others and (incident.call_id is None or incident.call_id in calls):
+            subject.incidents.append(incident)
+        else:
+            subject.joined.append(incident)
+
+
+def _jobs_naming(session: Session, key: str, fields: tuple[str, ...]) -> list:
+    """Outbound jobs whose payload names this number or LINE id, not running now."""
+    from sqlalchemy import String, cast
+
+    from jobs.enums import JobState
+    from jobs.models import OutboundJob
+
+    candidates = session.scalars(select(OutboundJob).where(
+        OutboundJob.state != JobState.RUNNING,
+        cast(OutboundJob.payload, String).like(f"%{key}%")).order_by(OutboundJob.id))
+    return [j for j in candidates
+            if any((j.payload or {}).get(name) == key for name in fields)]
 
 
 def _report_province(session: Session, report) -> str | None:
@@ -247,6 +326,10 @@ def export(subject: Subject, *, now: datetime) -> dict[str, Any]:
             "people": [{"age_group": _value(p.age_group), "sex": _value(p.sex),
                         "vulnerable_group": _value(p.vulnerable_group)} for p in i.people],
         } for i in subject.incidents],
+        "incidents_joined": [{
+            "id": i.id, "ref": i.ref, "created_at": _iso(i.created_at),
+            "category": _value(i.category), "status": _value(i.status),
+            "province_code": i.province_code} for i in subject.joined],
         "reports": [{
             "id": r.id, "source": _value(r.source), "created_at": _iso(r.created_at),
             "contact": r.contact, "line_user_id": r.line_user_id,
@@ -267,6 +350,10 @@ def export(subject: Subject, *, now: datetime) -> dict[str, Any]:
             "phone": p.phone, "address_text": p.address_text,
             "relationship_to_client": p.relationship_to_client,
             "target_groups": list(p.target_groups or [])} for p in subject.persons],
+        "line_follows_us": [f.following for f in subject.followers],
+        "outbound_jobs": [{
+            "id": j.id, "kind": j.kind, "state": _value(j.state),
+            "created_at": _iso(j.created_at)} for j in subject.jobs],
         "cases": [{
             "id": c.id, "ref": c.ref, "status": _value(c.status), "category": c.category,
             "opened_at": _iso(c.opened_at), "closed_at": _iso(c.closed_at),
@@ -281,7 +368,8 @@ def open_work(subject: Subject) -> list[str]:
     from cases.enums import CaseStatus
     from dispatch.enums import OPEN_STATUSES
 
-    refs = [i.ref or str(i.id) for i in subject.incidents if i.status in OPEN_STATUSES]
+    refs = [i.ref or str(i.id) for i in subject.incidents + subject.joined
+            if i.status in OPEN_STATUSES]
     refs += [c.ref or str(c.id) for c in subject.cases if c.status != CaseStatus.CLOSED]
     return refs
 
@@ -293,6 +381,8 @@ def erase(*, session: Session, subject: Subject, by_id: int | None, reason: str,
     from console.access_log import subjects_text
     from console.service import record_audit
     from ess.models import Attachment
+    from jobs.enums import JobState
+    from jobs.models import OutboundJob
     from telephony.models import CallEvent
 
     refs = open_work(subject)
@@ -300,6 +390,12 @@ def erase(*, session: Session, subject: Subject, by_id: int | None, reason: str,
         raise Conflict(N_("The data cannot be erased yet: %(refs)s is still open. Please close "
                           "the case (or the incident) first, then erase."), refs=", ".join(refs))
     needles = subject.needles
+    from console.retention import forget_recordings
+
+    recorded = [(c.id, c.recording_url, c.province_code) for c in subject.calls
+                if c.recording_url]
+    if recorded:  # NOTE: the audio at Twilio goes too (a job queued in this transaction).
+        forget_recordings(session, recorded)
     for call in subject.calls:
         if call.call_sid:
             session.execute(delete(CallEvent).where(CallEvent.call_sid == call.call_sid))
@@ -310,6 +406,20 @@ def erase(*, session: Session, subject: Subject, by_id: int | None, reason: str,
         incident.lat = incident.lon = None
         for entry in incident.timeline:
             entry.note = scrub(entry.note, needles)
+    for incident in subject.joined:
+        # NOTE: another person's incident: only this person's traces leave its text.
+        incident.summary, incident.notes = (scrub(incident.summary, needles),
+                                            scrub(incident.notes, needles))
+        for entry in incident.timeline:
+            entry.note = scrub(entry.note, needles)
+    removed = {"idempotency": _forget_idempotency(session, subject.reports),
+               "outbound_job": len(subject.jobs), "line_follower": len(subject.followers)}
+    if subject.jobs:
+        session.execute(delete(OutboundJob).where(
+            OutboundJob.id.in_([j.id for j in subject.jobs]),
+            OutboundJob.state != JobState.RUNNING))
+    for follower in subject.followers:
+        session.delete(follower)
     files = []
     for report in subject.reports:
         files += [a.stored_name for a in report.attachments]
@@ -337,7 +447,8 @@ def erase(*, session: Session, subject: Subject, by_id: int | None, reason: str,
                 setattr(case.assessment, name, scrub(getattr(case.assessment, name), needles))
         for action in case.actions:
             action.title, action.note = scrub(action.title, needles), scrub(action.note, needles)
-    counts = subject.counts()
+    counts = {k: n for k, n in subject.counts().items() if k != "incident_joined"}
+    counts.update({k: n for k, n in removed.items() if n})
     text, _counts, _cut = subjects_text(subject.refs())
     record_audit(session=session, actor_id=by_id, action="pdpa.erased", entity="subject",
                  entity_id=None, at=now, subjects=text,
@@ -347,6 +458,23 @@ def erase(*, session: Session, subject: Subject, by_id: int | None, reason: str,
     session.flush()
     session.info.setdefault("retention_files", []).extend(files)
     return counts
+
+
+def _forget_idempotency(session: Session, reports: list) -> int:
+    """Delete the app's idempotency rows of these reports (their sealed token opens the
+    report's status); they are pruned within ESS_IDEMPOTENCY_HOURS anyway."""
+    from ess.models import IdempotencyRecord
+
+    if not reports:
+        return 0
+    ids = {r.id for r in reports}
+    since = min(r.created_at for r in reports) - timedelta(days=1)
+    gone = [row.id for row in session.scalars(select(IdempotencyRecord).where(
+        IdempotencyRecord.created_at >= since))
+        if isinstance(row.response_body, dict) and row.response_body.get("id") in ids]
+    if gone:
+        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id.in_(gone)))
+    return len(gone)
 
 
 def finish(session: Session, attachment_dir: str | None) -> None:

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from console import access_log, data_subjects
-from console.db import utcnow
+from console.db import BANGKOK, utcnow
 from console.errors import N_, ValidationFailed
 from console.labels import format_be, labels_json
 from console.web import db, desk_required, translate, wants_json
@@ -51,6 +51,9 @@ ENTITY_LABELS = {
     "report": _l("citizen reports"), "attachment": _l("photos"),
     "outbound_message": _l("SMS"), "team": _l("teams"), "alarm": _l("alarms"),
     "user": _l("users"), "socket": _l("live connection"),
+    "incident_joined": _l("incidents their reports joined"),
+    "idempotency": _l("app resend records"), "outbound_job": _l("queued messages"),
+    "line_follower": _l("LINE follow records"),
 }
 
 
@@ -77,19 +80,62 @@ def row_summary(row) -> str:
 def _page(**extra):
     from console.routes import page_context
 
+    extra.setdefault("date_from", "")
+    extra.setdefault("date_to", "")
     return render_template("access_log.html", action_labels=ACTION_LABELS,
                            thai_time=thai_time, row_summary=row_summary,
                            kinds=access_log.SEARCH_KINDS, ctx=page_context(), **extra)
 
 
+def _day(text: str, field: str) -> date | None:
+    """A date typed on the search (day/month/year, the year in พ.ศ. or ค.ศ.), or None."""
+    from cases.schemas import parse_thai_date
+    from console.validation import FieldError
+
+    if not text:
+        return None
+    try:
+        day = parse_thai_date(text)
+    except FieldError as exc:
+        raise ValidationFailed({field: (exc.message, exc.params)}) from None
+    if not 2000 <= day.year <= 2200:
+        raise ValidationFailed({field: (N_("Please check the year: type it in B.E., e.g. "
+                                           "%(year)s."), {"year": utcnow().year + 543})})
+    return day
+
+
+def date_range(date_from: str, date_to: str) -> tuple[datetime | None, datetime | None]:
+    """The instants a search by Bangkok dates covers: from the start of `date_from` to the end
+    of `date_to` (both days included; either may be blank)."""
+    errors: dict = {}
+    days: dict[str, date | None] = {}
+    for field, text in (("from", date_from), ("to", date_to)):
+        try:
+            days[field] = _day(text, field)
+        except ValidationFailed as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    first, last = days["from"], days["to"]
+    if first and last and first > last:
+        raise ValidationFailed({"to": (N_("The end date is before the start date: please "
+                                          "check the dates."), {})})
+    since = datetime.combine(first, time(), BANGKOK) if first else None
+    until = datetime.combine(last + timedelta(days=1), time(), BANGKOK) if last else None
+    return since, until
+
+
 @bp.get("/desk/access-log")
 @desk_required("supervisor")
 def access_log_page():
-    """Search the access log by person, phone number or user (the search is logged too)."""
+    """Search the access log by person, phone number or user, between two dates (Bangkok
+    days, both included); the search is logged too."""
     by = request.args.get("by", "person")
     if by not in access_log.SEARCH_KINDS:
         by = "person"
     text = (request.args.get("q") or "").strip()[:120]
+    date_from = (request.args.get("from") or "").strip()[:20]
+    date_to = (request.args.get("to") or "").strip()[:20]
     try:
         page = max(1, min(int(request.args.get("page", "1")), 100000))
     except ValueError:
@@ -97,28 +143,38 @@ def access_log_page():
     result, fields = None, {}
     if text:
         try:
+            since, until = date_range(date_from, date_to)
             result = access_log.search(session=db(), user=current_user, by=by, text=text,
-                                       page=page)
+                                       page=page, since=since, until=until)
         except ValidationFailed as exc:
             db().rollback()
             fields = {k: translate(m, p) for k, (m, p) in exc.errors.items()}
         else:
             # NOTE: the search term is personal data itself: the row names what it matched.
             access_log.log_read("access_log", entity="audit_log", by=by, page=result.page,
-                                found=result.total, subjects=result.refs)
-    return _page(by=by, q=text, result=result, fields=fields,
-                 message=request.args.get("done"))
+                                found=result.total, subjects=result.refs,
+                                since=since.isoformat() if since else None,
+                                until=until.isoformat() if until else None)
+
+    def page_link(number: int) -> str:
+        args = {"by": by, "q": text, "from": date_from, "to": date_to, "page": number}
+        return url_for("pdpa.access_log_page", **{k: v for k, v in args.items() if v})
+
+    return _page(by=by, q=text, date_from=date_from, date_to=date_to, result=result,
+                 fields=fields, page_link=page_link, message=request.args.get("done"))
 
 
 def _subject_args(source) -> dict:
-    phone = (source.get("phone") or "").strip()[:40]
-    national_id = (source.get("national_id") or "").strip()[:40]
+    phone = str(source.get("phone") or "").strip()[:40]
+    national_id = str(source.get("national_id") or "").strip()[:40]
+    line_user_id = str(source.get("line_user_id") or "").strip()[:64]
     person = source.get("person_id")
     try:
         person_id = int(person) if person not in (None, "") else None
     except (TypeError, ValueError):
         raise ValidationFailed({"person_id": (N_("This value is not valid."), {})}) from None
-    return {"phone": phone or None, "national_id": national_id or None, "person_id": person_id}
+    return {"phone": phone or None, "national_id": national_id or None, "person_id": person_id,
+            "line_user_id": line_user_id or None}
 
 
 def _scope() -> str | None:
@@ -134,8 +190,8 @@ EXPORT_LABELS = ("category", "priority", "status", "outcome", "call_reason", "ca
 @bp.get("/desk/pdpa/export")
 @desk_required("supervisor")
 def export():
-    """Everything kept about one person (phone number, national ID or case person), as a JSON
-    file; the export is written to the access log."""
+    """Everything kept about one person (phone number, LINE user id, national ID or case
+    person), as a JSON file; the export is written to the access log."""
     subject = data_subjects.find(session=db(), scope=_scope(), **_subject_args(request.args))
     body = data_subjects.export(subject, now=utcnow())
     # The codes stay as they are (data); what each means, in the reader's language.
@@ -216,7 +272,8 @@ def flush_reads(app, manager) -> int:
     try:
         summaries = access_log.flush_socket_reads(
             session=session, reads=reads, now=utcnow(),
-            every=timedelta(minutes=app.config["ACCESS_LOG_SOCKET_MINUTES"]))
+            every=timedelta(minutes=app.config["ACCESS_LOG_SOCKET_MINUTES"]),
+            max_events=int(app.config["ACCESS_LOG_SOCKET_EVENTS"]))
         session.commit()
         return len(summaries)
     except Exception:  # noqa: BLE001

@@ -57,6 +57,14 @@ def national_ids_in(text: str | None) -> list[str]:
     return found
 
 
+def phone_tail(number: str | None) -> str:
+    """A phone number as the audit log keeps it: its last 4 digits only ('…5678'), as the
+    call-back list names a caller; the full number stays on the flag or call it belongs to,
+    which retention and erasure anonymise."""
+    digits = "".join(ch for ch in number or "" if ch.isdigit())
+    return "…" + digits[-4:] if digits else ""
+
+
 # --- sealing a secret that must be replayed, never stored in plain text -----------------------
 
 def derived_key(secret: str, purpose: str) -> bytes:

@@ -4,7 +4,8 @@ dates, provinces, districts, age groups, outcomes, durations).
 
 - team positions (RETENTION_POSITIONS_DAYS, 90): the position history rows are deleted.
 - call recordings (RETENTION_RECORDINGS_DAYS, 365): the recording link is forgotten (its
-  length is kept).
+  length is kept) and a job deleting the audio at Twilio is queued in the same transaction
+  (telephony.flows; retried, then on the dead-job list: the retention pass never waits on it).
 - photos (RETENTION_PHOTOS_DAYS, 730): the file and its row are deleted.
 - calls (RETENTION_CALLS_DAYS, 1825): number, name and text blanked; the carrier's events (they
   hold the number) deleted; SMS and call-backs lose number and text; flags that stopped acting
@@ -100,13 +101,25 @@ def _recordings(session: Session, now: datetime, s: RetentionSettings) -> int:
     cutoff = _cutoff(now, s.recordings_days)
     if cutoff is None:
         return 0
-    ids = _ids(session, select(Call.id).where(Call.recording_url.is_not(None),
-                                              Call.created_at < cutoff).order_by(Call.id),
-               s.batch)
-    if ids:
-        session.execute(update(Call).where(Call.id.in_(ids)).values(recording_url=None)
-                        .execution_options(synchronize_session=False))
-    return len(ids)
+    rows = session.execute(select(Call.id, Call.recording_url, Call.province_code).where(
+        Call.recording_url.is_not(None), Call.created_at < cutoff).order_by(Call.id)
+        .limit(s.batch)).all()
+    if rows:
+        forget_recordings(session, rows)
+    return len(rows)
+
+
+def forget_recordings(session: Session, rows) -> None:
+    """Forget the recording addresses of these calls (id, url, province) and queue deleting
+    the audio at Twilio in the same transaction."""
+    from telephony import flows
+    from telephony.models import Call
+
+    for call_id, url, province_code in rows:
+        flows.request_recording_deletion(session, url=url, call_id=call_id,
+                                         province_code=province_code)
+    session.execute(update(Call).where(Call.id.in_([r[0] for r in rows]))
+                    .values(recording_url=None).execution_options(synchronize_session=False))
 
 
 def delete_attachment_files(names: list[str], attachment_dir: str | None) -> None:
@@ -146,13 +159,16 @@ def _calls(session: Session, now: datetime, s: RetentionSettings) -> int:
         return 0
     done = 0
     rows = session.execute(
-        select(Call.id, Call.call_sid).where(
+        select(Call.id, Call.call_sid, Call.recording_url, Call.province_code).where(
             Call.created_at < cutoff,
             or_(Call.number.is_not(None), Call.caller_name != "", Call.summary != "",
                 Call.advice != "", Call.recording_url.is_not(None)))
         .order_by(Call.id).limit(s.batch)).all()
     if rows:
         ids = [r[0] for r in rows]
+        recorded = [(r[0], r[2], r[3]) for r in rows if r[2]]
+        if recorded:  # NOTE: recordings kept for ever (0 days) still go with their call.
+            forget_recordings(session, recorded)
         session.execute(update(Call).where(Call.id.in_(ids)).values(
             number=None, caller_name="", summary="", advice="", recording_url=None)
             .execution_options(synchronize_session=False))

@@ -1,8 +1,12 @@
 """Slow third-party work of the phone line, run as jobs: putting an accepted caller through to
-the officer's phone (a Twilio call update) and calling a missed caller back. A request only
-queues them; the job worker places the call and records each try."""
+the officer's phone (a Twilio call update), calling a missed caller back, and deleting a call
+recording at Twilio once we no longer keep it (retention, erasure). A request only queues them;
+the job worker places the call and records each try."""
 
 from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -15,6 +19,10 @@ from telephony.schemas import format_thai_phone
 
 CONNECT = "telephony.connect"
 CALL_BACK = "telephony.callback"
+DELETE_RECORDING = "telephony.delete_recording"
+# A recording's address at Twilio: .../Accounts/AC.../Recordings/RE...(.mp3|.wav|.json)
+_RECORDING_RE = re.compile(r"/Accounts/(AC[0-9a-fA-F]{32})/Recordings/(RE[0-9a-fA-F]{32})"
+                           r"(?:\.[a-z0-9]+)?/?$")
 
 
 def request_connect(*, session: Session, call: Call, by: User, twiml: str) -> bool:
@@ -60,5 +68,40 @@ def call_back_job(ctx: JobContext, payload: dict) -> None:
     result = provider.call_back(call.number, provider.number, twiml=payload["twiml"])
     service.record_call_back(session=ctx.session, call=call, by_id=payload["user_id"],
                              provider=provider, twiml=payload["twiml"], result=result)
+    if not result.ok:
+        raise JobFailed(result.reason or "error", result.error or "")
+
+
+def recording_ids(url: str | None) -> tuple[str | None, str | None]:
+    """The account and recording ids in a Twilio recording address ((None, None): not one)."""
+    try:
+        match = _RECORDING_RE.search(urlsplit(url or "").path)
+    except ValueError:
+        return None, None
+    return (match.group(1), match.group(2)) if match else (None, None)
+
+
+def request_recording_deletion(session: Session, *, url: str | None, call_id: int,
+                               province_code: str | None) -> None:
+    """Queue deleting a call's recording at Twilio, in the transaction that forgets its address
+    (retention or an erasure): the audio must not outlive our record of it."""
+    if not url:
+        return
+    account_sid, recording_sid = recording_ids(url)
+    # NOTE: the payload keeps the ids only, never the address; an address without them still
+    # queues a job, which ends on the dead list for a person to delete it by hand.
+    enqueue(session, DELETE_RECORDING, {"call_id": call_id, "account_sid": account_sid,
+                                        "recording_sid": recording_sid},
+            province_code=province_code)
+
+
+@task(DELETE_RECORDING, label=N_("Deleting a call recording at the phone service"))
+def delete_recording_job(ctx: JobContext, payload: dict) -> None:
+    """Delete the recording at Twilio; a hanging or failing Twilio is retried, then dead."""
+    if not payload.get("recording_sid"):
+        raise JobFailed("refused", "the recording address held no recording id", retry=False)
+    provider = ctx.app.extensions["telephony"]
+    result = provider.delete_recording(payload["recording_sid"],
+                                       account_sid=payload.get("account_sid"))
     if not result.ok:
         raise JobFailed(result.reason or "error", result.error or "")

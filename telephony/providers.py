@@ -52,6 +52,11 @@ class TelephonyProvider(Protocol):
         """Redirect a live call (a caller waiting in the queue) to new TwiML."""
         ...
 
+    def delete_recording(self, recording_sid: str, *,
+                         account_sid: str | None = None) -> ProviderResult:
+        """Delete a call recording kept by the carrier (one already gone counts as deleted)."""
+        ...
+
 
 @dataclass
 class SimulatorProvider:
@@ -98,6 +103,12 @@ class SimulatorProvider:
     def connect(self, call_sid: str, *, twiml: str) -> ProviderResult:
         """Record the redirect of a live call."""
         return self._record("connect", call_sid=call_sid, twiml=twiml)
+
+    def delete_recording(self, recording_sid: str, *,
+                         account_sid: str | None = None) -> ProviderResult:
+        """Record the deletion of a recording."""
+        return self._record("delete_recording", recording_sid=recording_sid,
+                            account_sid=account_sid)
 
 
 def _rewriting_http_client(base_url: str, timeout: float = 10):
@@ -171,6 +182,31 @@ class TwilioProvider:
     def connect(self, call_sid: str, *, twiml: str) -> ProviderResult:
         """Redirect a live call to new TwiML (Twilio's call update)."""
         return self._send(lambda: self.client.calls(call_sid).update(twiml=twiml))
+
+    def delete_recording(self, recording_sid: str, *,
+                         account_sid: str | None = None) -> ProviderResult:
+        """Delete a recording (Twilio's Recording resource delete), in the account whose
+        address it had; a recording Twilio no longer has (404) counts as deleted."""
+        from twilio.base.exceptions import TwilioRestException
+
+        api = self.client.api.v2010
+        account = api.accounts(account_sid) if account_sid else api.account
+
+        def make():
+            try:
+                account.recordings(recording_sid).delete()
+            except TwilioRestException as exc:
+                if exc.status != 404:
+                    raise
+            return _Deleted(recording_sid)
+
+        return self._send(make)
+
+
+@dataclass(frozen=True)
+class _Deleted:
+    sid: str
+    status: str = "deleted"
 
 
 # Twilio error codes that mean the number itself cannot be reached this way.

@@ -26,6 +26,7 @@ from console.errors import (
     prefixed,
 )
 from console.models import User
+from console.privacy import phone_tail
 from console.service import record_audit
 from dispatch import service as dispatch_service
 from dispatch.enums import OPEN_STATUSES, Source
@@ -213,7 +214,8 @@ def create_flag(*, session: Session, data: FlagIn, by: User) -> CallerFlag:
     session.add(flag)
     session.flush()
     record_audit(session=session, actor_id=by.id, action="flag.created", entity="caller_flag",
-                 entity_id=flag.id, detail={"number": flag.number, "level": flag.level.value,
+                 entity_id=flag.id, detail={"number": phone_tail(flag.number),
+                                            "level": flag.level.value,
                                             "reason": flag.reason,
                                             "hours": data.hours,
                                             "province_code": flag.province_code})
@@ -234,7 +236,8 @@ def lift_flag(*, session: Session, flag_id: int, reason: str, by: User) -> Calle
     flag.lifted_at = now
     flag.lift_reason = reason
     record_audit(session=session, actor_id=by.id, action="flag.lifted", entity="caller_flag",
-                 entity_id=flag.id, detail={"number": flag.number, "reason": reason})
+                 entity_id=flag.id, detail={"number": phone_tail(flag.number),
+                                            "reason": reason})
     return flag
 
 

@@ -90,6 +90,11 @@ class Recorder:
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.fail_to: set[str] = set()
+        # DELETE (a recording): the status to answer (204 deleted, 404 gone, 500 Twilio's
+        # fault), or hang for `hang_seconds` first (a Twilio that does not answer).
+        self.delete_status = 204
+        self.hang_seconds = 0.0
+        self.released = threading.Event()
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -115,11 +120,30 @@ class Recorder:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_DELETE(self):
+                recorder.requests.append({"path": self.path, "method": "DELETE",
+                                          "auth": self.headers.get("Authorization", "")})
+                if recorder.hang_seconds:
+                    recorder.released.wait(recorder.hang_seconds)
+                status = recorder.delete_status
+                data = b"" if status == 204 else json.dumps(
+                    {"code": 20404 if status == 404 else 20500, "message": "x",
+                     "status": status, "more_info": ""}).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass  # the client gave up waiting
+
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def close(self) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
