@@ -17,10 +17,7 @@ CASE_UPDATED = "case.updated"
 
 
 def case_payload(case: Case) -> dict[str, Any]:
-    """What the case worker desk lists about a case (national IDs typed into its summary are
-    masked: lists never show them whole)."""
-    from console.privacy import mask_national_ids
-
+    """What the case worker desk lists about a case."""
     return {
         "id": case.id,
         "ref": case.ref,
@@ -34,7 +31,7 @@ def case_payload(case: Case) -> dict[str, Any]:
         "assigned_to_id": case.assigned_to_id,
         "category": case.category,
         "priority": case.priority,
-        "summary": mask_national_ids(case.summary),
+        "summary": case.summary,
         "province_code": case.province_code,
         "transfer_to_province": case.transfer_to_province,
         "place": place_names(case.province_code, case.district_code, case.subdistrict_code),
@@ -61,21 +58,19 @@ CASE_TRANSFER = "case.transfer"
 def transfer_payload(transfer, case: Case) -> dict[str, Any]:
     """A transfer between provinces as both case desks list it: what the receiving province
     needs to decide (the case's number, category, summary and the reason), no person's data."""
-    from console.privacy import mask_national_ids
 
     def iso(value):
         return value.isoformat() if value else None
 
     return {
         "id": transfer.id, "case_id": case.id, "case_ref": case.ref,
-        "category": case.category, "summary": mask_national_ids(case.summary),
+        "category": case.category, "summary": case.summary,
         "from_province": transfer.from_province, "to_province": transfer.to_province,
         "from_place": place_names(transfer.from_province, None, None),
         "to_place": place_names(transfer.to_province, None, None),
-        "status": transfer.status.value, "reason": mask_national_ids(transfer.reason),
-        "answer_reason": mask_national_ids(transfer.answer_reason),
-        "proposed_at": iso(transfer.proposed_at), "answered_at": iso(transfer.answered_at),
-        "version": transfer.version,
+        "status": transfer.status.value, "reason": transfer.reason,
+        "answer_reason": transfer.answer_reason, "proposed_at": iso(transfer.proposed_at),
+        "answered_at": iso(transfer.answered_at), "version": transfer.version,
     }
 
 
@@ -158,43 +153,4 @@ def follow_up_payload(follow_up) -> dict[str, Any]:
         "assigned_to_id": follow_up.assigned_to_id, "purpose": follow_up.purpose,
         "done_at": follow_up.done_at.isoformat() if follow_up.done_at else None,
         "outcome": follow_up.outcome, "client_feedback": follow_up.client_feedback,
-        "volunteer": bool(follow_up.volunteer_name or follow_up.nonce_hash),
-        "done_by": follow_up.done_by,
     }
-
-
-AGENCY_REFERRAL = "agency.referral"
-VOLUNTEER_TASK = "volunteer.task"
-CASE_TIMELINE = "case.timeline"
-
-
-def agency_referral(*, session: Session, referral) -> dict:
-    """A referral to an agency was sent, answered or withdrawn: that agency's users hear which
-    one (no data: their list reads it again, and that read is logged)."""
-    from console.rooms import agency_room
-
-    return realtime.publish(session, AGENCY_REFERRAL, {
-        "id": referral.id, "status": str(referral.status), "version": referral.version},
-        [agency_room(referral.agency_id)])
-
-
-def volunteer_task(*, session: Session, follow_up) -> dict:
-    """A task was given to an อพม. volunteer with an account, or recorded: they hear which."""
-    from console.rooms import volunteer_room
-
-    return realtime.publish(session, VOLUNTEER_TASK, {
-        "id": follow_up.id, "done": follow_up.done_at is not None},
-        [volunteer_room(follow_up.assigned_to_id)])
-
-
-def timeline_payload(entry, case: Case) -> dict[str, Any]:
-    """A new line of a case's timeline, as the case page shows it."""
-    return {"case_id": case.id, "kind": entry.kind, "at": entry.at.isoformat(),
-            "note": entry.note, "to_status": entry.to_status}
-
-
-def timeline_added(*, session: Session, case: Case, entry) -> dict:
-    """A step from outside the case page (an agency, a volunteer) reached the case's timeline:
-    the case desks of its province add the line live."""
-    return realtime.publish(session, CASE_TIMELINE, timeline_payload(entry, case),
-                            case_rooms(case.province_code))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cases import enums as case_enums
@@ -74,21 +74,7 @@ class Case(Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
-    # Search columns, kept by cases/search.py after every flush that touches the case, its
-    # people, fact-finding or plan (never written by hand): the caseload's filters read one row.
-    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
-    target_group_tags: Mapped[str] = mapped_column(String(400), default="", server_default="")
-    risk_level: Mapped[str | None] = mapped_column(String(1))
-    next_due_on: Mapped[date | None] = mapped_column(Date)
-
     __mapper_args__ = {"version_id_col": version}
-    __table_args__ = (
-        # PostgreSQL: a trigram index answers "text anywhere" (LIKE '%...%'); SQLite scans.
-        Index("ix_welfare_case_search_text", "search_text", postgresql_using="gin",
-              postgresql_ops={"search_text": "gin_trgm_ops"}),
-        Index("ix_welfare_case_district_opened", "district_code", "opened_at"),
-        Index("ix_welfare_case_risk_due", "risk_level", "next_due_on"),
-    )
 
     people: Mapped[list[CasePerson]] = relationship(
         order_by="CasePerson.id", cascade="all, delete-orphan"
@@ -336,12 +322,3 @@ class FollowUp(Base):
     client_feedback: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    # An อพม. volunteer's task (cases/tasks.py): a volunteer user in assigned_to_id, or one
-    # without an account reached by a signed single-purpose link (its nonce's hash kept here).
-    volunteer_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
-    volunteer_phone: Mapped[str | None] = mapped_column(String(20))
-    nonce_hash: Mapped[str | None] = mapped_column(String(64))
-    link_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Whether the volunteer may see the client's phone (needed for a call, or to find the home).
-    share_phone: Mapped[bool] = mapped_column(default=False, server_default=false())
-    done_by: Mapped[str] = mapped_column(String(120), default="", server_default="")

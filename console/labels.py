@@ -164,7 +164,6 @@ LABELS = {
         "referral_revoked": _l("Referral withdrawn"),
         "follow_up_scheduled": _l("Follow-up scheduled"),
         "follow_up_done": _l("Follow-up done"),
-        "follow_up_volunteer": _l("Follow-up given to an อพม. volunteer"),
     },
     "follow_up_kind": {
         "visit": _l("Home visit"),
@@ -290,8 +289,6 @@ LABELS = {
         "field_member": _l("Field team member"),
         "case_worker": _l("Case worker"),
         "admin": _l("Administrator"),
-        "agency": _l("Agency user"),
-        "volunteer": _l("อพม. volunteer"),
     },
 }
 

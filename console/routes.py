@@ -39,8 +39,6 @@ HOME_DESK = {
     Role.FIELD_MEMBER: "console.team_desk",
     Role.CASE_WORKER: "console.cases_desk",
     Role.ADMIN: "console.supervisor_desk",
-    Role.AGENCY: "partners.agency_desk",
-    Role.VOLUNTEER: "partners.tasks_desk",
 }
 
 
@@ -358,7 +356,6 @@ def case_detail(case_id: int):
     """One case, with its people, location and timeline; the read is audited."""
     from cases import events as case_events
     from cases import service as case_service
-    from cases import tasks as case_tasks
 
     case = case_service.read_case(session=db(), case_id=case_id, user=current_user)
     db().commit()
@@ -387,8 +384,6 @@ def case_detail(case_id: int):
                            gaps=[d.value for d in case_service.plan_gaps(case)],
                            referrals=[case_events.referral_payload(r) for r in case.referrals],
                            past_week=case_service.past_referral_week(case, utcnow()),
-                           volunteers=case_tasks.volunteers(session=db(),
-                                                            province_code=case.province_code),
                            ctx=page_context())
 
 
@@ -472,11 +467,6 @@ def register(app) -> None:
 
     for blueprint in (ess_api_bp, ess_desk_bp, ess_line_bp):
         app.register_blueprint(blueprint)
-    from cases.partner_routes import bp as partners_bp
-    from cases.partner_routes import task_link as task_link_bp
-
-    app.register_blueprint(partners_bp)
-    app.register_blueprint(task_link_bp)
     from jobs.routes import bp as jobs_bp
 
     app.register_blueprint(jobs_bp)
