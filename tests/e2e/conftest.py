@@ -11,7 +11,7 @@ from tests.conftest import PG_URL, REDIS_URL, need
 from tests.e2e.server import prepare
 
 # Modules that run on one backend only (see above).
-ONE_BACKEND_MODULES = ("test_browser_", "test_faults", "test_jobs_process")
+ONE_BACKEND_MODULES = ("test_browser_", "test_faults", "test_jobs_process", "test_nginx")
 
 
 def pytest_collection_modifyitems(config, items):

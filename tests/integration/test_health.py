@@ -55,6 +55,13 @@ def test_metrics_only_for_the_token_or_a_direct_loopback_request(app):
     assert http.get("/metrics", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 404
     proxied = http.get("/metrics", environ_base=local, headers={"X-Forwarded-For": "1.2.3.4"})
     assert proxied.status_code == 404
+    app.config["TRUST_PROXY_HOPS"] = 1  # behind nginx: a direct scrape still works
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    assert http.get("/metrics", environ_base=local).status_code == 200
+    proxied = http.get("/metrics", environ_base=local, headers={"X-Forwarded-For": "127.0.0.1"})
+    assert proxied.status_code == 404  # a proxied request, even one claiming loopback
     app.config["METRICS_TOKEN"] = "s3cret-token"
     assert http.get("/metrics", environ_base=local).status_code == 404
     assert http.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 404
