@@ -109,8 +109,8 @@ def find(*, session: Session, scope: str | None, phone: str | None = None,
         line_user_id = line_user_id.strip()
         if not LINE_USER_ID.fullmatch(line_user_id):
             raise ValidationFailed({"line_user_id": (
-                N_("A LINE user id is U followed by 32 letters a-f and digits, as the LINE "
-                   "report shows it: please check it."), {})})
+                N_("This LINE user id is not valid: please copy it whole from the citizen "
+                   "report it came with."), {})})
         return _by_line(session, line_user_id, scope)
     if national_id:
         digits = "".join(ch for ch in national_id if ch.isdigit())

@@ -44,6 +44,8 @@ ACTION_LABELS = {
     "case.viewed": _l("Opened a case"),
     "attachment.viewed": _l("Viewed a photo"),
     "case.national_id_revealed": _l("Showed a national ID in full"),
+    "read.person_duplicates": _l("Possible duplicates of a person"),
+    "read.case_transfers": _l("Case transfers waiting for the province"),
 }
 ENTITY_LABELS = {
     "incident": _l("incidents"), "call": _l("calls"), "case": _l("cases"),

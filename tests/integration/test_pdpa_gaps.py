@@ -165,7 +165,7 @@ def test_line_user_id_requests_are_checked_and_scoped(world: World, session, log
     supervisor = login_as("supervisor")
     bad = supervisor.post("/desk/pdpa/erase", json={"line_user_id": "U123", "reason": "x",
                                                     "confirm": True})
-    assert bad.status_code == 422 and "line_user_id" in bad.json["fields"]
+    assert bad.status_code == 422 and "คัดลอก" in bad.json["fields"]["line_user_id"]
     both = supervisor.post("/desk/pdpa/erase", json={
         "line_user_id": LINE_ID, "phone": "0812345678", "reason": "x", "confirm": True})
     assert both.status_code == 422
@@ -181,6 +181,7 @@ def test_line_user_id_requests_are_checked_and_scoped(world: World, session, log
     assert page.status_code == 200 and 'data-action="read.export"' in page.get_data(as_text=True)
     page = supervisor.get("/desk/access-log", query_string={"by": "line", "q": "nonsense"})
     assert 'data-field="q"' in page.get_data(as_text=True)
+    assert "LINE ID ของผู้ใช้นี้ไม่ถูกต้อง" in page.get_data(as_text=True)
 
 
 # --- 2. Socket.IO read summaries written while the connection stays open ----------------------

@@ -339,6 +339,20 @@ def test_every_label_group_is_translated_in_both_languages(babel_app):
                 assert not THAI.search(str(value)), (group, key, str(value))
 
 
+def test_every_read_the_access_log_lists_has_a_label():
+    """The access log names what was read by its label: each log_read()/record_read() kind the
+    code writes has one in console/pdpa.py ACTION_LABELS (else the page says "Other action")."""
+    from console.pdpa import ACTION_LABELS
+
+    kinds = set()
+    for package in ("console", "dispatch", "cases", "telephony", "ess", "geo", "jobs"):
+        for path in (BASE_DIR / package).rglob("*.py"):
+            kinds |= set(re.findall(r'(?:log_read\(\s*|what=)"([a-z_]+)"',
+                                    path.read_text(encoding="utf-8")))
+    assert {"board", "export", "socket"} <= kinds
+    assert sorted(f"read.{k}" for k in kinds if f"read.{k}" not in ACTION_LABELS) == []
+
+
 def test_every_timeline_kind_the_code_writes_has_a_label():
     from cases.enums import ReferralStatus
     from console.labels import LABELS
