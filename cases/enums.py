@@ -203,3 +203,31 @@ class FollowUpKind(StrEnum):
 
 # The seeds' rule: a referred case is closed within a week with the client's feedback.
 REFERRED_CLOSE_DAYS = 7
+
+
+class SubsidyStatus(StrEnum):
+    """A subsidy request (เงินสงเคราะห์): pending at its approval level -> approved -> paid, or
+    rejected (with a reason) at any level, which ends it."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PAID = "paid"
+
+
+SUBSIDY_TRANSITIONS: dict[SubsidyStatus, frozenset[SubsidyStatus]] = {
+    # NOTE: pending -> pending is the approval of one level that is not the last.
+    SubsidyStatus.PENDING: frozenset({SubsidyStatus.PENDING, SubsidyStatus.APPROVED,
+                                      SubsidyStatus.REJECTED}),
+    SubsidyStatus.APPROVED: frozenset({SubsidyStatus.PAID}),
+    SubsidyStatus.REJECTED: frozenset(),
+    SubsidyStatus.PAID: frozenset(),
+}
+
+# The approval chain when a province has set none: the team head, then the provincial office
+# (สนง.พมจ.). Levels are data: rows of subsidy_level per province replace this default.
+DEFAULT_SUBSIDY_LEVELS: tuple[str, ...] = ("team_head", "provincial_office")
+
+# Budget lines (หมวดเงิน) when a province has set none (rows of subsidy_budget_line).
+DEFAULT_BUDGET_LINES: tuple[str, ...] = ("emergency_relief", "family_support", "disability",
+                                         "elderly")

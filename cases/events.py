@@ -154,3 +154,33 @@ def follow_up_payload(follow_up) -> dict[str, Any]:
         "done_at": follow_up.done_at.isoformat() if follow_up.done_at else None,
         "outcome": follow_up.outcome, "client_feedback": follow_up.client_feedback,
     }
+
+
+SUBSIDY_UPDATED = "subsidy.updated"
+
+
+def subsidy_payload(subsidy) -> dict[str, Any]:
+    """A subsidy request as the case page and the approvers' list show it (no reasons, notes or
+    references: those are read on the case page)."""
+
+    def iso(value):
+        return value.isoformat() if value else None
+
+    return {
+        "id": subsidy.id, "case_id": subsidy.case_id, "province_code": subsidy.province_code,
+        "amount_satang": subsidy.amount_satang, "budget_line": subsidy.budget_line,
+        "plan_action_id": subsidy.plan_action_id, "status": subsidy.status.value,
+        "levels": list(subsidy.levels or []), "step": subsidy.step,
+        "level": (subsidy.levels[subsidy.step - 1]
+                  if subsidy.status.value == "pending" and subsidy.levels else None),
+        "requested_at": iso(subsidy.requested_at), "requested_by_id": subsidy.requested_by_id,
+        "decided_at": iso(subsidy.decided_at), "paid_on": iso(subsidy.paid_on),
+        "version": subsidy.version, "documents": len(subsidy.documents),
+    }
+
+
+def subsidy_updated(*, session: Session, subsidy) -> dict:
+    """A subsidy was asked for, decided at a level or paid: the case desks of its province (and
+    the approvers' list there) hear."""
+    return realtime.publish(session, SUBSIDY_UPDATED, subsidy_payload(subsidy),
+                            case_rooms(subsidy.province_code))

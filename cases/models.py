@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cases import enums as case_enums
@@ -21,6 +31,7 @@ from cases.enums import (
     PlanPhase,
     ReferralStatus,
     RiskLevel,
+    SubsidyStatus,
 )
 from console.db import Base, UTCDateTime, str_enum, utcnow
 
@@ -322,3 +333,119 @@ class FollowUp(Base):
     client_feedback: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class SubsidyLevel(Base):
+    """One level of a province's subsidy approval chain (step 1 first); a province without
+    rows uses DEFAULT_SUBSIDY_LEVELS (team head, then the provincial office)."""
+
+    __tablename__ = "subsidy_level"
+    __table_args__ = (UniqueConstraint("province_code", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(2))
+    step: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(32))
+    name_th: Mapped[str] = mapped_column(String(120), default="")
+    name_en: Mapped[str] = mapped_column(String(120), default="")
+
+
+class SubsidyApprover(Base):
+    """A user who holds an approval level in a province (only they approve at that level)."""
+
+    __tablename__ = "subsidy_approver"
+    __table_args__ = (UniqueConstraint("user_id", "province_code", "level_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    province_code: Mapped[str] = mapped_column(String(2))
+    level_code: Mapped[str] = mapped_column(String(32))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class SubsidyBudgetLine(Base):
+    """A budget line (หมวดเงิน) a province pays subsidies from; a province without rows uses
+    DEFAULT_BUDGET_LINES."""
+
+    __tablename__ = "subsidy_budget_line"
+    __table_args__ = (UniqueConstraint("province_code", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(2))
+    code: Mapped[str] = mapped_column(String(32))
+    name_th: Mapped[str] = mapped_column(String(200), default="")
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Subsidy(Base):
+    """A subsidy request (เงินสงเคราะห์) on a case: amount, reason, budget line, documents; it
+    climbs the province's approval chain one level at a time (never approved by the one who
+    asked), then is paid with a date and a reference. Two approvers at once: one wins."""
+
+    __tablename__ = "subsidy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("welfare_case.id"), index=True)
+    province_code: Mapped[str] = mapped_column(String(2), index=True)
+    amount_satang: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    budget_line: Mapped[str] = mapped_column(String(32))
+    plan_action_id: Mapped[int | None] = mapped_column(ForeignKey("plan_action.id"))
+    status: Mapped[SubsidyStatus] = mapped_column(str_enum(SubsidyStatus),
+                                                  default=SubsidyStatus.PENDING, index=True)
+    # The chain as it stood when asked (level codes in order), and the step now waiting.
+    levels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    step: Mapped[int] = mapped_column(Integer, default=1)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reject_reason: Mapped[str] = mapped_column(Text, default="")
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    payment_ref: Mapped[str] = mapped_column(String(64), default="")
+    paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    approvals: Mapped[list[SubsidyApproval]] = relationship(
+        order_by="SubsidyApproval.step", cascade="all, delete-orphan"
+    )
+    documents: Mapped[list[SubsidyDocument]] = relationship(
+        order_by="SubsidyDocument.id", cascade="all, delete-orphan"
+    )
+
+
+class SubsidyApproval(Base):
+    """One level's decision on a subsidy: who, when, approved or rejected (with the reason);
+    one row per step, so a second decision on the same step cannot be stored."""
+
+    __tablename__ = "subsidy_approval"
+    __table_args__ = (UniqueConstraint("subsidy_id", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subsidy_id: Mapped[int] = mapped_column(ForeignKey("subsidy.id"), index=True)
+    step: Mapped[int] = mapped_column(Integer)
+    level_code: Mapped[str] = mapped_column(String(32))
+    approved: Mapped[bool] = mapped_column()
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class SubsidyDocument(Base):
+    """A document attached to a subsidy request (ID card copy, quotation, medical letter):
+    checked by its bytes, stored privately under a random name, deleted with the case's data."""
+
+    __tablename__ = "subsidy_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subsidy_id: Mapped[int] = mapped_column(ForeignKey("subsidy.id"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

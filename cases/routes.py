@@ -360,3 +360,270 @@ def complete_follow_up(case_id: int, follow_up_id: int):
                                            data=parse(FollowUpDoneIn, json_body()),
                                            by=current_user)
     return commit_answer(session, events.follow_up_payload(follow_up))
+
+
+# --- subsidies (เงินสงเคราะห์) and the fact-finding PDF --------------------------------------
+
+SUBSIDY = "/<int(max=2147483647):subsidy_id>"
+
+
+def _subsidy_settings():
+    from cases import subsidies
+
+    return subsidies.settings_from(current_app.config)
+
+
+def _subsidy_body(session, subsidy) -> dict:
+    """A subsidy as the case page shows it: the payload, its reason, decisions and documents,
+    and whether the one asking may decide it now."""
+    from cases import subsidies
+
+    body = events.subsidy_payload(subsidy)
+    body.update(reason=subsidy.reason, reject_reason=subsidy.reject_reason,
+                payment_ref=subsidy.payment_ref,
+                amount=subsidies.baht(subsidy.amount_satang),
+                may_decide=subsidies.may_decide(session, subsidy, current_user),
+                approvals=[{"step": a.step, "level": a.level_code, "approved": a.approved,
+                            "by_id": a.by_id, "at": a.at.isoformat(), "note": a.note}
+                           for a in subsidy.approvals],
+                document_list=[{"id": d.id, "title": d.title, "content_type": d.content_type,
+                                "size": d.size} for d in subsidy.documents])
+    return body
+
+
+@bp.get(f"/{ID}/subsidies")
+@desk_required("cases")
+def list_subsidies(case_id: int):
+    """A case's subsidy requests with their reasons and decisions (read logged)."""
+    from cases import subsidies
+    from cases.models import Case
+    from console.access_log import log_read
+
+    session = db()
+    service.check_access(session=session, case_id=case_id, user=current_user)
+    found = subsidies.for_case(session=session, case_id=case_id)
+    body = {"items": [_subsidy_body(session, s) for s in found],
+            "budget_lines": subsidies.budget_lines_for(
+                session, session.get(Case, case_id).province_code),
+            "max_baht": _subsidy_settings().max_baht}
+    log_read("subsidies", entity="case", entity_id=case_id,
+             subjects={"case": [case_id], "subsidy": [s.id for s in found]})
+    return jsonify(body)
+
+
+@bp.post(f"/{ID}/subsidies")
+@desk_required("cases")
+@idempotent
+def request_subsidy(case_id: int):
+    """Ask for a subsidy: amount, reason, budget line (and the urgent plan action it serves)."""
+    from cases import subsidies
+    from cases.schemas import SubsidyIn
+
+    service.check_access(session=db(), case_id=case_id, user=current_user)
+    session = db()
+    subsidy = subsidies.request_subsidy(session=session, case_id=case_id,
+                                        data=parse(SubsidyIn, json_body()), by=current_user,
+                                        settings=_subsidy_settings())
+    return commit_answer(session, _subsidy_body(session, subsidy), 201)
+
+
+def _decide(case_id: int, subsidy_id: int, step: str):
+    from cases import subsidies
+    from cases.schemas import SubsidyDecisionIn, SubsidyPaidIn
+
+    service.check_access(session=db(), case_id=case_id, user=current_user)
+    session = db()
+    if step == "paid":
+        subsidy = subsidies.mark_paid(session=session, case_id=case_id, subsidy_id=subsidy_id,
+                                      data=parse(SubsidyPaidIn, json_body()), by=current_user)
+    else:
+        act = subsidies.approve if step == "approve" else subsidies.reject
+        subsidy = act(session=session, case_id=case_id, subsidy_id=subsidy_id,
+                      data=parse(SubsidyDecisionIn, json_body()), by=current_user)
+    return commit_answer(session, _subsidy_body(session, subsidy))
+
+
+@bp.post(f"/{ID}/subsidies{SUBSIDY}/approve")
+@desk_required("cases")
+@idempotent
+def approve_subsidy(case_id: int, subsidy_id: int):
+    """Approve the level now waiting (a holder of that level, never the one who asked)."""
+    return _decide(case_id, subsidy_id, "approve")
+
+
+@bp.post(f"/{ID}/subsidies{SUBSIDY}/reject")
+@desk_required("cases")
+@idempotent
+def reject_subsidy(case_id: int, subsidy_id: int):
+    """Reject at the level now waiting, with the reason: the request ends."""
+    return _decide(case_id, subsidy_id, "reject")
+
+
+@bp.post(f"/{ID}/subsidies{SUBSIDY}/paid")
+@desk_required("cases")
+@idempotent
+def subsidy_paid(case_id: int, subsidy_id: int):
+    """Record the payment of an approved subsidy: date and reference."""
+    return _decide(case_id, subsidy_id, "paid")
+
+
+@bp.post(f"/{ID}/subsidies{SUBSIDY}/documents")
+@desk_required("cases")
+def attach_subsidy_document(case_id: int, subsidy_id: int):
+    """Attach one document (PDF, JPEG or PNG) to a subsidy request (multipart: file, title)."""
+    from cases import subsidies
+    from console.errors import N_, ValidationFailed
+
+    service.check_access(session=db(), case_id=case_id, user=current_user)
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed({"file": (N_("Choose a file to attach."), {})})
+    title = (request.form.get("title") or upload.filename or "").strip()[:200]
+    session = db()
+    doc, path = subsidies.attach_document(session=session, case_id=case_id,
+                                          subsidy_id=subsidy_id, data=upload.read(),
+                                          title=title, by=current_user,
+                                          settings=_subsidy_settings())
+    try:
+        session.commit()
+    except Exception:
+        path.unlink(missing_ok=True)  # NOTE: no row, no file.
+        raise
+    return jsonify({"id": doc.id, "title": doc.title, "content_type": doc.content_type,
+                    "size": doc.size}), 201
+
+
+@bp.get(f"/{ID}/subsidies{SUBSIDY}/documents/<int(max=2147483647):document_id>")
+@desk_required("cases")
+def subsidy_document(case_id: int, subsidy_id: int, document_id: int):
+    """One document of a subsidy request (the read is written to the access log)."""
+    from flask import Response
+
+    from cases import subsidies
+    from console.access_log import log_read
+
+    session = db()
+    doc, data = subsidies.read_document(session=session, case_id=case_id, subsidy_id=subsidy_id,
+                                        document_id=document_id, by=current_user,
+                                        settings=_subsidy_settings())
+    log_read("subsidy_document", entity="case", entity_id=case_id,
+             subjects={"case": [case_id], "subsidy": [subsidy_id]}, document_id=doc.id)
+    response = Response(data, mimetype=doc.content_type)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Disposition"] = f'attachment; filename="document-{doc.id}"'
+    return response
+
+
+@bp.get(f"/{ID}/fact-finding.pdf")
+@desk_required("cases")
+def fact_finding_pdf(case_id: int):
+    """The fact-finding form as the 2-page Thai A4 PDF (each download in the access log)."""
+    from flask import Response
+
+    from cases import pdf
+    from console.access_log import log_read
+
+    session = db()
+    case = service.read_case(session=session, case_id=case_id, user=current_user)
+    data = pdf.fact_finding_pdf(case, workers=service.case_workers(
+        session=session, province_code=case.province_code))
+    log_read("fact_finding_pdf", entity="case", entity_id=case.id, subjects={"case": [case.id]})
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="fact-finding-{case.ref or case.id}.pdf"')
+    return response
+
+
+# The supervisors' subsidy desk: what waits for their approval, and the totals.
+subsidy_desk = Blueprint("subsidy_desk", __name__, url_prefix="/desk/subsidies")
+
+
+def _year_arg() -> int:
+    """?year= as typed (พ.ศ. or ค.ศ.), else this year; a year outside 2000-2200 A.D. is this
+    year."""
+    from console.db import BANGKOK, utcnow
+
+    this = utcnow().astimezone(BANGKOK).year
+    raw = (request.args.get("year") or "").strip()
+    year = int(raw) if raw.isdigit() and len(raw) == 4 else this
+    year = year - 543 if year > 2300 else year
+    return year if 2000 <= year <= 2200 else this
+
+
+def _province_arg() -> str | None:
+    raw = (request.args.get("province") or "").strip()
+    return raw if len(raw) == 2 and raw.isdigit() else None
+
+
+@subsidy_desk.get("")
+@desk_required("supervisor")
+def subsidy_page():
+    """Subsidies waiting for my approval, and the totals per month, province and budget line."""
+    from cases import subsidies
+    from cases.models import Case
+    from console.access_log import log_read
+    from console.routes import page_context
+
+    session = db()
+    waiting = subsidies.waiting_for(session=session, user=current_user)
+    cases = {c.id: c for c in session.query(Case).filter(
+        Case.id.in_([s.case_id for s in waiting]))} if waiting else {}
+    year = _year_arg()
+    totals = subsidies.monthly_totals(session=session, user=current_user, year=year,
+                                      province_code=_province_arg())
+    names = subsidies.names_for(session, None if current_user.is_national
+                                else current_user.province_code)
+    log_read("subsidy_waiting", entity="case",
+             subjects={"case": [s.case_id for s in waiting], "subsidy": [s.id for s in waiting]})
+    return render_template("subsidies.html", waiting=waiting, cases=cases, totals=totals,
+                           year=year, names=names, baht=subsidies.baht,
+                           province=_province_arg(), months=_months(), ctx=page_context())
+
+
+def _months() -> tuple[str, ...]:
+    from flask_babel import get_locale
+
+    from console import labels
+
+    thai = str(get_locale() or "th").startswith("th")
+    return labels._TH_MONTHS if thai else labels._EN_MONTHS
+
+
+@subsidy_desk.get("/totals.csv")
+@desk_required("supervisor")
+def subsidy_totals_csv():
+    """The year's totals as CSV (counts and amounts per month, province and budget line: no
+    personal data, so no access-log row)."""
+    import csv
+    import io
+
+    from flask import Response
+
+    from cases import subsidies
+    from console.labels import label, province_name
+
+    session = db()
+    year = _year_arg()
+    rows = subsidies.monthly_totals(session=session, user=current_user, year=year,
+                                    province_code=_province_arg())
+    names = subsidies.names_for(session, None if current_user.is_national
+                                else current_user.province_code)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    from flask_babel import gettext
+
+    writer.writerow([gettext("Month"), gettext("Province"), gettext("Budget line"),
+                     gettext("Requests"), gettext("Asked (baht)"), gettext("Approved (baht)"),
+                     gettext("Paid (baht)"), gettext("Not approved")])
+    for r in rows:
+        month = f"{_months()[r['month'] - 1]} {year + 543}"
+        writer.writerow([month, province_name(r["province_code"]),
+                         names.get(r["budget_line"]) or label("budget_line", r["budget_line"]),
+                         r["count"], f"{r['asked'] / 100:.2f}", f"{r['approved'] / 100:.2f}",
+                         f"{r['paid'] / 100:.2f}", r["rejected"]])
+    # NOTE: a byte-order mark so spreadsheet programs read the Thai as UTF-8.
+    response = Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="subsidy-totals-{year + 543}.csv"')
+    return response

@@ -485,3 +485,73 @@ class FollowUpDoneIn(Schema):
 
     outcome: str = Field(min_length=1, max_length=4000)
     client_feedback: str = Field(default="", max_length=4000)
+
+
+# The largest amount the form can even hold (the province's ceiling is checked by the service).
+_BAHT_LIMIT = 10**9
+
+
+def parse_baht(value: object) -> int:
+    """An amount in baht as typed ("1500", "1,500.50", 1500) -> satang; more than 0, at most 2
+    decimals."""
+    import re
+    from decimal import Decimal
+
+    if isinstance(value, bool) or value is None:
+        raise FieldError(N_("Enter the amount in baht as a number, e.g. 1500 or 1,500.50."))
+    text = str(value).strip().replace(",", "").replace(" ", "")
+    text = text.removesuffix("บาท")
+    if not re.fullmatch(r"[-+]?\d+(\.\d+)?", text):
+        raise FieldError(N_("Enter the amount in baht as a number, e.g. 1500 or 1,500.50."))
+    amount = Decimal(text)
+    if amount <= 0:
+        raise FieldError(N_("The amount must be more than 0 baht."))
+    if amount != amount.quantize(Decimal("0.01")):
+        raise FieldError(N_("Baht and satang only: at most 2 digits after the point."))
+    if amount >= _BAHT_LIMIT:
+        raise FieldError(N_("This amount is not plausible for a subsidy. Please check it."))
+    return int(amount * 100)
+
+
+class SubsidyIn(Schema):
+    """A subsidy request (เงินสงเคราะห์): amount, reason, budget line, the plan action it serves.
+    `amount` is typed in baht and held in satang once validated."""
+
+    amount: int
+    reason: str = Field(min_length=1, max_length=2000)
+    budget_line: str = Field(min_length=1, max_length=32)
+    plan_action_id: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True)
+
+    @field_validator("plan_action_id", mode="before")
+    @classmethod
+    def _blank(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _satang(cls, value: object) -> int:
+        return parse_baht(value)
+
+
+class SubsidyDecisionIn(Schema):
+    """An approver's decision on one level: the version the screen saw, and a note (the reason,
+    required to reject)."""
+
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True)
+    note: str = Field(default="", max_length=2000)
+
+
+class SubsidyPaidIn(Schema):
+    """The payment of an approved subsidy: the date and the finance reference."""
+
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True)
+    paid_on: str = Field(min_length=1, max_length=10)
+    payment_ref: str = Field(min_length=1, max_length=64)
+
+    @field_validator("paid_on")
+    @classmethod
+    def _paid(cls, value: str) -> str:
+        paid = parse_thai_date(value)
+        if paid > _today():
+            raise FieldError(N_("The payment date cannot be in the future."))
+        return paid.isoformat()

@@ -177,6 +177,12 @@ def load_config() -> dict:
             "ESS_ATTACHMENT_DIR", str(BASE_DIR / "instance" / "attachments")),
         # A photo with more pixels is refused before it is decoded (decompression bombs).
         "ESS_MAX_PHOTO_PIXELS": int(os.environ.get("ESS_MAX_PHOTO_PIXELS", "40000000")),
+        # Subsidies (cases/subsidies.py): the most one request may ask for (baht), and the
+        # documents attached to it (PDF, JPEG or PNG; each at most this many bytes).
+        "SUBSIDY_MAX_BAHT": int(os.environ.get("SUBSIDY_MAX_BAHT", "50000")),
+        "SUBSIDY_DOC_MAX_BYTES": int(os.environ.get("SUBSIDY_DOC_MAX_BYTES",
+                                                    str(5 * 1024 * 1024))),
+        "SUBSIDY_DOC_MAX_COUNT": int(os.environ.get("SUBSIDY_DOC_MAX_COUNT", "10")),
         # Request bodies (console/limits.py): the largest of all (Flask's own setting, the ESS
         # photo uploads), every other path, and the webhooks, which need only a few KB.
         "MAX_CONTENT_LENGTH": _max_content_length(),

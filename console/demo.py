@@ -54,6 +54,8 @@ USERS = [
     ("cm.dispatcher", "สุริยา สั่งการเชียงใหม่", Role.DISPATCHER, "50", None),
     ("cm.team1", "ดวงใจ ทีมเชียงใหม่", Role.FIELD_MEMBER, "50", "CMI-1"),
     ("national", "ศรส. ส่วนกลาง", Role.SUPERVISOR, None, None),
+    # The provincial office (สนง.พมจ.) level of Phitsanulok's subsidy approvals.
+    ("pmj", "สุดารัตน์ สนง.พมจ.พิษณุโลก", Role.SUPERVISOR, "65", None),
     ("admin", "ผู้ดูแลระบบ", Role.ADMIN, None, None),
 ]
 
@@ -76,6 +78,10 @@ AGENCIES = [
      None),
 ]
 
+
+# Who holds which subsidy approval level in Phitsanulok (the default chain: team head, then
+# the provincial office): username, province, level.
+SUBSIDY_APPROVERS = [("supervisor", "65", "team_head"), ("pmj", "65", "provincial_office")]
 
 # Phitsanulok's P1 ladder: two team offers, the supervisors, the provincial office, the police.
 P1_LADDER_65 = [
@@ -142,6 +148,14 @@ def load_demo(session: Session, *, password_hash: str | None = None) -> dict[str
                              phone=PHONES.get(username),
                              team_id=teams[team_code].id if team_code else None))
             added["users"] += 1
+    session.flush()
+    from cases.models import SubsidyApprover
+
+    if session.scalar(select(SubsidyApprover.id).limit(1)) is None:
+        ids = dict(session.execute(select(User.username, User.id)).all())
+        for username, prov, level in SUBSIDY_APPROVERS:
+            session.add(SubsidyApprover(user_id=ids[username], province_code=prov,
+                                        level_code=level, granted_at=now))
     known = set(session.scalars(select(Agency.name_en)))
     for name_th, name_en, kind, phone, prov in AGENCIES:
         if name_en not in known:

@@ -334,6 +334,37 @@ FIELD_LABELS = {
 }
 
 
+# Subsidies (เงินสงเคราะห์, cases/subsidies.py): statuses, the default approval levels and
+# budget lines (a province's own are named in its rows), the steps on the case timeline.
+LABELS["subsidy_status"] = {
+    "pending": _l("Waiting for approval"),
+    "approved": _l("Approved, to be paid"),
+    "rejected": _l("Not approved"),
+    "paid": _l("Paid"),
+}
+LABELS["subsidy_level"] = {
+    "team_head": _l("Team head"),
+    "provincial_office": _l("Provincial social development office"),
+}
+LABELS["budget_line"] = {
+    "emergency_relief": _l("Emergency relief for people in social difficulty"),
+    "family_support": _l("Low-income families and people without support"),
+    "disability": _l("Support for persons with disabilities"),
+    "elderly": _l("Older persons in hardship"),
+}
+LABELS["timeline"].update({
+    "subsidy_requested": _l("Subsidy requested"),
+    "subsidy_approved": _l("Subsidy approved at one level"),
+    "subsidy_rejected": _l("Subsidy not approved"),
+    "subsidy_paid": _l("Subsidy paid"),
+    "subsidy_document": _l("Document attached to a subsidy request"),
+})
+FIELD_LABELS.update({
+    "amount": _l("Amount (baht)"), "budget_line": _l("Budget line"),
+    "plan_action_id": _l("Urgent plan action"), "paid_on": _l("Paid on (day/month/year B.E.)"),
+    "payment_ref": _l("Payment reference"), "file": _l("Document"),
+})
+
 # The heading of an error page, in words (the status code stays small beside it).
 ERROR_TITLES = {
     400: _l("The request could not be read"), 403: _l("Not allowed"), 404: _l("Not found"),

@@ -68,6 +68,9 @@ def body_limit(path: str, config) -> int:
         return config["LINE_WEBHOOK_MAX_BYTES"]
     if path.startswith("/api/v1/reports"):
         return config["MAX_CONTENT_LENGTH"]
+    if path.startswith("/api/cases/") and path.endswith("/documents"):
+        # A subsidy's document upload: one file plus the multipart framing.
+        return config["SUBSIDY_DOC_MAX_BYTES"] + 64 * 1024
     return config["MAX_BODY_BYTES"]
 
 

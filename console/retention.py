@@ -292,6 +292,11 @@ def anonymise_cases(session: Session, ids: list[int]) -> None:
                     .values(ip=None, note="").execution_options(**quiet))
     session.execute(update(FollowUp).where(FollowUp.case_id.in_(ids)).values(
         purpose="", outcome="", client_feedback="").execution_options(**quiet))
+    from cases import subsidies
+
+    # Subsidies keep amount, budget line, status and dates (the totals); reasons, notes and
+    # references go, and so do their documents (files deleted after the commit).
+    session.info.setdefault("retention_files", []).extend(subsidies.anonymise(session, ids))
 
 
 def _sessions(session: Session, now: datetime, s: RetentionSettings) -> int:

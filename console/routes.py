@@ -470,3 +470,6 @@ def register(app) -> None:
     from jobs.routes import bp as jobs_bp
 
     app.register_blueprint(jobs_bp)
+    from cases.routes import subsidy_desk
+
+    app.register_blueprint(subsidy_desk)

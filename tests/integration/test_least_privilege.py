@@ -453,6 +453,25 @@ WEBHOOKS = {  # signed by the provider: refused unsigned (see test_signed_and_ke
 }
 
 
+def _subsidy_with_document(app, session, case) -> None:
+    """A subsidy request on the case with one stored document."""
+    from pathlib import Path
+
+    from cases.models import Subsidy, SubsidyDocument
+    from console.db import utcnow
+
+    subsidy = Subsidy(case_id=case.id, province_code=case.province_code, amount_satang=100000,
+                      reason="LP-SUBSIDY-65", budget_line="emergency_relief",
+                      levels=["team_head", "provincial_office"], requested_at=utcnow())
+    subsidy.documents.append(SubsidyDocument(stored_name="lpsubsidydoc", content_type="image/png",
+                                             size=len(png_bytes()), sha256="0" * 64))
+    session.add(subsidy)
+    session.commit()
+    folder = Path(app.config["ESS_ATTACHMENT_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "lpsubsidydoc").write_bytes(png_bytes())
+
+
 def build_world(app, session, login_as) -> dict:
     """Phitsanulok's objects every probe points at."""
     tw = Twilio(app)
@@ -478,6 +497,7 @@ def build_world(app, session, login_as) -> dict:
     case = session.scalar(select(Case).where(Case.incident_id == case_incident.id))
     photo = session.scalar(select(Attachment.id).where(Attachment.report_id == reported["id"]))
     alarm_id = login_as("dispatcher").get("/api/alarms").json[0]["id"]
+    _subsidy_with_document(app, session, case)  # subsidy 1 with document 1 (the probes)
 
     ring(tw, "CAMX1", "+66819990065")  # waiting
     ring(tw, "CAMX2", "+66819990066")
@@ -608,6 +628,27 @@ def probes(w: dict) -> dict[str, list[Probe]]:
                                            PSL_CASES, {})],
         "cases.complete_follow_up": [Probe("POST", f"/api/cases/{w['case']}/follow-ups/1/done",
                                            PSL_CASES, {"outcome": "x"})],
+        # Subsidies and the fact-finding PDF (test_case_subsidies): the case roles of the
+        # province; the approvers' desk and the totals, supervisors.
+        "cases.list_subsidies": [Probe("GET", f"/api/cases/{w['case']}/subsidies", PSL_CASES,
+                                       marker="LP-SUBSIDY-65", sees=PSL_CASES)],
+        "cases.request_subsidy": [Probe("POST", f"/api/cases/{w['case']}/subsidies", PSL_CASES,
+                                        {})],
+        "cases.approve_subsidy": [Probe("POST", f"/api/cases/{w['case']}/subsidies/1/approve",
+                                        PSL_CASES, {})],
+        "cases.reject_subsidy": [Probe("POST", f"/api/cases/{w['case']}/subsidies/1/reject",
+                                       PSL_CASES, {"note": "x"})],
+        "cases.subsidy_paid": [Probe("POST", f"/api/cases/{w['case']}/subsidies/1/paid",
+                                     PSL_CASES, {})],
+        "cases.attach_subsidy_document": [
+            Probe("POST", f"/api/cases/{w['case']}/subsidies/1/documents", PSL_CASES, {})],
+        "cases.subsidy_document": [
+            Probe("GET", f"/api/cases/{w['case']}/subsidies/1/documents/1", PSL_CASES)],
+        "cases.fact_finding_pdf": [Probe("GET", f"/api/cases/{w['case']}/fact-finding.pdf",
+                                         PSL_CASES)],
+        "subsidy_desk.subsidy_page": [Probe("GET", "/desk/subsidies", SUPERVISORS)],
+        "subsidy_desk.subsidy_totals_csv": [Probe("GET", "/desk/subsidies/totals.csv",
+                                                  SUPERVISORS)],
         "ess_desk.incident_reports": [
             Probe("GET", f"/api/incidents/{w['case_incident']}/reports", PSL_DISPATCH)],
         "ess_desk.merge": [Probe("POST", f"{inc}/merge", PSL_DISPATCH,
