@@ -248,13 +248,15 @@ def erase():
 def housekeeping(app, manager, marks: dict, now: float) -> None:
     """Called by every relay pass (console._relay_loop): writes the due Socket.IO summaries
     every ACCESS_LOG_FLUSH_SECONDS and starts the retention job every RETENTION_CHECK_MINUTES
-    (first a minute after start) in a task of its own, so the relay never waits for it."""
+    (first a minute after start), each in a task of its own, so the relay never waits for
+    them (a slow or unreachable database, a thousand consoles' rows)."""
     from console.extensions import socketio
 
     config = app.config
-    if now - marks.get("reads_flushed", 0.0) >= config["ACCESS_LOG_FLUSH_SECONDS"]:
-        marks["reads_flushed"] = now
-        flush_reads(app, manager)
+    if (now - marks.get("reads_flushed", 0.0) >= config["ACCESS_LOG_FLUSH_SECONDS"]
+            and not marks.get("reads_running")):
+        marks["reads_flushed"], marks["reads_running"] = now, True
+        socketio.start_background_task(_flush_task, app, manager, marks)
     if not config["RETENTION_ENABLED"]:
         return
     every = config["RETENTION_CHECK_MINUTES"] * 60
@@ -285,6 +287,13 @@ def flush_reads(app, manager) -> int:
         return 0
     finally:
         session.close()
+
+
+def _flush_task(app, manager, marks: dict) -> None:
+    try:
+        flush_reads(app, manager)
+    finally:
+        marks["reads_running"] = False
 
 
 def _retention_task(app, marks: dict) -> None:
