@@ -17,7 +17,10 @@ CASE_UPDATED = "case.updated"
 
 
 def case_payload(case: Case) -> dict[str, Any]:
-    """What the case worker desk lists about a case."""
+    """What the case worker desk lists about a case (national IDs typed into its summary are
+    masked: lists never show them whole)."""
+    from console.privacy import mask_national_ids
+
     return {
         "id": case.id,
         "ref": case.ref,
@@ -31,7 +34,7 @@ def case_payload(case: Case) -> dict[str, Any]:
         "assigned_to_id": case.assigned_to_id,
         "category": case.category,
         "priority": case.priority,
-        "summary": case.summary,
+        "summary": mask_national_ids(case.summary),
         "province_code": case.province_code,
         "transfer_to_province": case.transfer_to_province,
         "place": place_names(case.province_code, case.district_code, case.subdistrict_code),
@@ -58,19 +61,21 @@ CASE_TRANSFER = "case.transfer"
 def transfer_payload(transfer, case: Case) -> dict[str, Any]:
     """A transfer between provinces as both case desks list it: what the receiving province
     needs to decide (the case's number, category, summary and the reason), no person's data."""
+    from console.privacy import mask_national_ids
 
     def iso(value):
         return value.isoformat() if value else None
 
     return {
         "id": transfer.id, "case_id": case.id, "case_ref": case.ref,
-        "category": case.category, "summary": case.summary,
+        "category": case.category, "summary": mask_national_ids(case.summary),
         "from_province": transfer.from_province, "to_province": transfer.to_province,
         "from_place": place_names(transfer.from_province, None, None),
         "to_place": place_names(transfer.to_province, None, None),
-        "status": transfer.status.value, "reason": transfer.reason,
-        "answer_reason": transfer.answer_reason, "proposed_at": iso(transfer.proposed_at),
-        "answered_at": iso(transfer.answered_at), "version": transfer.version,
+        "status": transfer.status.value, "reason": mask_national_ids(transfer.reason),
+        "answer_reason": mask_national_ids(transfer.answer_reason),
+        "proposed_at": iso(transfer.proposed_at), "answered_at": iso(transfer.answered_at),
+        "version": transfer.version,
     }
 
 

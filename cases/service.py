@@ -379,7 +379,8 @@ def reveal_national_id(*, session: Session, case_id: int, person_id: int, by: Us
     if person is None:
         raise NotFound("person")
     record_audit(session=session, actor_id=by.id, action="case.national_id_revealed",
-                 entity="case", entity_id=case.id, detail={"person_id": person.id})
+                 entity="case", entity_id=case.id, detail={"person_id": person.id},
+                 subjects=f" case_person:{person.id} ")
     return person.national_id
 
 

@@ -176,6 +176,8 @@ def test_transfer_between_provinces_accepted_once_or_declined(app, login_as, ses
     assert cm.get(f"/desk/cases/{case['id']}").status_code == 404  # not readable before
     answer = f"/api/cases/transfers/{transfer_id}"
     assert worker.post(f"{answer}/accept", json={}).status_code == 404
+    unknown = cm.post("/api/cases/transfers/999999/accept", json={})
+    assert unknown.status_code == 404 and "โอน" in unknown.json["error"]
     assert cm.post(f"{answer}/decline", json={"reason": ""}).status_code == 422
     accepted = cm.post(f"{answer}/accept", json={"version": proposed.json["version"]})
     assert accepted.status_code == 200, accepted.json
@@ -236,3 +238,27 @@ def test_two_accepting_at_once_one_wins_the_other_is_told(app, login_as, session
     assert done.status.value == "accepted" and done.answered_by_id == users[0].id
     assert session.scalar(select(func.count()).select_from(AuditLog).where(
         AuditLog.action == "case.transfer_accepted")) == 1
+
+
+def test_national_ids_are_masked_in_lists_and_each_reveal_is_logged_by_person(
+        login_as, session):
+    worker = login_as("caseworker")
+    dashed = f"{NID[0]}-{NID[1:5]}-{NID[5:10]}-{NID[10:12]}-{NID[12]}"
+    case = new_case(worker, {"full_name": "นางมาลี ใจงาม", "national_id": NID},
+                    summary=f"ผู้ขอรับบริการ เลขบัตร {dashed} อยู่ลำพัง")
+    assert NID not in str(case) and dashed not in str(case)
+    listed = worker.get("/api/cases").json["items"]
+    assert NID not in str(listed) and dashed not in str(listed)
+    proposed = worker.post(f"/api/cases/{case['id']}/transfer",
+                           json={"to_province": "50", "reason": f"ย้ายตามบัตร {NID}"})
+    cm = login_as("cm.caseworker")
+    incoming = cm.get("/api/cases/transfers").json["items"]
+    assert NID not in str(proposed.json) and NID not in str(incoming)
+    assert dashed not in cm.get("/desk/cases").get_data(as_text=True)
+    person = client_row(session, case["id"]).id
+    url = f"/api/cases/{case['id']}/people/{person}/national-id"
+    assert cm.post(url).status_code == 404
+    assert worker.post(url).json == {"national_id": NID}
+    [reveal] = session.scalars(select(AuditLog).where(
+        AuditLog.action == "case.national_id_revealed")).all()
+    assert reveal.subjects == f" case_person:{person} " and reveal.entity_id == case["id"]

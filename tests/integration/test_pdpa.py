@@ -668,10 +668,13 @@ def test_desks_that_do_not_need_national_ids_see_them_masked(world, session, log
     report_incident = session.get(Report, made["id"]).incident_id
     listed = login_as("dispatcher").get(f"/api/incidents/{report_incident}/reports")
     assert MASKED in listed.get_data(as_text=True) and NID not in listed.get_data(as_text=True)
-    # Case management sees the ID (its own case record keeps the text as typed).
-    world.case  # noqa: B018
-    cases = login_as("caseworker").get("/api/cases").get_data(as_text=True)
-    assert NID in cases
+    # Case management: its lists mask it too; the case's own page (a read written to the access
+    # log, for case roles only) keeps the text as typed.
+    case_id, caseworker = world.case, login_as("caseworker")
+    cases = caseworker.get("/api/cases").get_data(as_text=True)
+    assert MASKED in cases and NID not in cases
+    page = caseworker.get(f"/desk/cases/{case_id}").get_data(as_text=True)
+    assert f"ครอบครัวขอความช่วยเหลือ {NID}" in page
 
 
 # --- ESS idempotency rows --------------------------------------------------------------------
