@@ -25,7 +25,7 @@ from console.web import db, desk_required, error_response, translate
 from ess import flows as ess_flows
 from ess import service as ess_service
 from ess.enums import ReportSource
-from ess.models import ApiClient, IdempotencyRecord
+from ess.models import IdempotencyRecord
 from ess.schemas import MergeIn, ReportIn
 
 api = Blueprint("ess_api", __name__, url_prefix="/api/v1")
@@ -192,14 +192,11 @@ def create_report():
     submitted = ess_service.submit_report(
         session=session, data=report_in, source=ReportSource.APP, settings=_settings(),
         attachment_dir=Path(config["ESS_ATTACHMENT_DIR"]), photos=photos,
-        client=session.get(ApiClient, client_id))
-    report = submitted.report
-    from dispatch.models import Incident
-
-    incident = session.get(Incident, report.incident_id)
+        client_id=client_id)
+    report, incident = submitted.report, submitted.incident
     body = {"id": report.id, "number": incident.ref, "token": submitted.token,
             "status": ess_service.PUBLIC_STATUS[incident.status],
-            "attachments": len(report.attachments),
+            "attachments": len(submitted.files),
             "created_at": report.created_at.isoformat()}
     if record is not None:
         # NOTE: the reporter's token is never stored in plain text: the replayed body is kept
@@ -382,9 +379,10 @@ def line_webhook():
     session = db()
     for ev in events:
         event_id = getattr(ev, "webhook_event_id", None)
-        if not event_id or session.scalar(select(LineEvent.id).where(
-                LineEvent.webhook_event_id == event_id)) is not None:
+        if not event_id:
             continue
+        # NOTE: a redelivery is refused by the unique event id itself (one round trip instead
+        # of a look-up first); earlier events of this body are already committed.
         session.rollback()
         session.add(LineEvent(webhook_event_id=event_id, received_at=utcnow()))
         try:

@@ -70,6 +70,7 @@ class Submitted:
     token: str
     created_incident: bool
     files: list[Path] = field(default_factory=list)
+    incident: Incident | None = None
 
 
 def hash_secret(value: str) -> str:
@@ -207,15 +208,22 @@ def find_open_incident(*, session: Session, report: Report, settings: DedupeSett
     province = report_province(report)
     if province is None:
         return None
-    candidates = list(session.scalars(select(Incident).where(
+    # NOTE: only the incidents inside the box around the report are read, and only the columns
+    # the choice needs (at 300 reports/s a province holds thousands of open incidents from the
+    # last 30 minutes; loading them all was most of the time of a report). The exact distance
+    # is still checked below.
+    lat_span, lon_span = _box(report.lat, settings.meters)
+    candidates = session.execute(select(
+        Incident.id, Incident.lat, Incident.lon, Incident.category).where(
         Incident.province_code == province, Incident.status.in_(OPEN_STATUSES),
         Incident.created_at >= now - timedelta(minutes=settings.minutes),
-        Incident.lat.is_not(None))))
+        Incident.lat.between(report.lat - lat_span, report.lat + lat_span),
+        Incident.lon.between(report.lon - lon_span, report.lon + lon_span))).all()
     near = []
-    for incident in candidates:
-        km = geo_service.haversine_km(report.lat, report.lon, incident.lat, incident.lon)
+    for incident_id, lat, lon, category in candidates:
+        km = geo_service.haversine_km(report.lat, report.lon, lat, lon)
         if km * 1000 <= settings.meters:
-            near.append((km, incident.id, incident))
+            near.append((km, incident_id, category))
     if not near:
         return None
     who = _reporter_clause(report)
@@ -223,12 +231,22 @@ def find_open_incident(*, session: Session, report: Report, settings: DedupeSett
     if who is not None:
         mine = set(session.scalars(select(Report.incident_id).where(
             who, Report.id != report.id,
-            Report.incident_id.in_([incident.id for _, _, incident in near]))))
-    for wanted in (lambda i: i.id in mine, lambda i: i.category == report.category):
-        found = sorted((km, i_id, i) for km, i_id, i in near if wanted(i))
+            Report.incident_id.in_([incident_id for _, incident_id, _ in near]))))
+    for wanted in (lambda i_id, _c: i_id in mine, lambda _i, c: c == report.category):
+        found = sorted((km, i_id) for km, i_id, category in near if wanted(i_id, category))
         if found:
-            return found[0][2]
+            return session.get(Incident, found[0][1])
     return None
+
+
+def _box(lat: float, meters: float) -> tuple[float, float]:
+    """Half the sides (degrees of latitude, of longitude) of a box holding every point within
+    `meters` of a point at `lat`, with a margin (the exact distance is checked after)."""
+    from math import cos, radians
+
+    lat_span = meters / 111_000 * 1.01 + 1e-6
+    lon_span = lat_span / max(cos(radians(min(abs(lat) + lat_span, 89.0))), 0.01)
+    return lat_span, lon_span
 
 
 def reporter_open_incident(*, session: Session, report: Report) -> Incident | None:
@@ -266,7 +284,13 @@ def link_report(*, session: Session, report: Report, settings: DedupeSettings,
                 now: datetime | None = None) -> bool:
     """Attach a located report to an open incident or open one; True when one was opened.
     A new incident of a reporter who has another open one is marked "same reporter"."""
-    now = now or utcnow()
+    return _link(session, report, settings, now or utcnow())[1]
+
+
+def _link(session: Session, report: Report, settings: DedupeSettings,
+          now: datetime) -> tuple[Incident, bool]:
+    """link_report, answering the incident too. A report not yet in the session (the app's)
+    is added here, so it is written once, already linked."""
     incident = find_open_incident(session=session, report=report, settings=settings, now=now)
     created = incident is None
     if incident is None:
@@ -274,41 +298,45 @@ def link_report(*, session: Session, report: Report, settings: DedupeSettings,
             session=session, report=report))
     report.incident_id = incident.id
     report.status = ReportStatus.LINKED
+    if report not in session:
+        session.add(report)
     session.flush()
     if not created:
         dispatch_service._timeline(session, incident, kind="report_joined", by=None, at=now,
                                    detail={"report_id": report.id})
-    events.incident_reports(session=session, incident=incident,
-                            report_count=report_count(session=session, incident_id=incident.id))
-    return created
+    # NOTE: a new incident holds this report alone: no need to count.
+    count = 1 if created else report_count(session=session, incident_id=incident.id)
+    events.incident_reports(session=session, incident=incident, report_count=count)
+    return incident, created
 
 
 def submit_report(
     *, session: Session, data: ReportIn, source: ReportSource, settings: DedupeSettings,
     attachment_dir: Path, photos: list[Photo] = (), client: ApiClient | None = None,
-    line_user_id: str | None = None,
+    line_user_id: str | None = None, client_id: int | None = None,
 ) -> Submitted:
     """Store a report with its photos and link it to an incident; the token is shown once."""
     _check_position(data.position.lat, data.position.lon)
     token = secrets.token_urlsafe(24)
     now = utcnow()
     report = Report(
-        source=source, api_client_id=client.id if client else None, contact=data.contact,
+        source=source, api_client_id=client.id if client else client_id, contact=data.contact,
         line_user_id=line_user_id, lat=data.position.lat, lon=data.position.lon,
         accuracy_m=data.position.accuracy_m, category=data.category,
         description=data.description, client_time=data.client_time,
         status=ReportStatus.RECEIVED, token_hash=hash_secret(token), created_at=now,
+        attachments=[],  # NOTE: a new report has none yet: adding photos reads nothing.
     )
-    session.add(report)
-    session.flush()
-    created = link_report(session=session, report=report, settings=settings, now=now)
+    # NOTE: the report is written once, already linked (one INSERT, no UPDATE after it).
+    incident, created = _link(session, report, settings, now)
     files = _store_photos(session, report, list(photos), attachment_dir)
     try:
         session.flush()
     except Exception:
         discard_files(files)
         raise
-    return Submitted(report=report, token=token, created_incident=created, files=files)
+    return Submitted(report=report, token=token, created_incident=created, files=files,
+                     incident=incident)
 
 
 def report_status(*, session: Session, report_id: int, token: str | None) -> dict:
