@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Test processes (pytest-xdist): 2 suits this 2-core machine; PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test venv translations lint clean audit
 
@@ -27,7 +29,7 @@ run: venv translations
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python run.py
 
 test: venv translations
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -13,6 +13,10 @@ import requests
 
 from console.config import BASE_DIR
 
+# A loaded CI machine (two test workers, a browser) can take long to start a process: wait, and
+# fail with a clear message only when it really does not come up.
+START_SECONDS = 90
+
 
 def free_port() -> int:
     """An unused loopback TCP port."""
@@ -53,7 +57,7 @@ def server(db_url: str, *, extra_env: dict[str, str] | None = None, log_path=Non
                             stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_SECONDS
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"server exited with {proc.returncode}")
@@ -63,7 +67,7 @@ def server(db_url: str, *, extra_env: dict[str, str] | None = None, log_path=Non
             except requests.RequestException:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("server did not start within 30 s")
+                raise RuntimeError(f"server did not start within {START_SECONDS} s")
             time.sleep(0.2)
         yield base, proc
     finally:
