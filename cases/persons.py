@@ -117,10 +117,13 @@ def find_duplicates(*, session: Session, user: User, probe: Probe) -> list[dict]
         matches.append(CasePerson.name_key == key)
     if not matches:
         return []
-    # NOTE: both columns are indexed: this is a look-up, not a scan of every person.
+    # NOTE: both columns are indexed: this is a look-up, not a scan of every person. The order
+    # is by an expression (id + 0) on purpose: ordered by the bare id under a LIMIT, PostgreSQL's
+    # generic plan for the prepared statement walks the primary key backwards through every
+    # person (70 ms at 100,000) instead of reading the few rows the indexes name (0.2 ms).
     stmt = (select(CasePerson, Case).join(Case, Case.id == CasePerson.case_id)
             .where(or_(*matches), CasePerson.person_id.is_not(None))
-            .order_by(CasePerson.id.desc()).limit(MAX_ROWS))
+            .order_by((CasePerson.id + 0).desc()).limit(MAX_ROWS))
     if probe.person_ids:
         stmt = stmt.where(CasePerson.person_id.not_in(probe.person_ids))
     if not user.is_national:
