@@ -60,7 +60,8 @@ def propose(*, session: Session, case_id: int, to_province: str, reason: str, by
     case.transfer_to_province = to_province
     case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id, source="case",
                                            kind="transfer_proposed", note=reason,
-                                           detail={"to_province": to_province}))
+                                           detail={"from_province": case.province_code,
+                                                   "to_province": to_province}))
     session.flush()
     record_audit(session=session, actor_id=by.id, action="case.transfer_proposed",
                  entity="case", entity_id=case.id,

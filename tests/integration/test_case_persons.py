@@ -208,6 +208,8 @@ def test_transfer_between_provinces_accepted_once_or_declined(app, login_as, ses
     row = session.get(Case, case["id"])
     assert row.province_code == "50" and row.transfer_to_province is None
     assert row.timeline[-1].note == "ไม่พบที่อยู่ในพิษณุโลก"
+    page = cm.get(f"/desk/cases/{case['id']}").get_data(as_text=True)
+    assert "(พิษณุโลก → เชียงใหม่)" in page and "(เชียงใหม่ → พิษณุโลก)" in page
 
 
 def test_two_accepting_at_once_one_wins_the_other_is_told(app, login_as, session):
