@@ -101,3 +101,47 @@ def test_case_from_the_desk_to_assistance(browser, live_server):  # noqa: F811
     phone.close()
     watcher.context.close()
     desk.context.close()
+
+
+def test_a_person_typed_twice_is_merged_and_the_case_moves_province_live(
+        browser, live_server):  # noqa: F811
+    """Typing a client already on record shows them with the reason; the worker merges the two
+    records; the case is transferred to Chiang Mai and accepted on the national desk, both desks
+    following live."""
+    desk = open_desk(browser, live_server, "caseworker", "/desk/cases")
+    national = open_desk(browser, live_server, "national", "/desk/cases")
+    for summary in ("ยายอยู่ลำพัง", "หลานไม่ไปโรงเรียน"):  # two cases; the first has the client
+        made = desk.evaluate("""async (summary) => (await api("POST", "/api/cases",
+            { source: "walk_in", summary })).data""", summary)
+    first, second = made["id"] - 1, made["id"]
+    assert desk.evaluate("""async (id) => (await api("POST", `/api/cases/${id}/people`,
+        { role: "client", full_name: "นางสาวมาลี ใจงาม", no_id_reason: "not_given",
+          birth_date: "12/05/2530" })).ok""", first)
+    desk.goto(f"{live_server}/desk/cases/{second}")
+    desk.fill("[data-testid=person-name]", "มาลีย์ ใจงาม")  # spelled otherwise, sounds the same
+    desk.fill("[data-testid=person-birth]", "01/01/2530")
+    found = desk.wait_for_selector("[data-testid=person-duplicate]")
+    assert "ชื่อออกเสียงเหมือนกัน" in found.inner_text() and "ปีเกิดเดียวกัน" in found.inner_text()
+    desk.select_option("select[name=no_id_reason]", "not_given")
+    desk.click("[data-testid=person-submit]")
+    desk.wait_for_selector("[data-testid=duplicates] button.merge")
+    desk.once("dialog", lambda dialog: dialog.accept("ตรวจบัตรประชาชนแล้ว"))
+    desk.click("[data-testid=duplicates] button.merge")
+    desk.wait_for_selector("li[data-kind=person_merged]")
+    assert desk.locator("[data-testid=duplicates]").count() == 0
+
+    desk.click("[data-testid=transfer-open]")
+    desk.select_option("[data-testid=transfer-province]", "50")
+    desk.fill("[data-testid=transfer-reason]", "ย้ายไปอยู่กับลูกที่เชียงใหม่")
+    desk.click("[data-testid=transfer-submit]")
+    desk.wait_for_selector("[data-testid=transfer-pending]")
+    national.wait_for_selector("#transfer-rows tr[data-transfer-id]")  # live
+    watcher = open_desk(browser, live_server, "caseworker", "/desk/cases")
+    watcher.wait_for_selector(f"tr[data-case-id='{second}'] small.alarm")  # transfer pending
+    national.click("#transfer-rows button[data-answer=accept]")
+    national.wait_for_selector("[data-testid=transfer-message].ok")
+    watcher.wait_for_function(  # the case left Phitsanulok's desk, live
+        f"() => !document.querySelector(\"tr[data-case-id='{second}']\")", polling=200,
+        timeout=20000)
+    for page in (desk, national, watcher):
+        page.context.close()
