@@ -3,6 +3,10 @@ the token or loopback, and the counters that move when requests, sockets and job
 
 from __future__ import annotations
 
+import json
+import re
+
+import pytest
 from sqlalchemy import create_engine
 
 from console.extensions import socketio
@@ -109,3 +113,21 @@ def test_metrics_count_requests_sockets_events_and_the_job_queue(app, login_as):
     for state in ("pending", "running", "dead"):
         assert f'hotline_jobs{{state="{state}"}}' in after
     assert "hotline_timer_lag_seconds_bucket" in after
+
+
+def test_the_desks_use_the_configured_socket_transports(app, login_as):
+    app.config["SOCKETIO_TRANSPORTS"] = ["websocket"]
+    page = login_as("dispatcher").get("/desk/dispatch").get_data(as_text=True)
+    data = json.loads(re.search(r'<script id="page-data" type="application/json">(.*?)</script>',
+                                page, re.S).group(1))
+    assert data["transports"] == ["websocket"]
+
+
+def test_a_transport_that_does_not_exist_stops_the_start(monkeypatch):
+    from console.config import load_config
+
+    monkeypatch.setenv("SOCKETIO_TRANSPORTS", "websocket,long-polling")
+    with pytest.raises(ValueError, match="SOCKETIO_TRANSPORTS"):
+        load_config()
+    monkeypatch.setenv("SOCKETIO_TRANSPORTS", " WebSocket ")
+    assert load_config()["SOCKETIO_TRANSPORTS"] == ["websocket"]
