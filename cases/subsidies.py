@@ -124,6 +124,11 @@ def grant_level(*, session: Session, user_id: int, province_code: str, level: st
         raise ValidationFailed({"user_id": (N_("Choose a worker of this province."), {})})
     if level not in levels_for(session, province_code):
         raise ValidationFailed({"level": (N_("Choose one of the listed options."), {})})
+    held = session.scalar(select(SubsidyApprover).where(
+        SubsidyApprover.user_id == user.id, SubsidyApprover.province_code == province_code,
+        SubsidyApprover.level_code == level))
+    if held is not None:
+        return held
     row = SubsidyApprover(user_id=user.id, province_code=province_code, level_code=level,
                           granted_at=utcnow(), granted_by_id=by.id if by else None)
     session.add(row)
@@ -132,6 +137,72 @@ def grant_level(*, session: Session, user_id: int, province_code: str, level: st
                  action="subsidy.level_granted", entity="user", entity_id=user.id,
                  detail={"province_code": province_code, "level": level})
     return row
+
+
+def _entries(items: list[tuple[str, str, str]], field: str) -> list[tuple[str, str, str]]:
+    """Codes with their names, checked: 1-32 letters, digits or _, each once, at least one."""
+    import re
+
+    codes = [c for c, _th, _en in items]
+    if not items or len(set(codes)) != len(codes) or not all(
+            re.fullmatch(r"[a-z0-9_]{1,32}", c) for c in codes):
+        raise ValidationFailed({field: (N_("Choose one of the listed options."), {})})
+    return [(c, th[:120], en[:120]) for c, th, en in items]
+
+
+def set_levels(*, session: Session, province_code: str, levels: list[tuple[str, str, str]],
+               by: User | None) -> list[str]:
+    """Replace a province's approval chain (code, Thai name, English name; first level first).
+    Requests already asked keep the chain they were asked under."""
+    from sqlalchemy import delete
+
+    levels = _entries(levels, "level")
+    session.execute(delete(SubsidyLevel).where(SubsidyLevel.province_code == province_code))
+    session.flush()
+    for step, (code, th, en) in enumerate(levels, start=1):
+        session.add(SubsidyLevel(province_code=province_code, step=step, code=code,
+                                 name_th=th, name_en=en))
+    session.flush()
+    record_audit(session=session, actor_id=by.id if by else None, action="subsidy.levels_set",
+                 entity="province", entity_id=None,
+                 detail={"province_code": province_code, "levels": [c for c, _, _ in levels]})
+    return [c for c, _, _ in levels]
+
+
+def set_budget_lines(*, session: Session, province_code: str,
+                     lines: list[tuple[str, str, str]], by: User | None) -> list[str]:
+    """A province's budget lines: these active (added or renamed), any other of its own
+    inactive (its past requests keep their line for the totals)."""
+    lines = _entries(lines, "budget_line")
+    rows = {r.code: r for r in session.scalars(select(SubsidyBudgetLine).where(
+        SubsidyBudgetLine.province_code == province_code))}
+    for row in rows.values():
+        row.active = False
+    for code, th, en in lines:
+        row = rows.get(code) or SubsidyBudgetLine(province_code=province_code, code=code)
+        row.name_th, row.name_en, row.active = th, en, True
+        session.add(row)
+    session.flush()
+    record_audit(session=session, actor_id=by.id if by else None,
+                 action="subsidy.budget_lines_set", entity="province", entity_id=None,
+                 detail={"province_code": province_code, "lines": [c for c, _, _ in lines]})
+    return [c for c, _, _ in lines]
+
+
+def revoke_level(*, session: Session, user_id: int, province_code: str, level: str,
+                 by: User | None) -> bool:
+    """Take an approval level from a user (audited); False when they did not hold it."""
+    row = session.scalar(select(SubsidyApprover).where(
+        SubsidyApprover.user_id == user_id, SubsidyApprover.province_code == province_code,
+        SubsidyApprover.level_code == level))
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    record_audit(session=session, actor_id=by.id if by else None,
+                 action="subsidy.level_revoked", entity="user", entity_id=user_id,
+                 detail={"province_code": province_code, "level": level})
+    return True
 
 
 # ---- the request and its chain -----------------------------------------------------------------

@@ -250,6 +250,77 @@ def pdpa_main(command: str, argv: list[str]) -> int:
         session.close()
 
 
+def subsidy_main(command: str, argv: list[str]) -> int:
+    """A province's subsidy settings (cases/subsidies.py): `subsidy-levels PROV [LEVELS]` shows
+    or sets its approval chain, `subsidy-budget-lines PROV [LINES]` its budget lines (each item
+    code or code:ชื่อไทย:English name, comma-separated, in order), `subsidy-approver
+    grant|revoke USERNAME PROV LEVEL` who holds a level. Every change is audited."""
+    from sqlalchemy import select
+
+    from cases import subsidies
+    from console import all_models  # noqa: F401
+    from console.db import make_engine, make_sessionmaker, session_scope
+    from console.errors import DomainError, ValidationFailed
+    from console.models import User
+
+    parser = argparse.ArgumentParser(prog=f"console.cli {command}")
+    if command == "subsidy-approver":
+        parser.add_argument("action", choices=["grant", "revoke"])
+        parser.add_argument("username")
+    parser.add_argument("province", help="the province's 2-digit code, e.g. 65")
+    if command == "subsidy-approver":
+        parser.add_argument("level")
+    else:
+        parser.add_argument("items", nargs="?", help="code[:Thai name:English name],...")
+    args = parser.parse_args(argv)
+
+    def items(text: str) -> list[tuple[str, str, str]]:
+        out = []
+        for part in (p.strip() for p in text.split(",") if p.strip()):
+            code, th, en = ([*part.split(":", 2), "", ""])[:3]
+            out.append((code.strip(), th.strip(), en.strip()))
+        return out
+
+    try:
+        with session_scope(make_sessionmaker(make_engine(load_config()["DATABASE_URL"]))) \
+                as session:
+            if command == "subsidy-approver":
+                user = session.scalar(select(User).where(User.username == args.username))
+                if user is None:
+                    print(f"no user named {args.username!r}", file=sys.stderr)
+                    return 1
+                if args.action == "grant":
+                    subsidies.grant_level(session=session, user_id=user.id,
+                                          province_code=args.province, level=args.level, by=None)
+                elif not subsidies.revoke_level(session=session, user_id=user.id,
+                                                province_code=args.province, level=args.level,
+                                                by=None):
+                    print(f"{args.username} does not hold {args.level} in {args.province}")
+                    return 1
+                print(f"{args.username}: {args.action} {args.level} in {args.province}")
+                return 0
+            setter, reader = ((subsidies.set_levels, subsidies.levels_for)
+                              if command == "subsidy-levels"
+                              else (subsidies.set_budget_lines, subsidies.budget_lines_for))
+            if args.items:
+                setter(session=session, province_code=args.province, by=None,
+                       **{"levels" if command == "subsidy-levels" else "lines":
+                          items(args.items)})
+            print(f"{args.province}: " + ", ".join(reader(session, args.province)))
+            return 0
+    except ValidationFailed as exc:
+        for field, (message, params) in exc.errors.items():
+            print(f"refused: {field}: {message % params if params else message}",
+                  file=sys.stderr)
+        return 1
+    except DomainError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+
+
+SUBSIDY_COMMANDS = ("subsidy-levels", "subsidy-budget-lines", "subsidy-approver")
+
+
 # PDPA commands (console/pdpa.py, README "Personal data"), read before the other commands.
 PDPA_COMMANDS = ("retention", "export", "erase")
 
@@ -261,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         return pdpa_main(argv[0], argv[1:])
     if argv[:1] == ["create-admin"]:
         return create_admin_main(argv[1:])
+    if argv[:1] and argv[0] in SUBSIDY_COMMANDS:
+        return subsidy_main(argv[0], argv[1:])
     parser = argparse.ArgumentParser(
         prog="console.cli", epilog="also: create-admin [--username U] [--password-stdin] "
         "(a national administrator; see create-admin --help)")

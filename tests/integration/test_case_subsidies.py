@@ -312,3 +312,32 @@ def test_the_fact_finding_prints_as_two_thai_a4_pages(app, login_as, session, fi
     assert count(session, AuditLog, AuditLog.action == "read.fact_finding_pdf") == 1
     assert login_as("dispatcher").get(
         f"/api/cases/{case.id}/fact-finding.pdf").status_code == 403
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # the chain itself runs on both above
+def test_a_province_sets_its_own_chain_and_budget_lines(app, login_as, session, db_url,
+                                                        monkeypatch, capsys):
+    from console.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert main(["subsidy-levels", "65", "head:หัวหน้ากลุ่มงาน:Group head"]) == 0
+    assert main(["subsidy-budget-lines", "65", "orphans:เงินอุดหนุนเด็กกำพร้า:Orphans"]) == 0
+    assert main(["subsidy-approver", "grant", "pmj", "65", "nobody_level"]) == 1
+    assert main(["subsidy-approver", "grant", "pmj", "65", "head"]) == 0
+    assert main(["subsidy-levels", "65", "Bad Code!"]) == 1
+    assert "65: head" in capsys.readouterr().out
+    case, worker = planned_case(login_as, session)
+    url = f"/api/cases/{case.id}/subsidies"
+    assert worker.post(url, json=GOOD).status_code == 422  # not a line of this province now
+    made = worker.post(url, json=GOOD | {"budget_line": "orphans"})
+    assert made.status_code == 201 and made.json["levels"] == ["head"]
+    pmj = login_as("pmj")
+    assert "หัวหน้ากลุ่มงาน" in pmj.get("/desk/subsidies").get_data(as_text=True)
+    done = pmj.post(f"{url}/{made.json['id']}/approve", json={"version": made.json["version"]})
+    assert done.status_code == 200 and done.json["status"] == "approved"  # one level only
+    assert "เงินอุดหนุนเด็กกำพร้า" in pmj.get("/desk/subsidies").get_data(as_text=True)
+    assert main(["subsidy-approver", "revoke", "pmj", "65", "head"]) == 0
+    assert count(session, SubsidyApprover, SubsidyApprover.level_code == "head") == 0
+    assert count(session, AuditLog, AuditLog.action.in_(
+        ("subsidy.levels_set", "subsidy.budget_lines_set", "subsidy.level_granted",
+         "subsidy.level_revoked"))) == 4
