@@ -46,6 +46,10 @@ ACTION_LABELS = {
     "case.national_id_revealed": _l("Showed a national ID in full"),
     "read.person_duplicates": _l("Possible duplicates of a person"),
     "read.case_transfers": _l("Case transfers waiting for the province"),
+    "read.subsidies": _l("Subsidy requests of a case"),
+    "read.subsidy_document": _l("A subsidy request's document"),
+    "read.subsidy_waiting": _l("Subsidies waiting for approval"),
+    "read.fact_finding_pdf": _l("Fact-finding printed (PDF)"),
 }
 ENTITY_LABELS = {
     "incident": _l("incidents"), "call": _l("calls"), "case": _l("cases"),
