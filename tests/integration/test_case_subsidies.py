@@ -267,6 +267,8 @@ def test_totals_per_month_province_and_budget_line_with_csv(app, login_as, sessi
     lines = body.lstrip("\ufeff").strip().splitlines()
     assert len(lines) == 3 and any("3500.00" in line and "พิษณุโลก" in line for line in lines)
     assert worker.get("/desk/subsidies").status_code == 403  # supervisors' desk
+    assert 'data-testid="subsidies-link"' in supervisor.get("/desk/cases").get_data(as_text=True)
+    assert 'data-testid="subsidies-link"' not in worker.get("/desk/cases").get_data(as_text=True)
     # Chiang Mai's view has none of Phitsanulok's money.
     cm = login_as("cm.dispatcher").get("/desk/subsidies/totals.csv")
     assert cm.status_code == 403
