@@ -231,3 +231,30 @@ DEFAULT_SUBSIDY_LEVELS: tuple[str, ...] = ("team_head", "provincial_office")
 # Budget lines (หมวดเงิน) when a province has set none (rows of subsidy_budget_line).
 DEFAULT_BUDGET_LINES: tuple[str, ...] = ("emergency_relief", "family_support", "disability",
                                          "elderly")
+
+
+class ReminderStep(StrEnum):
+    """What a case reminder waits on: a referral's step by the agency, or a plan action."""
+
+    ACK = "ack"  # the agency acknowledges receipt
+    ACCEPT = "accept"  # the agency accepts or declines
+    OUTCOME = "outcome"  # the agency reports the outcome
+    ACTION = "action"  # an action of the assistance plan reaches its due date
+
+
+class ReminderStage(StrEnum):
+    """Who hears when a step is late: the owner first, then, after a grace period, the
+    province's supervisors, then the provincial office (สนง.พมจ.)."""
+
+    OWNER = "owner"
+    SUPERVISOR = "supervisor"
+    OFFICE = "office"
+
+
+class ContactChannel(StrEnum):
+    """How an agency is sent its referral links (the letter with a QR code always works)."""
+
+    SMS = "sms"
+    EMAIL = "email"
+    LINE = "line"
+    LETTER = "letter"

@@ -14,6 +14,7 @@ from dispatch.events import place_names
 
 CASE_OPENED = "case.opened"
 CASE_UPDATED = "case.updated"
+REFERRAL_CHANGED = "referral.changed"
 
 
 def case_payload(case: Case) -> dict[str, Any]:
@@ -144,6 +145,8 @@ def referral_payload(referral, now=None) -> dict[str, Any]:
         "declined_at": iso(referral.declined_at), "completed_at": iso(referral.completed_at),
         "revoked_at": iso(referral.revoked_at), "ack_due_at": iso(referral.ack_due_at),
         "accept_due_at": iso(referral.accept_due_at),
+        "outcome_due_at": iso(referral.outcome_due_at),
+        "channel": referral.channel.value if referral.channel else None,
         "overdue": overdue(referral, now or utcnow()), "responder_name": referral.responder_name,
         "decline_reason": referral.decline_reason, "outcome": referral.outcome,
         "opens": sum(1 for e in referral.events if e.kind == "opened"),
@@ -189,3 +192,44 @@ def subsidy_updated(*, session: Session, subsidy) -> dict:
     the approvers' list there) hear."""
     return realtime.publish(session, SUBSIDY_UPDATED, subsidy_payload(subsidy),
                             case_rooms(subsidy.province_code))
+
+
+def waiting_for(referral, case, now) -> int | None:
+    """The worker who must act on a referral now (its case's worker, else who sent it): the
+    agency declined, is late on a step, or reported the outcome of a case still in
+    assistance; None when nobody on our side has to."""
+    from cases.enums import CaseStatus, ReferralStatus
+    from cases.referrals import overdue
+
+    if case.status is CaseStatus.CLOSED:
+        return None
+    needs = (referral.status is ReferralStatus.DECLINED or overdue(referral, now) is not None
+             or (referral.status is ReferralStatus.COMPLETED
+                 and case.status is CaseStatus.IN_ASSISTANCE))
+    return (case.assigned_to_id or referral.sent_by_id) if needs else None
+
+
+def referral_row_payload(referral, case, now=None) -> dict[str, Any]:
+    """A referral as the desk's referral views list it: with its case and who must act."""
+    from sqlalchemy.orm import object_session
+
+    from cases.models import Agency
+    from console.db import utcnow
+
+    now = now or utcnow()
+    session = object_session(referral)
+    agency = session.get(Agency, referral.agency_id) if session is not None else None
+    return {**referral_payload(referral, now), "case_id": case.id, "case_ref": case.ref,
+            "agency_name_th": agency.name_th if agency else "",
+            "agency_name_en": agency.name_en if agency else "",
+            "case_status": case.status.value, "sent_by_id": referral.sent_by_id,
+            "assigned_to_id": case.assigned_to_id,
+            "waiting_for_id": waiting_for(referral, case, now)}
+
+
+def referral_changed(*, session: Session, referral, case, now=None) -> dict:
+    """A referral was sent, answered, reminded or withdrawn: the case desks of its province
+    hear (their 'sent by me', 'by my team' and 'waiting for action' views; no personal data)."""
+    return realtime.publish(session, REFERRAL_CHANGED,
+                            referral_row_payload(referral, case, now),
+                            case_rooms(case.province_code))

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -24,12 +25,15 @@ from cases.enums import (
     AgencyKind,
     CaseSource,
     CaseStatus,
+    ContactChannel,
     Domain,
     FollowUpKind,
     NoIdReason,
     PersonRole,
     PlanPhase,
     ReferralStatus,
+    ReminderStage,
+    ReminderStep,
     RiskLevel,
     SubsidyStatus,
 )
@@ -47,6 +51,12 @@ class Agency(Base):
     kind: Mapped[AgencyKind] = mapped_column(str_enum(AgencyKind))
     phone: Mapped[str | None] = mapped_column(String(20))
     province_code: Mapped[str | None] = mapped_column(String(2))
+    # Where referral links go (cases/flows.py): the channel chosen, else the first contact the
+    # agency has of LINE, e-mail, a mobile phone; none: the printed letter with its QR code.
+    email: Mapped[str | None] = mapped_column(String(200))
+    line_user_id: Mapped[str | None] = mapped_column(String(64))
+    contact_channel: Mapped[ContactChannel | None] = mapped_column(
+        str_enum(ContactChannel, length=8))
 
 
 class Case(Base):
@@ -295,6 +305,13 @@ class Referral(Base):
     decline_reason: Mapped[str] = mapped_column(Text, default="")
     outcome: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # When the outcome is due (set when the agency accepts), by the case's risk level.
+    outcome_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The link's nonce, encrypted (cases/flows.py), so the job queue can send the link again and
+    # a letter can be printed; revoking forgets it with the hash.
+    nonce_sealed: Mapped[str | None] = mapped_column(String(255))
+    # How the link was sent (sms, email, line, letter).
+    channel: Mapped[ContactChannel | None] = mapped_column(str_enum(ContactChannel, length=8))
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -449,3 +466,22 @@ class SubsidyDocument(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class CaseTimer(Base):
+    """A durable reminder of a case (cases/reminders.py): a referral step or a plan action that
+    must be done by `due_at`; fires exactly once across processes, cancelled when done."""
+
+    __tablename__ = "case_timer"
+    __table_args__ = (Index("ix_case_timer_due", "fired_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("welfare_case.id"), index=True)
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referral.id"), index=True)
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("plan_action.id"), index=True)
+    step: Mapped[ReminderStep] = mapped_column(str_enum(ReminderStep, length=8))
+    stage: Mapped[ReminderStage] = mapped_column(str_enum(ReminderStage, length=12))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # or cancelled
+    outcome: Mapped[str | None] = mapped_column(String(12))  # fired | cancelled | moot

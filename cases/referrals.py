@@ -14,9 +14,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from cases import events
+from cases import events, flows, reminders
 from cases.enums import REFERRAL_TRANSITIONS, CaseStatus, ConsentItem, ReferralStatus
 from cases.models import Agency, Case, CaseTimelineEntry, Consent, Referral, ReferralEvent
+from cases.reminders import ReminderSettings
 from cases.schemas import ConsentIn, ReferralIn, mask_thai_id
 from cases.service import _case_for_work, _open_for_work
 from console.db import utcnow
@@ -33,8 +34,14 @@ class ReferralSettings:
 
     secret: str
     link_days: int = 14
-    ack_hours: tuple[tuple[str, int], ...] = (("3", 4), ("2", 24), ("1", 72))
-    accept_hours: tuple[tuple[str, int], ...] = (("3", 24), ("2", 72), ("1", 168))
+    # Deadlines per step and risk level (config REFERRAL_*_HOURS); None: the defaults.
+    deadlines: ReminderSettings | None = None
+    # The public address links are sent with (PUBLIC_BASE_URL, else the request's host).
+    link_base: str = "http://localhost"
+
+    def steps(self) -> ReminderSettings:
+        """The deadlines in force."""
+        return self.deadlines or ReminderSettings.from_config({})
 
 
 class LinkRefused(DomainError):
@@ -125,26 +132,32 @@ def send_referral(*, session: Session, case_id: int, data: ReferralIn, by: User,
         raise IllegalTransition(N_("Refer a case once its fact-finding is done (planning or "
                                    "later)."))
     now = utcnow()
-    risk = case.assessment.risk_level.value if case.assessment and case.assessment.risk_level \
-        else "1"
     nonce = secrets.token_urlsafe(24)
     referral = Referral(
         agency_id=agency.id, service=data.service, status=ReferralStatus.SENT,
         shared=_shared(case, asked), nonce_hash=_hash(nonce),
         link_expires_at=now + timedelta(days=settings.link_days),
-        ack_due_at=now + timedelta(hours=dict(settings.ack_hours)[risk]),
-        accept_due_at=now + timedelta(hours=dict(settings.accept_hours)[risk]),
-        sent_at=now, sent_by_id=by.id)
+        sent_at=now, sent_by_id=by.id, channel=flows.channel_for(agency))
+    reminders.referral_deadlines(referral=referral, case=case, settings=settings.steps(),
+                                 now=now)
     case.referrals.append(referral)
     session.flush()
+    referral.nonce_sealed = flows.seal_nonce(nonce, secret=settings.secret,
+                                             referral_id=referral.id)
+    reminders.on_referral_step(session, referral=referral, case=case, settings=settings.steps(),
+                               now=now)
+    # NOTE: queued in this transaction: a referral that is not committed sends nothing.
+    flows.send_link(session=session, referral=referral, case=case, link_base=settings.link_base)
     referral.events.append(ReferralEvent(at=now, kind="sent", note=data.service))
     case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id, source="case",
                                            kind="referral_sent", note=agency.name_th,
                                            detail={"referral_id": referral.id}))
     record_audit(session=session, actor_id=by.id, action="referral.sent", entity="case",
                  entity_id=case.id, detail={"referral_id": referral.id, "agency_id": agency.id,
-                                            "items": sorted(asked)}, at=now)
+                                            "items": sorted(asked),
+                                            "channel": referral.channel.value}, at=now)
     events.case_updated(session=session, case=case)
+    events.referral_changed(session=session, referral=referral, case=case, now=now)
     token = _serializer(settings).dumps({"r": referral.id, "n": nonce})
     return referral, token
 
@@ -222,7 +235,10 @@ def agency_step(*, session: Session, token: str, to: ReferralStatus, name: str, 
     except StaleDataError:
         raise Conflict(N_("Someone else answered this referral at the same moment; the page "
                           "shows where it stands now.")) from None
+    reminders.on_referral_step(session, referral=referral, case=case, settings=settings.steps(),
+                               now=now)
     events.case_updated(session=session, case=case)
+    events.referral_changed(session=session, referral=referral, case=case, now=now)
     return referral
 
 
@@ -241,22 +257,29 @@ def revoke(*, session: Session, case_id: int, referral_id: int, reason: str,
     referral.status = ReferralStatus.REVOKED
     referral.revoked_at = now
     referral.nonce_hash = None
+    referral.nonce_sealed = None
+    reminders.cancel(session, now=now, referral_id=referral.id)
     referral.events.append(ReferralEvent(at=now, kind="revoked", note=reason.strip()))
     case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id, source="case",
                                            kind="referral_revoked", note=reason.strip(),
                                            detail={"referral_id": referral.id}))
     record_audit(session=session, actor_id=by.id, action="referral.revoked", entity="case",
-                 entity_id=case.id, detail={"referral_id": referral.id}, at=now)
+                 entity_id=case.id, detail={"referral_id": referral.id,
+                                            "reason": reason.strip()}, at=now)
     session.flush()
     events.case_updated(session=session, case=case)
+    events.referral_changed(session=session, referral=referral, case=case, now=now)
     return referral
 
 
 def overdue(referral: Referral, now: datetime) -> str | None:
-    """'ack' or 'accept' when the agency is late on that step, else None."""
+    """'ack', 'accept' or 'outcome' when the agency is late on that step, else None."""
     if referral.status is ReferralStatus.SENT and now > referral.ack_due_at:
         return "ack"
     if referral.status in (ReferralStatus.SENT, ReferralStatus.ACKNOWLEDGED) \
             and now > referral.accept_due_at:
         return "accept"
+    if referral.status is ReferralStatus.ACCEPTED and referral.outcome_due_at is not None \
+            and now > referral.outcome_due_at:
+        return "outcome"
     return None

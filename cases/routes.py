@@ -240,10 +240,18 @@ def update_action(case_id: int, action_id: int):
     return commit_answer(session, events.action_payload(action))
 
 
+def _link_base() -> str:
+    return current_app.config["PUBLIC_BASE_URL"] or request.host_url.rstrip("/")
+
+
 def _settings() -> referrals.ReferralSettings:
+    from cases.reminders import ReminderSettings
+
     cfg = current_app.config
     return referrals.ReferralSettings(secret=cfg["SECRET_KEY"],
-                                      link_days=cfg["REFERRAL_LINK_DAYS"])
+                                      link_days=cfg["REFERRAL_LINK_DAYS"],
+                                      deadlines=ReminderSettings.from_config(cfg),
+                                      link_base=_link_base())
 
 
 @bp.post(f"/{ID}/consents")
@@ -271,8 +279,7 @@ def send_referral(case_id: int):
     referral, token = referrals.send_referral(session=session, case_id=case_id,
                                               data=parse(ReferralIn, json_body()),
                                               by=current_user, settings=_settings())
-    base = current_app.config["PUBLIC_BASE_URL"] or request.host_url.rstrip("/")
-    url = base + url_for("referral_link.page", token=token)
+    url = _link_base() + url_for("referral_link.page", token=token)
     body = {**events.referral_payload(referral), "link": url, "qr": qr_data_uri(url)}
     # NOTE: the link is in the stored idempotent answer so a retried send shows the same link.
     return commit_answer(session, body, 201)
@@ -360,6 +367,90 @@ def complete_follow_up(case_id: int, follow_up_id: int):
                                            data=parse(FollowUpDoneIn, json_body()),
                                            by=current_user)
     return commit_answer(session, events.follow_up_payload(follow_up))
+
+
+# --- the desk's referral views, the agencies' times, the printed letter ---------------------
+
+desk = Blueprint("case_referrals", __name__, url_prefix="/desk/cases")
+
+
+@bp.get("/referrals")
+@desk_required("cases")
+def referral_list():
+    """Referrals 'sent by me', 'by my team' or 'waiting for action' (?view=), newest first."""
+    from cases import referral_views
+    from console.access_log import log_read
+    from console.db import utcnow
+
+    view = request.args.get("view", "sent_by_me")
+    if view not in referral_views.VIEWS:
+        view = "sent_by_me"
+    now = utcnow()
+    rows = referral_views.list_referrals(session=db(), user=current_user, view=view, now=now)
+    log_read("referral_list", entity="case", view=view,
+             subjects={"case": sorted({c.id for _r, c in rows})})
+    db().commit()
+    return jsonify({"view": view,
+                    "items": [events.referral_row_payload(r, c, now) for r, c in rows]})
+
+
+@bp.get("/referral-times")
+@desk_required("cases")
+def referral_times():
+    """Per agency: median and p90 hours to acknowledge, to answer and to report the outcome,
+    for referrals sent in the last ?days= (1-366, default 90). Supervisors only."""
+    from datetime import timedelta
+
+    from cases import referral_views
+    from cases.schemas import PeriodIn
+    from console.db import utcnow
+
+    days = parse(PeriodIn, request.args.to_dict()).days
+    now = utcnow()
+    rows = referral_views.referral_times(session=db(), user=current_user,
+                                         since=now - timedelta(days=days), until=now)
+    return jsonify({"days": days, "agencies": rows})
+
+
+@desk.get("/referrals")
+@desk_required("cases")
+def referrals_desk():
+    """The desk's referral views, live; the agencies' times for supervisors."""
+    from console.routes import page_context
+
+    return render_template("case_referrals.html", ctx=page_context(),
+                           supervisor=current_user.role.value in ("supervisor", "admin"))
+
+
+@desk.get(f"/{ID}/referrals/<int(max=2147483647):referral_id>/letter")
+@desk_required("cases")
+def referral_letter(case_id: int, referral_id: int):
+    """A printable letter with the link and its QR code, for hand delivery to the agency."""
+    from cases import flows
+    from cases.models import Agency, Referral
+    from console.access_log import log_read
+    from console.errors import N_, Conflict, NotFound
+    from console.routes import page_context
+    from console.twofactor import qr_data_uri
+
+    session = db()
+    case = service.read_case(session=session, case_id=case_id, user=current_user)
+    referral = session.get(Referral, referral_id)
+    if referral is None or referral.case_id != case.id:
+        raise NotFound("referral")
+    path = flows.link_path(referral, secret=current_app.config["SECRET_KEY"])
+    if path is None:
+        raise Conflict(N_("This referral is finished or withdrawn: its link no longer works, "
+                          "so there is no letter to print."))
+    log_read("referral_letter", entity="case", subjects={"case": [case.id]})
+    session.commit()
+    url = _link_base() + path
+    response = current_app.make_response(render_template(
+        "referral_letter.html", case=case, referral=referral,
+        agency=session.get(Agency, referral.agency_id), url=url, qr=qr_data_uri(url),
+        ctx=page_context()))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # --- subsidies (เงินสงเคราะห์) and the fact-finding PDF --------------------------------------

@@ -555,3 +555,9 @@ class SubsidyPaidIn(Schema):
         if paid > _today():
             raise FieldError(N_("The payment date cannot be in the future."))
         return paid.isoformat()
+
+
+class PeriodIn(Schema):
+    """A period of days back from now, from the query string (the referral times)."""
+
+    days: int = Field(default=90, ge=1, le=366)

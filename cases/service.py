@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from cases import events
+from cases import reminders as case_reminders
 from cases.enums import (
     CASE_TRANSITIONS,
     CONCERN_AT,
@@ -330,6 +331,10 @@ def move(*, session: Session, case_id: int, to: CaseStatus, reason: str, by: Use
     record_audit(session=session, actor_id=by.id, action=f"case.{kind}", entity="case",
                  entity_id=case.id, detail={"from": before.value, "to": to.value}, at=now)
     session.flush()
+    if to is CaseStatus.CLOSED:
+        case_reminders.on_case_closed(session, case_id=case.id, now=now)
+    elif before is CaseStatus.CLOSED:
+        case_reminders.on_case_reopened(session, case=case, now=now)
     events.case_updated(session=session, case=case)
     return case
 
@@ -461,6 +466,7 @@ def add_action(*, session: Session, case_id: int, data: ActionIn, by: User) -> P
                                            detail={"phase": data.phase.value,
                                                    "domain": data.domain.value}))
     session.flush()
+    case_reminders.on_action_saved(session, action=action, now=now)
     record_audit(session=session, actor_id=by.id, action="case.action_added", entity="case",
                  entity_id=case.id, detail={"action_id": action.id}, at=now)
     events.case_updated(session=session, case=case)
@@ -488,6 +494,7 @@ def update_action(*, session: Session, case_id: int, action_id: int, data: Actio
                  entity_id=case.id, detail={"action_id": action.id, "to": data.status.value},
                  at=now)
     session.flush()
+    case_reminders.on_action_saved(session, action=action, now=now)
     events.case_updated(session=session, case=case)
     return action
 

@@ -177,6 +177,26 @@ def _timer_loop(app: Flask) -> None:
                 log.exception("timer pass failed; retrying next tick")
             finally:
                 session.close()
+            _case_timer_pass(app, log)
+
+
+def _case_timer_pass(app: Flask, log) -> None:
+    """Fire due case reminders (late referral steps and plan actions), in their own
+    transaction: a fault here never undoes dispatch's timers."""
+    from cases import reminders
+    from console.db import utcnow
+
+    session = app.extensions["db_factory"]()
+    try:
+        reminders.fire_due(session=session, now=utcnow(),
+                           settings=reminders.ReminderSettings.from_config(app.config),
+                           link_base=app.config["PUBLIC_BASE_URL"] or "http://localhost")
+        session.commit()
+    except Exception:  # noqa: BLE001
+        session.rollback()
+        log.exception("case timer pass failed; retrying next tick")
+    finally:
+        session.close()
 
 
 def _subscribe_domain_events() -> None:
@@ -186,6 +206,9 @@ def _subscribe_domain_events() -> None:
 
     domain_events.subscribe(domain_events.INCIDENT_RESOLVED, case_service.on_incident_resolved)
     domain_events.subscribe(domain_events.CALL_CLOSED, case_service.on_call_closed)
+    from dispatch import case_alarms
+
+    domain_events.subscribe(domain_events.CASE_OVERDUE, case_alarms.on_case_overdue)
 
 
 def session_lifetimes(config) -> Any:

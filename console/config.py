@@ -134,6 +134,19 @@ def load_config() -> dict:
         "REPLAY_LIMIT": int(os.environ.get("REPLAY_LIMIT", "500")),
         # How long an agency's referral link works (days); it can be withdrawn before.
         "REFERRAL_LINK_DAYS": int(os.environ.get("REFERRAL_LINK_DAYS", "14")),
+        # Case reminders (cases/reminders.py): hours an agency has for each step of a referral,
+        # by the case's risk level (3 urgent .. 1), then the grace after the owner's reminder
+        # before the province's supervisors are alarmed, and again before the provincial office.
+        "REFERRAL_ACK_HOURS": os.environ.get("REFERRAL_ACK_HOURS", "3=4,2=24,1=72"),
+        "REFERRAL_ACCEPT_HOURS": os.environ.get("REFERRAL_ACCEPT_HOURS", "3=24,2=72,1=168"),
+        "REFERRAL_OUTCOME_HOURS": os.environ.get("REFERRAL_OUTCOME_HOURS", "3=168,2=336,1=720"),
+        "CASE_SUPERVISOR_GRACE_HOURS": os.environ.get("CASE_SUPERVISOR_GRACE_HOURS",
+                                                      "3=2,2=12,1=24"),
+        "CASE_OFFICE_GRACE_HOURS": os.environ.get("CASE_OFFICE_GRACE_HOURS", "3=4,2=24,1=48"),
+        # Referral links by e-mail: smtp://user:password@host:port (smtps:// for TLS from the
+        # start, ?starttls=1 to upgrade); empty: no e-mail (SMS, LINE or the letter instead).
+        "MAIL_URL": os.environ.get("MAIL_URL", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "1300@localhost"),
         # The outbox relay (console/relay.py): every RELAY_SECONDS each process sends its
         # consoles any committed event older than RELAY_GRACE_SECONDS that never reached it,
         # and tells them how far they are complete (at least every SYNC_HEARTBEAT_SECONDS).

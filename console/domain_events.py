@@ -19,6 +19,9 @@ Handler = Callable[..., Any]
 
 INCIDENT_RESOLVED = "incident.resolved"
 CALL_CLOSED = "call.closed"
+# A case's referral step or plan action stayed late past its grace: facts province_code,
+# case_id, step, level ('supervisor' or 'office'), now, link_base (cases/reminders.py).
+CASE_OVERDUE = "case.overdue"
 
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 

@@ -131,6 +131,8 @@ LABELS = {
         "offer_declined": _l("Offer declined by the team"),
         "escalated": _l("Nobody acknowledged: escalated"),
         "unoffered": _l("Not yet offered to any team"),
+        "case_overdue": _l("A case's referral or plan action is late"),
+        "case_office": _l("Still late: the provincial social development office is alerted"),
     },
     "timeline": {
         "created": _l("Recorded"),
@@ -164,6 +166,16 @@ LABELS = {
         "referral_revoked": _l("Referral withdrawn"),
         "follow_up_scheduled": _l("Follow-up scheduled"),
         "follow_up_done": _l("Follow-up done"),
+        "overdue_owner": _l("Late: a reminder was sent"),
+        "overdue_supervisor": _l("Still late: the supervisors are alerted"),
+        "overdue_office": _l("Still late: the provincial social development office is alerted"),
+    },
+    # What a late step of a case is (case alarms, reminders).
+    "reminder_step": {
+        "ack": _l("The agency has not acknowledged the referral"),
+        "accept": _l("The agency has not accepted or declined the referral"),
+        "outcome": _l("The agency has not reported the outcome"),
+        "action": _l("A plan action is past its due date"),
     },
     "follow_up_kind": {
         "visit": _l("Home visit"),
@@ -331,6 +343,7 @@ FIELD_LABELS = {
     "client_feedback": _l("The client's feedback"),
     "lessons_learned": _l("Lessons learned"), "photos": _l("Photos"), "source": _l("Source"),
     "to": _l("Next step"), "q": _l("Find place"),
+    "days": _l("Number of days"),
 }
 
 

@@ -27,6 +27,8 @@ ACTION_LABELS = {
     "read.board": _l("Board: incidents and teams"),
     "read.call_list": _l("Recent calls list"),
     "read.case_list": _l("Case list"),
+    "read.referral_list": _l("Referral list of the case desk"),
+    "read.referral_letter": _l("Printed a referral letter (its link)"),
     "read.screen_pop": _l("Screen pop and caller history"),
     "read.callbacks": _l("Call-back list"),
     "read.flags": _l("Watched numbers"),

@@ -467,6 +467,9 @@ def register(app) -> None:
 
     for blueprint in (ess_api_bp, ess_desk_bp, ess_line_bp):
         app.register_blueprint(blueprint)
+    from cases.routes import desk as case_referrals_bp
+
+    app.register_blueprint(case_referrals_bp)
     from jobs.routes import bp as jobs_bp
 
     app.register_blueprint(jobs_bp)

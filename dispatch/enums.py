@@ -200,6 +200,8 @@ class AlarmKind(StrEnum):
     OFFER_DECLINED = "offer_declined"
     ESCALATED = "escalated"  # the ladder reached a supervisor, the provincial office or outside
     UNOFFERED = "unoffered"  # nobody offered the incident to a team within the first rung's wait
+    CASE_OVERDUE = "case_overdue"  # a case's referral step or plan action is late (supervisor)
+    CASE_OFFICE = "case_office"  # still late after the grace: the provincial office (สนง.พมจ.)
 
 
 class EscalationAction(StrEnum):

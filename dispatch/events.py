@@ -150,6 +150,7 @@ def alarm_payload(alarm: Alarm) -> dict[str, Any]:
         "raised_at": _iso(alarm.raised_at), "lat": alarm.lat, "lon": alarm.lon,
         "note": mask_national_ids(alarm.note), "handled_at": _iso(alarm.handled_at),
         "contact_name": alarm.contact_name or "", "contact_phone": alarm.contact_phone,
+        "case_id": alarm.case_id,
     }
 
 

@@ -228,6 +228,8 @@ class Alarm(Base):
     # Escalation alarms: whom the ladder says to phone now (provincial office, police, EMS).
     contact_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
     contact_phone: Mapped[str | None] = mapped_column(String(20))
+    # Case alarms (a late referral step or plan action): the case, for the desk's link.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("welfare_case.id"), index=True)
 
 
 class EscalationStep(Base):

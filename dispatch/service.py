@@ -761,12 +761,12 @@ def claim_due_timers(*, session: Session, now: datetime, limit: int = 50) -> lis
 def _raise_alarm(session: Session, *, kind: AlarmKind, province_code: str, now: datetime,
                  team_id: int | None = None, incident_id: int | None = None,
                  by: User | None = None, lat: float | None = None, lon: float | None = None,
-                 note: str = "", contact_name: str = "", contact_phone: str | None = None
-                 ) -> Alarm:
+                 note: str = "", contact_name: str = "", contact_phone: str | None = None,
+                 case_id: int | None = None) -> Alarm:
     alarm = Alarm(kind=kind, province_code=province_code, team_id=team_id,
                   incident_id=incident_id, raised_at=now, raised_by_id=by.id if by else None,
                   lat=lat, lon=lon, note=note, contact_name=contact_name,
-                  contact_phone=contact_phone)
+                  contact_phone=contact_phone, case_id=case_id)
     session.add(alarm)
     session.flush()
     record_audit(session=session, actor_id=by.id if by else None, action=f"alarm.{kind.value}",

@@ -21,7 +21,8 @@ function renderAlarms() {
   box.replaceChildren(...open.map((a) => el("div", { class: `alarm alarm-${a.kind}`, "data-testid": `alarm-${a.id}` },
     el("strong", {}, label("alarm", a.kind)), " · ", fmtBE(a.raised_at),
     a.incident_id ? [" · ", el("a", { href: `/desk/incidents/${a.incident_id}`, "data-testid": `alarm-ref-${a.id}` }, a.incident_ref || T.incident_link)] : null,
-    a.kind === "escalated" ? ` · ${label("escalation_action", a.note)}` : (a.note ? ` · ${a.note}` : ""),
+    a.case_id ? [" · ", el("a", { href: `/desk/cases/${a.case_id}`, "data-testid": `alarm-case-${a.id}` }, label("reminder_step", a.note))]
+      : a.kind === "escalated" ? ` · ${label("escalation_action", a.note)}` : (a.note ? ` · ${a.note}` : ""),
     a.contact_phone ? el("span", { class: "contact" }, ` · ${T.call_contact} ${a.contact_name} `,
       el("a", { href: `tel:${a.contact_phone}`, "data-testid": `call-${a.id}` }, a.contact_phone)) : null,
     a.lat !== null ? ` · ${a.lat.toFixed(5)}, ${a.lon.toFixed(5)}` : "",

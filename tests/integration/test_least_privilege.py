@@ -513,12 +513,34 @@ def build_world(app, session, login_as) -> dict:
     session.add(OutboundJob(kind="sms.alarm", payload={}, state=JobState.DEAD, attempts=5,
                             reason="timeout", province_code="65", recipient="LP-JOB-65",
                             finished_at=utcnow()))
+    referral = _open_referral(app, session, case.id)
     session.commit()
     return {"open": open_id, "case_incident": case_incident.id, "case_ref": case_incident.ref,
             "open_ref": session.get(Incident, open_id).ref, "case": case.id,
             "case_no": case.ref, "photo": photo, "report": reported["id"], "alarm": alarm_id,
             "waiting": waiting, "missed": missed, "flag": flag["id"], "team3": team3.id,
-            "user": session.scalar(select(User.id).where(User.username == "dispatcher"))}
+            "user": session.scalar(select(User.id).where(User.username == "dispatcher")),
+            "referral": referral}
+
+
+def _open_referral(app, session, case_id: int) -> int:
+    """A referral of the case waiting for its agency (its letter can be printed)."""
+    from datetime import timedelta
+
+    from cases.flows import seal_nonce
+    from cases.models import Agency, Referral
+    from console.db import utcnow
+
+    now = utcnow()
+    agency = session.scalar(select(Agency.id).where(Agency.province_code == "65"))
+    row = Referral(case_id=case_id, agency_id=agency, service="LP-REF-65", status="sent",
+                   shared={}, nonce_hash="0" * 64, link_expires_at=now + timedelta(days=9),
+                   ack_due_at=now + timedelta(days=1), accept_due_at=now + timedelta(days=2),
+                   sent_at=now)
+    session.add(row)
+    session.flush()
+    row.nonce_sealed = seal_nonce("n", secret=app.config["SECRET_KEY"], referral_id=row.id)
+    return row.id
 
 
 def probes(w: dict) -> dict[str, list[Probe]]:
@@ -624,6 +646,15 @@ def probes(w: dict) -> dict[str, list[Probe]]:
                                       {})],
         "cases.revoke_referral": [Probe("POST", f"/api/cases/{w['case']}/referrals/1/revoke",
                                         PSL_CASES, {"reason": "x"})],
+        # The desk's referral views (test_case_reminders): the province's case desks; the
+        # agencies' times for supervisors; the printed letter of an open referral.
+        "cases.referral_list": [Probe("GET", "/api/cases/referrals?view=team", CASES_DESK,
+                                      marker="LP-REF-65", sees=PSL_CASES)],
+        "cases.referral_times": [Probe("GET", "/api/cases/referral-times", SUPERVISORS)],
+        "case_referrals.referrals_desk": [Probe("GET", "/desk/cases/referrals", CASES_DESK)],
+        "case_referrals.referral_letter": [
+            Probe("GET", f"/desk/cases/{w['case']}/referrals/{w['referral']}/letter",
+                  PSL_CASES)],
         "cases.schedule_follow_up": [Probe("POST", f"/api/cases/{w['case']}/follow-ups",
                                            PSL_CASES, {})],
         "cases.complete_follow_up": [Probe("POST", f"/api/cases/{w['case']}/follow-ups/1/done",
