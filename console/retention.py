@@ -13,7 +13,8 @@ dates, provinces, districts, age groups, outcomes, durations).
 - closed incidents (RETENTION_INCIDENTS_DAYS, 3650): text, address, exact position and
   timeline notes blanked; their citizen reports lose contact, LINE id, text, position, photos.
 - closed cases (RETENTION_CASES_DAYS, 3650): names, ID numbers, birth dates, phones, addresses
-  and every free text blanked.
+  and every free text blanked; their subsidies keep amount, budget line, status and dates (the
+  totals) and lose reasons, notes, payment references and their documents (files too).
 - audit log (RETENTION_AUDIT_DAYS, 3650): rows deleted, under a purge permit (the database
   refuses any other delete).
 - idempotency answers (DESK_IDEMPOTENCY_HOURS, ESS_IDEMPOTENCY_HOURS, 24 hours): deleted.
