@@ -210,6 +210,9 @@ def test_transfer_withdraw_frees_old_owners_and_the_new_province_sets_the_place(
     h = worker.post(f"/api/cases/{case['id']}/handover",
                     json={"to_user_id": uid(session, "caseworker2"), "note": "ฝาก"}).json
     again = worker.post(url, json={"to_province": "50", "reason": "ย้ายจริง"}).json
+    page = worker.get(f"/desk/cases/{case['id']}").get_data(as_text=True)
+    assert 'data-testid="transfer-withdraw"' in page and 'data-testid="handover-pending"' in page
+    assert 'data-testid="case-left-province"' in page and "ไม่อยู่ในจังหวัดของท่าน" in page
     assert cm.post(f"/api/cases/transfers/{again['id']}/accept", json={}).status_code == 200
     session.expire_all()
     open_action, done_action, cm_action, follow_up = (session.get(type(r), r.id) for r in rows)
@@ -229,6 +232,8 @@ def test_transfer_withdraw_frees_old_owners_and_the_new_province_sets_the_place(
 
     # The receiving worker sets the district and subdistrict, from the new province only.
     place = f"/api/cases/{case['id']}/place"
+    assert 'data-testid="place-form"' in cm.get(f"/desk/cases/{case['id']}").get_data(
+        as_text=True)
     assert worker.put(place, json={"district_code": "5001"}).status_code == 404
     for body, field in (({"district_code": "6501"}, "district_code"),
                         ({"district_code": "5001", "subdistrict_code": "650101"},
