@@ -182,6 +182,7 @@ def _by_phone(session: Session, e164: str, scope: str | None) -> Subject:
     subject.messages = _keep(subject, messages, lambda m: _message_province(session, m))
     persons = list(session.scalars(select(CasePerson).where(CasePerson.phone == e164)
                                    .order_by(CasePerson.id)))
+    persons, subject.person_records = _with_merged(session, persons)
     subject.persons = _keep(subject, persons,
                             lambda p: session.get(Case, p.case_id).province_code)
     case_ids = {p.case_id for p in subject.persons}

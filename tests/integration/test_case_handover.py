@@ -284,6 +284,10 @@ def test_pdpa_export_and_erasure_follow_merged_persons(app, login_as, session):
     tomb = next(p for p in body["persons"] if p["merged_into_id"] == keep.person_id)
     assert tomb["merged_case_persons"] == [gone.id] and "ใจดีย์" in tomb["merge_reason"]
     assert {c["id"] for c in body["cases"]} == set(ids)
+    # Asked for by the phone only the merged-in row had: the kept person's rows come too.
+    by_phone = json.loads(sup.get("/desk/pdpa/export", query_string={"phone": "0891234567"}).data)
+    assert {p["id"] for p in by_phone["case_persons"]} == {keep.id, gone.id}
+    assert len(by_phone["persons"]) == 2
 
     session.execute(Case.__table__.update().where(Case.id.in_(ids)).values(
         status=CaseStatus.CLOSED.value))
