@@ -59,38 +59,50 @@ def generate(db_url: str, count: int, seed: int = 1300) -> None:
                 district = rng.choice(districts)
                 status = rng.choices(STATUSES, weights=[10, 10, 8, 15, 10, 47])[0]
                 opened = now - timedelta(minutes=rng.randint(0, 60 * 24 * 700))
+                name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+                groups = rng.sample(GROUPS, 2)
+                summary = f"เรื่องที่ {i} " + rng.choice(FIRST)
+                people.append({"case_id": i + 1, "role": "client", "full_name": name,
+                               "no_id_reason": "not_given", "age_group": "adult",
+                               "sex": rng.choice(["female", "male"]), "vulnerable_group": "none",
+                               "target_groups": json.dumps(groups)})
+                risk = due = None
+                if status not in ("intake", "fact_finding"):
+                    risk = rng.choice("123")
+                    assess.append({"case_id": i + 1, "risk_level": risk,
+                                   "completed_at": opened, "updated_at": opened})
+                    action_status = rng.choice(["planned", "in_progress", "done"])
+                    action_due = (opened + timedelta(days=rng.randint(1, 90))).date()
+                    actions.append({"case_id": i + 1, "phase": "urgent", "domain": "shelter",
+                                    "title": "ซ่อมบ้าน", "status": action_status,
+                                    "due_on": action_due, "created_at": opened})
+                    due = action_due if action_status != "done" else None
+                ref = f"C65-B-{i + 1:07d}"
                 rows.append({
-                    "id": i + 1, "ref": f"C65-B-{i + 1:07d}", "status": status,
+                    "id": i + 1, "ref": ref, "status": status,
                     "source": rng.choice(["incident", "call", "walk_in", "letter"]),
                     "category": rng.choice(["children", "elderly", "homeless", "other"]),
-                    "priority": "P4", "summary": f"เรื่องที่ {i} " + rng.choice(FIRST),
+                    "priority": "P4", "summary": summary,
                     "notes": "", "province_code": "65", "district_code": district,
                     "subdistrict_code": rng.choice(subs[district] or [None]),
                     "address_text": "", "precision": "none", "opened_at": opened,
                     "status_changed_at": opened,
                     "assigned_to_id": rng.choice(workers + [None, None]),
-                    "closed_at": opened if status == "closed" else None})
-                people.append({"case_id": i + 1, "role": "client",
-                               "full_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-                               "no_id_reason": "not_given", "age_group": "adult",
-                               "sex": rng.choice(["female", "male"]), "vulnerable_group": "none",
-                               "target_groups": json.dumps(rng.sample(GROUPS, 2))})
-                if status not in ("intake", "fact_finding"):
-                    assess.append({"case_id": i + 1, "risk_level": rng.choice("123"),
-                                   "completed_at": opened, "updated_at": opened})
-                    actions.append({"case_id": i + 1, "phase": "urgent", "domain": "shelter",
-                                    "title": "ซ่อมบ้าน", "status": rng.choice(
-                                        ["planned", "in_progress", "done"]),
-                                    "due_on": (opened + timedelta(days=rng.randint(1, 90))).date(),
-                                    "created_at": opened})
+                    "closed_at": opened if status == "closed" else None,
+                    # The search columns cases/search.py keeps (the same rules).
+                    "search_text": "\n".join([ref, summary, name]).lower(),
+                    "target_group_tags": " " + " ".join(sorted(groups)) + " ",
+                    "risk_level": risk, "next_due_on": due})
             conn.execute(text(
                 "INSERT INTO welfare_case (id, ref, status, source, category, priority, summary, "
                 "notes, province_code, district_code, subdistrict_code, address_text, precision,"
                 " opened_at, status_changed_at, assigned_to_id, closed_at, close_reason, version,"
-                " client_feedback, lessons_learned) VALUES (:id, :ref, :status, :source, "
+                " client_feedback, lessons_learned, search_text, target_group_tags, risk_level,"
+                " next_due_on) VALUES (:id, :ref, :status, :source, "
                 ":category, :priority, :summary, :notes, :province_code, :district_code, "
                 ":subdistrict_code, :address_text, :precision, :opened_at, :status_changed_at, "
-                ":assigned_to_id, :closed_at, '', 1, '', '')"), rows)
+                ":assigned_to_id, :closed_at, '', 1, '', '', :search_text, :target_group_tags, "
+                ":risk_level, :next_due_on)"), rows)
             conn.execute(text(
                 "INSERT INTO case_person (case_id, role, full_name, no_id_reason, age_group, sex,"
                 " vulnerable_group, target_groups, relationship_to_client, address_text) VALUES "

@@ -38,7 +38,6 @@ def case_payload(case: Case) -> dict[str, Any]:
         "summary": mask_national_ids(case.summary),
         "province_code": case.province_code,
         "transfer_to_province": case.transfer_to_province,
-        "handover_to_id": case.handover_to_id,
         "place": place_names(case.province_code, case.district_code, case.subdistrict_code),
         "people_count": len(case.people),
         "opened_at": case.opened_at.isoformat(),
@@ -162,7 +161,46 @@ def follow_up_payload(follow_up) -> dict[str, Any]:
         "assigned_to_id": follow_up.assigned_to_id, "purpose": follow_up.purpose,
         "done_at": follow_up.done_at.isoformat() if follow_up.done_at else None,
         "outcome": follow_up.outcome, "client_feedback": follow_up.client_feedback,
+        "volunteer": bool(follow_up.volunteer_name or follow_up.nonce_hash),
+        "done_by": follow_up.done_by,
     }
+
+
+AGENCY_REFERRAL = "agency.referral"
+VOLUNTEER_TASK = "volunteer.task"
+CASE_TIMELINE = "case.timeline"
+
+
+def agency_referral(*, session: Session, referral) -> dict:
+    """A referral to an agency was sent, answered or withdrawn: that agency's users hear which
+    one (no data: their list reads it again, and that read is logged)."""
+    from console.rooms import agency_room
+
+    return realtime.publish(session, AGENCY_REFERRAL, {
+        "id": referral.id, "status": str(referral.status), "version": referral.version},
+        [agency_room(referral.agency_id)])
+
+
+def volunteer_task(*, session: Session, follow_up) -> dict:
+    """A task was given to an Volunteer with an account, or recorded: they hear which."""
+    from console.rooms import volunteer_room
+
+    return realtime.publish(session, VOLUNTEER_TASK, {
+        "id": follow_up.id, "done": follow_up.done_at is not None},
+        [volunteer_room(follow_up.assigned_to_id)])
+
+
+def timeline_payload(entry, case: Case) -> dict[str, Any]:
+    """A new line of a case's timeline, as the case page shows it."""
+    return {"case_id": case.id, "kind": entry.kind, "at": entry.at.isoformat(),
+            "note": entry.note, "to_status": entry.to_status}
+
+
+def timeline_added(*, session: Session, case: Case, entry) -> dict:
+    """A step from outside the case page (an agency, a volunteer) reached the case's timeline:
+    the case desks of its province add the line live."""
+    return realtime.publish(session, CASE_TIMELINE, timeline_payload(entry, case),
+                            case_rooms(case.province_code))
 
 
 SUBSIDY_UPDATED = "subsidy.updated"
@@ -233,43 +271,4 @@ def referral_changed(*, session: Session, referral, case, now=None) -> dict:
     hear (their 'sent by me', 'by my team' and 'waiting for action' views; no personal data)."""
     return realtime.publish(session, REFERRAL_CHANGED,
                             referral_row_payload(referral, case, now),
-                            case_rooms(case.province_code))
-
-
-CASE_HANDOVER = "case.handover"
-
-
-def handover_payload(handover, case: Case) -> dict[str, Any]:
-    """A hand-over between two case workers as the desk lists it ("offered to me", "offered by
-    me"): the case's number, category and masked summary, who offers to whom, the note."""
-    from sqlalchemy.orm import object_session
-
-    from console.models import User
-    from console.privacy import mask_national_ids
-
-    session = object_session(handover)
-
-    def name(user_id):
-        user = session.get(User, user_id) if session is not None and user_id else None
-        return user.display_name if user else ""
-
-    return {
-        "id": handover.id, "case_id": case.id, "case_ref": case.ref,
-        "category": case.category, "summary": mask_national_ids(case.summary),
-        "province_code": case.province_code, "status": handover.status.value,
-        "from_user_id": handover.from_user_id, "to_user_id": handover.to_user_id,
-        "offered_by_id": handover.offered_by_id, "from_name": name(handover.from_user_id),
-        "to_name": name(handover.to_user_id), "offered_by_name": name(handover.offered_by_id),
-        "note": mask_national_ids(handover.note),
-        "answer_reason": mask_national_ids(handover.answer_reason),
-        "offered_at": handover.offered_at.isoformat(),
-        "answered_at": handover.answered_at.isoformat() if handover.answered_at else None,
-        "version": handover.version,
-    }
-
-
-def case_handover(*, session: Session, case: Case, handover) -> dict:
-    """A hand-over was offered, accepted, declined or withdrawn: the case desks of the case's
-    province hear (the receiver's "offered to me" list, both workers' badges)."""
-    return realtime.publish(session, CASE_HANDOVER, handover_payload(handover, case),
                             case_rooms(case.province_code))

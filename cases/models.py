@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -90,14 +91,26 @@ class Case(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     # While a transfer to another province waits for its answer (cases/transfers.py).
     transfer_to_province: Mapped[str | None] = mapped_column(String(2))
-    # The case worker a hand-over of the case waits for (cases/handovers.py), while it waits.
-    handover_to_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     precision: Mapped[str] = mapped_column(String(12))
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
+    # Search columns, kept by cases/search.py after every flush that touches the case, its
+    # people, fact-finding or plan (never written by hand): the caseload's filters read one row.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    target_group_tags: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    risk_level: Mapped[str | None] = mapped_column(String(1))
+    next_due_on: Mapped[date | None] = mapped_column(Date)
+
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # PostgreSQL: a trigram index answers "text anywhere" (LIKE '%...%'); SQLite scans.
+        Index("ix_welfare_case_search_text", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}),
+        Index("ix_welfare_case_district_opened", "district_code", "opened_at"),
+        Index("ix_welfare_case_risk_due", "risk_level", "next_due_on"),
+    )
 
     people: Mapped[list[CasePerson]] = relationship(
         order_by="CasePerson.id", cascade="all, delete-orphan"
@@ -195,30 +208,6 @@ class CaseTransfer(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
-
-class CaseHandover(Base):
-    """A case offered to another case worker of its province with a note: accepted once by
-    that worker (who becomes the case's worker), declined with a reason, or withdrawn by the
-    offerer. Two answers at once: the version lets one win."""
-
-    __tablename__ = "case_handover"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("welfare_case.id"), index=True)
-    from_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    to_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    status: Mapped[case_enums.HandoverStatus] = mapped_column(
-        str_enum(case_enums.HandoverStatus, length=12),
-        default=case_enums.HandoverStatus.PENDING)
-    note: Mapped[str] = mapped_column(Text, default="")
-    offered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    offered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    answer_reason: Mapped[str] = mapped_column(Text, default="")
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
 
 
 class CaseTimelineEntry(Base):
@@ -376,6 +365,15 @@ class FollowUp(Base):
     client_feedback: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # An อพม. volunteer's task (cases/tasks.py): a volunteer user in assigned_to_id, or one
+    # without an account reached by a signed single-purpose link (its nonce's hash kept here).
+    volunteer_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    volunteer_phone: Mapped[str | None] = mapped_column(String(20))
+    nonce_hash: Mapped[str | None] = mapped_column(String(64))
+    link_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Whether the volunteer may see the client's phone (needed for a call, or to find the home).
+    share_phone: Mapped[bool] = mapped_column(default=False, server_default=false())
+    done_by: Mapped[str] = mapped_column(String(120), default="", server_default="")
 
 
 class SubsidyLevel(Base):

@@ -198,6 +198,16 @@ def agency_step(*, session: Session, token: str, to: ReferralStatus, name: str, 
     """The agency's step on its link: acknowledge, accept, decline (reason), report the outcome.
     Two people accepting at once: one wins, the other is told (version)."""
     referral = open_link(session=session, token=token, settings=settings, ip=ip, for_step=True)
+    return answer(session=session, referral=referral, to=to, name=name, note=note,
+                  settings=settings, ip=ip, version=version)
+
+
+def answer(*, session: Session, referral: Referral, to: ReferralStatus, name: str, note: str,
+           settings: ReferralSettings, ip: str | None, version: int | None,
+           by: User | None = None) -> Referral:
+    """The agency's step on a referral, from its link or from an agency user's list
+    (cases/agency.py; `by`): the same rules, stamps, timeline, audit and live updates."""
+    actor = by.id if by is not None else None
     if to not in STEP_STAMP or to not in REFERRAL_TRANSITIONS[referral.status]:
         raise Conflict(N_("This referral has already moved on; the page shows where it stands "
                           "now."))
@@ -224,11 +234,11 @@ def agency_step(*, session: Session, token: str, to: ReferralStatus, name: str, 
     referral.events.append(ReferralEvent(at=now, kind=to.value, ip=(ip or "")[:45],
                                          note=note.strip()))
     case = session.get(Case, referral.case_id)
-    case.timeline.append(CaseTimelineEntry(at=now, actor_id=None, source="case",
+    case.timeline.append(CaseTimelineEntry(at=now, actor_id=actor, source="case",
                                            kind=f"referral_{to.value}", note=note.strip(),
                                            detail={"referral_id": referral.id,
                                                    "by": referral.responder_name}))
-    record_audit(session=session, actor_id=None, action=f"referral.{to.value}", entity="case",
+    record_audit(session=session, actor_id=actor, action=f"referral.{to.value}", entity="case",
                  entity_id=case.id, detail={"referral_id": referral.id, "ip": ip})
     try:
         session.flush()

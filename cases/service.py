@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from cases import events
+from cases import events, search
 from cases import reminders as case_reminders
 from cases.enums import (
     CASE_TRANSITIONS,
@@ -190,7 +190,7 @@ def list_cases(*, session: Session, user: User, status: CaseStatus | None = None
 def search_cases(*, session: Session, user: User, filters) -> tuple[list[Case], int]:
     """One page of the caseload with its filters (status, risk, overdue, area, target group,
     worker, text in the number, summary or a person's name), newest first, and the total."""
-    from sqlalchemy import String, cast, exists, func
+    from sqlalchemy import exists, func
 
     conditions = []
     if not user.is_national:
@@ -208,13 +208,9 @@ def search_cases(*, session: Session, user: User, filters) -> tuple[list[Case], 
         if value is not None:
             conditions.append(column == value)
     if filters.risk is not None:
-        conditions.append(exists().where(CaseAssessment.case_id == Case.id,
-                                         CaseAssessment.risk_level == filters.risk))
+        conditions.append(search.risk_condition(filters.risk.value))
     if filters.overdue:
-        today = utcnow().astimezone(BANGKOK).date()
-        conditions.append(exists().where(
-            PlanAction.case_id == Case.id, PlanAction.due_on < today,
-            PlanAction.status.in_((ActionStatus.PLANNED, ActionStatus.IN_PROGRESS))))
+        conditions.append(search.overdue_condition(utcnow().astimezone(BANGKOK).date()))
     if filters.past_week:
         from datetime import timedelta
 
@@ -227,17 +223,9 @@ def search_cases(*, session: Session, user: User, filters) -> tuple[list[Case], 
             func.coalesce(Referral.accepted_at, Referral.completed_at)
             < utcnow() - timedelta(days=REFERRED_CLOSE_DAYS))]
     if filters.target_group is not None:
-        # NOTE: the JSON list read as text: the same query on SQLite and PostgreSQL.
-        conditions.append(exists().where(
-            CasePerson.case_id == Case.id,
-            cast(CasePerson.target_groups, String).like(f'%"{filters.target_group.value}"%')))
-    text = filters.q.strip()
-    if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        conditions.append(
-            Case.ref.ilike(pattern, escape="\\") | Case.summary.ilike(pattern, escape="\\")
-            | exists().where(CasePerson.case_id == Case.id,
-                             CasePerson.full_name.ilike(pattern, escape="\\")))
+        conditions.append(search.target_group_condition(filters.target_group.value))
+    if filters.q.strip():
+        conditions.append(search.text_condition(filters.q))
     total = session.scalar(select(func.count()).select_from(Case).where(*conditions)) or 0
     stmt = (select(Case).where(*conditions).options(selectinload(Case.people))
             .order_by(Case.opened_at.desc(), Case.id.desc())
@@ -520,9 +508,6 @@ def assign(*, session: Session, case_id: int, user_id: int, by: User) -> Case:
     if by.role is Role.CASE_WORKER and (user_id != by.id or case.assigned_to_id not in (
             None, by.id)):
         raise Forbidden(N_("Only a supervisor can give a case to another worker."))
-    from cases import handovers  # a hand-over waiting for an answer ends: the case was given
-
-    handovers.cancel_pending(session=session, case=case, by=by)
     before = case.assigned_to_id
     case.assigned_to_id = worker.id
     now = utcnow()
@@ -614,17 +599,36 @@ def complete_follow_up(*, session: Session, case_id: int, follow_up_id: int,
     follow_up = next((f for f in case.follow_ups if f.id == follow_up_id), None)
     if follow_up is None:
         raise NotFound("follow-up")
+    return finish_follow_up(session=session, case=case, follow_up=follow_up, data=data,
+                            actor_id=by.id, done_by=by.display_name)
+
+
+def finish_follow_up(*, session: Session, case: Case, follow_up: FollowUp, data: FollowUpDoneIn,
+                     actor_id: int | None, done_by: str) -> FollowUp:
+    """Record a follow-up's outcome and the client's feedback once, whoever records it (the
+    worker on the case page, an อพม. volunteer on their task: cases/tasks.py)."""
+    from sqlalchemy import update
+
     if follow_up.done_at is not None:
         raise Conflict(N_("This follow-up was already recorded."))
     now = utcnow()
+    # NOTE: claimed by a conditional update: two recording at once (worker and volunteer), one
+    # wins and the other is told.
+    claimed = session.execute(update(FollowUp).where(
+        FollowUp.id == follow_up.id, FollowUp.done_at.is_(None)).values(done_at=now))
+    if claimed.rowcount != 1:
+        raise Conflict(N_("This follow-up was already recorded."))
     follow_up.done_at = now
     follow_up.outcome = data.outcome
     follow_up.client_feedback = data.client_feedback
-    case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id, source="case",
+    follow_up.done_by = (done_by or "")[:120]
+    case.timeline.append(CaseTimelineEntry(at=now, actor_id=actor_id, source="case",
                                            kind="follow_up_done", note=data.outcome,
-                                           detail={"follow_up_id": follow_up.id}))
-    record_audit(session=session, actor_id=by.id, action="case.follow_up_done", entity="case",
-                 entity_id=case.id, detail={"follow_up_id": follow_up.id}, at=now)
+                                           detail={"follow_up_id": follow_up.id,
+                                                   "by": follow_up.done_by}))
+    record_audit(session=session, actor_id=actor_id, action="case.follow_up_done",
+                 entity="case", entity_id=case.id,
+                 detail={"follow_up_id": follow_up.id, "by": follow_up.done_by}, at=now)
     session.flush()
     events.case_updated(session=session, case=case)
     return follow_up

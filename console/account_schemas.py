@@ -20,6 +20,8 @@ class UserIn(Schema):
     role: Role
     province_code: str | None = Field(default=None, max_length=2)
     team_id: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True)
+    # The agency of the directory an agency user answers for (role agency only).
+    agency_id: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True)
     phone: str | None = Field(default=None, max_length=32)
 
     @field_validator("province_code")

@@ -90,8 +90,28 @@ def _check_assignment(*, session: Session, actor: User, data: UserIn) -> None:
     elif data.team_id is not None:
         errors["team_id"] = (N_("Only field team members belong to a team. Please leave the team "
                                 "empty."), {})
+    _check_agency(session=session, data=data, errors=errors)
     if errors:
         raise ValidationFailed(errors)
+
+
+def _check_agency(*, session: Session, data: UserIn, errors: dict) -> None:
+    """An agency user answers for one agency that serves their province; an อพม. volunteer
+    belongs to a province; nobody else has an agency."""
+    from cases.models import Agency
+
+    if data.role is Role.AGENCY:
+        agency = session.get(Agency, data.agency_id) if data.agency_id is not None else None
+        if agency is None:
+            errors["agency_id"] = (N_("Please choose the agency this user answers for."), {})
+        elif agency.province_code is not None and agency.province_code != data.province_code:
+            errors["agency_id"] = (N_("This agency serves another province. Please choose an "
+                                      "agency of the user's province."), {})
+    elif data.agency_id is not None:
+        errors["agency_id"] = (N_("Only agency users belong to an agency. Please leave the "
+                                  "agency empty."), {})
+    if data.role is Role.VOLUNTEER and data.province_code is None:
+        errors["province_code"] = (N_("A social development volunteer belongs to a province."), {})
 
 
 def create_user(*, session: Session, actor: User, data: NewUserIn,
@@ -106,10 +126,12 @@ def create_user(*, session: Session, actor: User, data: NewUserIn,
         display_name=data.display_name, role=data.role, province_code=data.province_code,
         team_id=data.team_id if data.role is Role.FIELD_MEMBER else None, phone=data.phone)
     user.must_change_password = True
+    user.agency_id = data.agency_id if data.role is Role.AGENCY else None
     console_service.record_audit(
         session=session, actor_id=actor.id, action="user.created", entity="user",
         entity_id=user.id, detail={"username": user.username, "role": user.role.value,
-                                   "province_code": user.province_code, "team_id": user.team_id})
+                                   "province_code": user.province_code, "team_id": user.team_id,
+                                   "agency_id": user.agency_id})
     return user, temporary
 
 
@@ -124,6 +146,7 @@ def update_user(*, session: Session, actor: User, user_id: int, data: UserIn) ->
     new = {"display_name": data.display_name, "role": data.role,
            "province_code": data.province_code,
            "team_id": data.team_id if data.role is Role.FIELD_MEMBER else None,
+           "agency_id": data.agency_id if data.role is Role.AGENCY else None,
            "phone": data.phone}
     changed: dict[str, object] = {}
     for field, value in new.items():

@@ -17,7 +17,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -394,10 +394,23 @@ def user_json(user: User) -> dict:
     """What the users desk shows of a user (never a password hash or a TOTP secret)."""
     return {"id": user.id, "username": user.username, "display_name": user.display_name,
             "role": user.role.value, "province_code": user.province_code,
-            "team_id": user.team_id, "phone": user.phone, "active": user.active,
+            "team_id": user.team_id, "agency_id": user.agency_id, "phone": user.phone,
+            "active": user.active,
             "demo": user.demo, "must_change_password": user.must_change_password,
             "two_factor": twofactor.enabled(user), "two_factor_required":
                 twofactor.required_for(user)}
+
+
+def _agencies_in_scope() -> list:
+    from sqlalchemy import select
+
+    from cases.models import Agency
+
+    query = select(Agency).order_by(Agency.province_code.is_not(None), Agency.name_th)
+    if not current_user.is_national:
+        query = query.where(Agency.province_code.is_(None)
+                            | (Agency.province_code == current_user.province_code))
+    return list(db().scalars(query))
 
 
 def _teams_in_scope() -> list:
@@ -414,6 +427,9 @@ def _teams_in_scope() -> list:
 def _desk_data() -> dict:
     return {"teams": [{"id": t.id, "name": t.name, "province_code": t.province_code}
                       for t in _teams_in_scope()],
+            "agencies": [{"id": a.id, "name": a.name_th if str(get_locale()) == "th"
+                          else a.name_en, "province_code": a.province_code}
+                         for a in _agencies_in_scope()],
             "national": current_user.is_national, "province": current_user.province_code,
             "text": {
                 "created": gettext("User created. Give them this temporary password (shown "

@@ -14,6 +14,10 @@ class Role(StrEnum):
     FIELD_MEMBER = "field_member"
     CASE_WORKER = "case_worker"
     ADMIN = "admin"
+    # An agency of the directory that answers its referrals in the console (cases/agency.py).
+    AGENCY = "agency"
+    # An อพม. volunteer: sees only the follow-up tasks given to them (cases/tasks.py).
+    VOLUNTEER = "volunteer"
 
 
 # Which roles may open which desk.
@@ -24,6 +28,8 @@ DESK_ROLES: dict[str, frozenset[Role]] = {
     "team": frozenset({Role.FIELD_MEMBER}),
     "cases": frozenset({Role.CASE_WORKER, Role.SUPERVISOR, Role.ADMIN}),
     "admin": frozenset({Role.ADMIN}),
+    "agency": frozenset({Role.AGENCY}),
+    "tasks": frozenset({Role.VOLUNTEER}),
     "users": frozenset({Role.ADMIN}),
 }
 

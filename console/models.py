@@ -25,6 +25,8 @@ class User(UserMixin, Base):
     role: Mapped[Role] = mapped_column(str_enum(Role))
     province_code: Mapped[str | None] = mapped_column(String(2))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
+    # The agency of the directory an agency user answers for (role agency only).
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"), index=True)
     phone: Mapped[str | None] = mapped_column(String(20))
     locale: Mapped[str | None] = mapped_column(String(5))
     active: Mapped[bool] = mapped_column(default=True)

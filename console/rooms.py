@@ -26,6 +26,16 @@ def user_room(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def agency_room(agency_id: int) -> str:
+    """The room of one agency's users (their referral list)."""
+    return f"agency:{agency_id}"
+
+
+def volunteer_room(user_id: int) -> str:
+    """The room of one อพม. volunteer (their task list)."""
+    return f"volunteer:{user_id}"
+
+
 def case_rooms(province_code: str) -> list[str]:
     """Rooms of case workers who may see a case of this province."""
     return [CASES_NATIONAL, f"cases:{province_code}"]
@@ -40,6 +50,10 @@ def rooms_for_user(user: User) -> set[str]:
         rooms.add(team_room(user.team_id))
     if user.role in (Role.CASE_WORKER, Role.SUPERVISOR, Role.ADMIN):
         rooms.add(CASES_NATIONAL if user.is_national else f"cases:{user.province_code}")
+    if user.role is Role.AGENCY and user.agency_id is not None:
+        rooms.add(agency_room(user.agency_id))
+    if user.role is Role.VOLUNTEER:
+        rooms.add(volunteer_room(user.id))
     if user.role is Role.CALL_TAKER:
         rooms.add(CALLTAKERS_NATIONAL if user.is_national
                   else f"calltakers:{user.province_code}")

@@ -39,6 +39,8 @@ HOME_DESK = {
     Role.FIELD_MEMBER: "console.team_desk",
     Role.CASE_WORKER: "console.cases_desk",
     Role.ADMIN: "console.supervisor_desk",
+    Role.AGENCY: "partners.agency_desk",
+    Role.VOLUNTEER: "partners.tasks_desk",
 }
 
 
@@ -322,16 +324,8 @@ def cases_desk():
     if incoming:
         log_read("case_transfers", entity="case", subjects={"case": [c.id for _t, c in incoming]})
     provinces = gazetteer.provinces() if current_user.is_national else []
-    from cases import handovers as case_handovers
-
-    offers = case_handovers.waiting(session=db(), user=current_user)
-    if offers["to_me"] or offers["by_me"]:
-        log_read("case_handovers", entity="case", subjects={
-            "case": [c.id for _h, c in offers["to_me"] + offers["by_me"]]})
     return render_template("cases.html", cases=cases, provinces=provinces, view=view,
                            incoming=[case_events.transfer_payload(t, c) for t, c in incoming],
-                           offered_to_me=[case_events.handover_payload(h, c)
-                                          for h, c in offers["to_me"]],
                            ctx=page_context())
 
 
@@ -364,6 +358,7 @@ def case_detail(case_id: int):
     """One case, with its people, location and timeline; the read is audited."""
     from cases import events as case_events
     from cases import service as case_service
+    from cases import tasks as case_tasks
 
     case = case_service.read_case(session=db(), case_id=case_id, user=current_user)
     db().commit()
@@ -383,14 +378,8 @@ def case_detail(case_id: int):
         log_read("person_duplicates", entity="case", entity_id=case.id, subjects={
             "case_person": [d["case_person_id"] for found in duplicates.values() for d in found]})
     transfer = case_transfers.pending_for(db(), case)
-    from cases import handovers as case_handovers
-
-    handover = case_handovers.pending_for(db(), case)
     return render_template("case_detail.html", case=case, moves=moves, workers=workers,
-                           assignee=assignee, handover=handover,
-                           handover_to_name=next((u.display_name for u in workers if handover
-                                                  and u.id == handover.to_user_id), ""),
-                           districts=gazetteer.districts(case.province_code),
+                           assignee=assignee,
                            duplicates=duplicates, transfer=transfer,
                            provinces=[p for p in gazetteer.provinces()
                                       if p.code != case.province_code],
@@ -398,6 +387,8 @@ def case_detail(case_id: int):
                            gaps=[d.value for d in case_service.plan_gaps(case)],
                            referrals=[case_events.referral_payload(r) for r in case.referrals],
                            past_week=case_service.past_referral_week(case, utcnow()),
+                           volunteers=case_tasks.volunteers(session=db(),
+                                                            province_code=case.province_code),
                            ctx=page_context())
 
 
@@ -484,6 +475,11 @@ def register(app) -> None:
     from cases.routes import desk as case_referrals_bp
 
     app.register_blueprint(case_referrals_bp)
+    from cases.partner_routes import bp as partners_bp
+    from cases.partner_routes import task_link as task_link_bp
+
+    app.register_blueprint(partners_bp)
+    app.register_blueprint(task_link_bp)
     from jobs.routes import bp as jobs_bp
 
     app.register_blueprint(jobs_bp)

@@ -351,6 +351,10 @@ def get_incident(*, session: Session, incident_id: int, user: User, lock: bool =
                                        .where(Case.incident_id == incident.id))
         if case_province is None or not user.can_see_province(case_province):
             raise NotFound("incident")
+    elif user.role not in DESK_STAFF:
+        # NOTE: agency users and อพม. volunteers never see incidents (only their referrals or
+        # tasks: cases/agency.py, cases/tasks.py).
+        raise NotFound("incident")
     elif not user.can_see_province(incident.province_code):
         raise NotFound("incident")
     return incident

@@ -101,11 +101,13 @@ document.getElementById("people-rows").addEventListener("click", async (ev) => {
 });
 
 /* Fact-finding: save a draft any time (a home visit on a phone), complete it when every
-   domain is scored with its reason and the risk level is chosen. */
+   domain is scored with its reason and the risk level is chosen. Without network the draft is
+   kept on this phone (offline_draft.js) and sent when the network is back. */
 const assessment = document.getElementById("assessment-form");
-assessment.addEventListener("click", async (ev) => {
-  const button = ev.target.closest("button[data-save]");
-  if (!button) return;
+const ASSESSMENT_TEXTS = ["problem", "living_conditions", "income_debts", "health", "education",
+                          "safety_risks", "needs"];
+
+function assessmentBody(complete) {
   const value = (name) => assessment.elements.namedItem(name).value;
   const scores = {};
   assessment.querySelectorAll(".score-row").forEach((row) => {
@@ -114,16 +116,52 @@ assessment.addEventListener("click", async (ev) => {
     if (score) scores[d] = { score: Number(score), reason: value(`reason-${d}`) };
   });
   const body = { visited_at: value("visited_at"), scores, risk_level: value("risk_level"),
-                 complete: button.dataset.save === "complete" };
-  for (const f of ["problem", "living_conditions", "income_debts", "health", "education",
-                   "safety_risks", "needs"]) body[f] = value(f);
+                 complete: Boolean(complete) };
+  for (const f of ASSESSMENT_TEXTS) body[f] = value(f);
+  return body;
+}
+
+function fillAssessment(body) {
+  const set = (name, v) => {
+    const field = assessment.elements.namedItem(name);
+    if (field && typeof v === "string") field.value = v;
+  };
+  set("visited_at", body.visited_at);
+  set("risk_level", body.risk_level);
+  for (const f of ASSESSMENT_TEXTS) set(f, body[f]);
+  assessment.querySelectorAll(".score-row").forEach((row) => {
+    const d = row.dataset.domain;
+    const s = (body.scores || {})[d];
+    set(`score-${d}`, s ? String(s.score) : "");
+    set(`reason-${d}`, s ? s.reason : "");
+  });
+}
+
+const assessmentDraft = new OfflineDraft({
+  key: `draft:assessment:${PAGE.user.id}:${CASE.id}`,
+  form: assessment,
+  collect: assessmentBody,
+  fill: fillAssessment,
+  send: (body) => api("PUT", `/api/cases/${CASE.id}/assessment`, body),
+  state: document.getElementById("assessment-draft-state"),
+  text: CASE.text.draft,
+});
+
+assessment.addEventListener("click", async (ev) => {
+  const button = ev.target.closest("button[data-save]");
+  if (!button) return;
   const msg = document.getElementById("assessment-message");
   button.disabled = true;
-  const r = await api("PUT", `/api/cases/${CASE.id}/assessment`, body);
+  const r = await assessmentDraft.save(assessmentBody(button.dataset.save === "complete"));
   button.disabled = false;
   assessment.querySelectorAll(".field-error").forEach((n) => n.remove());
   if (r.ok) {
     window.location.reload();
+    return;
+  }
+  if (assessmentDraft.kept(r)) {
+    msg.className = "message";
+    msg.textContent = "";
     return;
   }
   for (const [name, message] of Object.entries(r.data.fields || {})) {
@@ -246,12 +284,48 @@ document.getElementById("follow-up-rows").addEventListener("click", async (ev) =
   if (r.ok) window.location.reload(); else showNotice(r.data.error || T.error);
 });
 
+/* A follow-up given to an อพม. volunteer: one with an account sees it in their tasks; one
+   without gets a link (shown once) that opens that task only. */
+document.getElementById("volunteer-form")?.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const form = ev.target;
+  const value = (name) => form.elements.namedItem(name).value;
+  const body = { user_id: value("user_id") ? Number(value("user_id")) : null, name: value("name"),
+                 phone: value("phone"), share_phone: form.elements.namedItem("share_phone").checked };
+  const r = await api("POST", `/api/cases/${CASE.id}/follow-ups/${value("follow_up_id")}/volunteer`, body);
+  fieldErrors(form, r.data.fields);
+  const msg = document.getElementById("volunteer-message");
+  if (!r.ok) {
+    msg.className = "message error";
+    msg.textContent = r.data.error || T.error;
+    return;
+  }
+  if (!r.data.link) { window.location.reload(); return; }
+  msg.className = "message ok";
+  msg.textContent = CASE.text.saved;
+  const box = document.getElementById("volunteer-link");
+  box.querySelector("input.link").value = r.data.link;
+  box.querySelector("img.qr").src = r.data.qr;
+  box.hidden = false;
+});
+
+/* A line of the timeline written elsewhere (an agency's answer, a volunteer's outcome). */
+function addTimelineLine(t) {
+  const list = document.querySelector("[data-testid=case-timeline]");
+  list.append(el("li", { "data-kind": t.kind }, `${fmtBE(t.at)} · ${label("timeline", t.kind)}`,
+                 t.note ? ` — ${t.note}` : ""));
+}
+
 renderMoves(CASE.moves);
 Live.start({
   onState() {},
   onEvent(name, c) {
+    if (name === "case.timeline") {
+      if (c.case_id === CASE.id) { addTimelineLine(c); showNotice(CASE.text.changed); }
+      return;
+    }
     if (name !== "case.updated" || c.id !== CASE.id || c.version <= CASE.version) return;
     applyCase(c);
     showNotice(CASE.text.changed);
   },
-}, ["case.updated"]);
+}, ["case.updated", "case.timeline"]);

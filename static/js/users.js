@@ -36,6 +36,7 @@ function formBody(form) {
     role: value("role"),
     province_code: value("province_code") || null,
     team_id: value("team_id") ? Number(value("team_id")) : null,
+    agency_id: value("agency_id") ? Number(value("agency_id")) : null,
     phone: value("phone") || null,
   };
   if (form.querySelector("[name=username]")) body.username = value("username");

@@ -31,6 +31,8 @@ EXTRA_USERS = [  # besides the demo's: the roles the demo has in one province on
     ("cm.calltaker", Role.CALL_TAKER, "50"),
     ("cm.caseworker", Role.CASE_WORKER, "50"),
     ("nat.calltaker", Role.CALL_TAKER, None),
+    ("psl.agency", Role.AGENCY, "65"),  # answers for the first agency of Phitsanulok
+    ("psl.volunteer", Role.VOLUNTEER, "65"),
 ]
 
 
@@ -43,6 +45,11 @@ def app(phone_app, tmp_path, session, demo_hash):
                     role=role, province_code=province)
         if hasattr(User, "demo"):
             user.demo = True  # NOTE: stand-ins for demo users: no second login step asked.
+        if role is Role.AGENCY:
+            from cases.models import Agency
+
+            user.agency_id = session.scalar(select(Agency.id).where(
+                Agency.province_code == "65").order_by(Agency.id))
         session.add(user)
     session.commit()
     return phone_app
@@ -406,8 +413,9 @@ PSL_CASES = frozenset({"caseworker", "supervisor", "national", "admin"})
 CASES_DESK = PSL_CASES | {"cm.caseworker"}
 USERS = ("calltaker", "dispatcher", "supervisor", "team1", "team2", "caseworker",
          "cm.dispatcher", "cm.team1", "national", "admin", "cm.calltaker", "cm.caseworker",
-         "nat.calltaker")
+         "nat.calltaker", "psl.agency", "psl.volunteer")
 ALL_USERS = frozenset(USERS)
+PARTNERS = frozenset({"psl.agency", "psl.volunteer"})  # see only their referrals / tasks
 
 
 @dataclass
@@ -446,6 +454,8 @@ EXEMPT = {
 WEBHOOKS = {  # signed by the provider: refused unsigned (see test_signed_and_keyed_routes)
     # The agency's referral page: the signed, expiring link is the key (test_case_referrals).
     "referral_link.page", "referral_link.step",
+    # A volunteer's task without an account: the same kind of link (test_partners).
+    "task_link.page", "task_link.record",
     "twilio_hooks.voice", "twilio_hooks.menu", "twilio_hooks.case", "twilio_hooks.wait",
     "twilio_hooks.queue_result", "twilio_hooks.recorded", "twilio_hooks.recording",
     "twilio_hooks.status", "ess_line.line_webhook", "ess_api.create_report",
@@ -515,7 +525,10 @@ def build_world(app, session, login_as) -> dict:
                             finished_at=utcnow()))
     referral = _open_referral(app, session, case.id)
     session.commit()
-    return {"open": open_id, "case_incident": case_incident.id, "case_ref": case_incident.ref,
+    partner = _partner_world(session, case)
+    session.commit()
+    return {**partner, "open": open_id, "case_incident": case_incident.id,
+            "case_ref": case_incident.ref,
             "open_ref": session.get(Incident, open_id).ref, "case": case.id,
             "case_no": case.ref, "photo": photo, "report": reported["id"], "alarm": alarm_id,
             "waiting": waiting, "missed": missed, "flag": flag["id"], "team3": team3.id,
@@ -541,6 +554,30 @@ def _open_referral(app, session, case_id: int) -> int:
     session.flush()
     row.nonce_sealed = seal_nonce("n", secret=app.config["SECRET_KEY"], referral_id=row.id)
     return row.id
+
+
+def _partner_world(session, case) -> dict:
+    """A referral to the agency of psl.agency and a follow-up given to psl.volunteer."""
+    from datetime import timedelta
+
+    from cases.enums import FollowUpKind
+    from cases.models import Agency, FollowUp, Referral
+    from console.db import utcnow
+
+    now = utcnow()
+    agency = session.scalar(select(Agency.id).where(Agency.province_code == "65")
+                            .order_by(Agency.id))
+    referral = Referral(case_id=case.id, agency_id=agency, service="LP-AGENCY-65",
+                        status="sent", shared={"case_ref": case.ref, "summary": "LP-SHARED"},
+                        nonce_hash=None, link_expires_at=now + timedelta(days=9),
+                        ack_due_at=now + timedelta(days=1), accept_due_at=now + timedelta(days=2),
+                        sent_at=now)
+    volunteer = session.scalar(select(User.id).where(User.username == "psl.volunteer"))
+    task = FollowUp(case_id=case.id, kind=FollowUpKind.VISIT, due_on=now.date(),
+                    assigned_to_id=volunteer, purpose="LP-TASK-65", volunteer_name="อพม.")
+    session.add_all([referral, task])
+    session.flush()
+    return {"agency_referral": referral.id, "task": task.id}
 
 
 def probes(w: dict) -> dict[str, list[Probe]]:
@@ -569,8 +606,8 @@ def probes(w: dict) -> dict[str, list[Probe]]:
         "dispatch.get_incident": [
             Probe("GET", inc, held_open),
             Probe("GET", f"/api/incidents/{w['case_incident']}", held_case)],
-        "dispatch.teams": [Probe("GET", "/api/teams", ALL_USERS - {"caseworker",
-                                                                   "cm.caseworker"},
+        "dispatch.teams": [Probe("GET", "/api/teams", ALL_USERS - PARTNERS - {"caseworker",
+                                                                              "cm.caseworker"},
                                  marker="PSL-2", sees=PSL_DESK | {"team2"})],
         "dispatch.alarms": [Probe("GET", "/api/alarms", DISPATCH_DESK, marker="LP-SOS-65",
                                   sees=PSL_DISPATCH)],
@@ -632,16 +669,6 @@ def probes(w: dict) -> dict[str, list[Probe]]:
         "cases.incoming_transfers": [Probe("GET", "/api/cases/transfers", CASES_DESK)],
         "cases.answer_transfer": [Probe("POST", "/api/cases/transfers/1/accept", CASES_DESK,
                                         {})],
-        # Hand-over between workers and transfer gaps (test_case_handover): who may offer,
-        # answer or withdraw, and the case's place, are checked again in the service.
-        "cases.offer_handover": [Probe("POST", f"/api/cases/{w['case']}/handover", PSL_CASES,
-                                       {})],
-        "cases.handover_list": [Probe("GET", "/api/cases/handovers", CASES_DESK)],
-        "cases.answer_handover": [Probe("POST", "/api/cases/handovers/1/accept", CASES_DESK,
-                                        {})],
-        "cases.withdraw_transfer": [Probe("POST", "/api/cases/transfers/1/withdraw", CASES_DESK,
-                                          {})],
-        "cases.set_place": [Probe("PUT", f"/api/cases/{w['case']}/place", PSL_CASES, {})],
         "cases.assign": [Probe("POST", f"/api/cases/{w['case']}/assign", PSL_CASES,
                                {"user_id": 1})],
         "cases.save_assessment": [Probe("PUT", f"/api/cases/{w['case']}/assessment",
@@ -665,6 +692,26 @@ def probes(w: dict) -> dict[str, list[Probe]]:
         "case_referrals.referral_letter": [
             Probe("GET", f"/desk/cases/{w['case']}/referrals/{w['referral']}/letter",
                   PSL_CASES)],
+        # Agency users and อพม. volunteers (test_partners): their own referrals and tasks only.
+        "partners.agency_desk": [Probe("GET", "/desk/agency", frozenset({"psl.agency"}),
+                                       marker=w["case_no"], sees=frozenset({"psl.agency"}))],
+        "partners.agency_referrals": [Probe("GET", "/api/agency/referrals",
+                                            frozenset({"psl.agency"}), marker="LP-AGENCY-65",
+                                            sees=frozenset({"psl.agency"}))],
+        "partners.agency_referral": [Probe("GET", f"/api/agency/referrals/{w['agency_referral']}",
+                                           frozenset({"psl.agency"}), marker="LP-SHARED",
+                                           sees=frozenset({"psl.agency"}))],
+        "partners.agency_step": [Probe("POST",
+                                       f"/api/agency/referrals/{w['agency_referral']}/step",
+                                       frozenset({"psl.agency"}), {"to": "acknowledged"})],
+        "partners.give_to_volunteer": [Probe(
+            "POST", f"/api/cases/{w['case']}/follow-ups/{w['task']}/volunteer", PSL_CASES, {})],
+        "partners.tasks_desk": [Probe("GET", "/desk/tasks", frozenset({"psl.volunteer"}),
+                                      marker="LP-TASK-65", sees=frozenset({"psl.volunteer"}))],
+        "partners.my_tasks": [Probe("GET", "/api/tasks", frozenset({"psl.volunteer"}),
+                                    marker="LP-TASK-65", sees=frozenset({"psl.volunteer"}))],
+        "partners.task_done": [Probe("POST", f"/api/tasks/{w['task']}/done",
+                                     frozenset({"psl.volunteer"}), {"outcome": "x"})],
         "cases.schedule_follow_up": [Probe("POST", f"/api/cases/{w['case']}/follow-ups",
                                            PSL_CASES, {})],
         "cases.complete_follow_up": [Probe("POST", f"/api/cases/{w['case']}/follow-ups/1/done",
