@@ -80,13 +80,37 @@ class TransferStatus(StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     DECLINED = "declined"
+    WITHDRAWN = "withdrawn"  # the proposing province took it back before an answer
 
 
-# A pending transfer is answered once; an answered one is final.
+# A pending transfer is answered (or withdrawn) once; an answered one is final.
 TRANSFER_TRANSITIONS: dict[TransferStatus, frozenset[TransferStatus]] = {
-    TransferStatus.PENDING: frozenset({TransferStatus.ACCEPTED, TransferStatus.DECLINED}),
+    TransferStatus.PENDING: frozenset({TransferStatus.ACCEPTED, TransferStatus.DECLINED,
+                                       TransferStatus.WITHDRAWN}),
     TransferStatus.ACCEPTED: frozenset(),
     TransferStatus.DECLINED: frozenset(),
+    TransferStatus.WITHDRAWN: frozenset(),
+}
+
+
+class HandoverStatus(StrEnum):
+    """A case offered by its worker (or a supervisor) to another case worker of the province:
+    pending until the receiver accepts (they become the case's worker) or declines with a
+    reason, or the offerer withdraws it."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+# A pending hand-over is answered or withdrawn once; then it is final.
+HANDOVER_TRANSITIONS: dict[HandoverStatus, frozenset[HandoverStatus]] = {
+    HandoverStatus.PENDING: frozenset({HandoverStatus.ACCEPTED, HandoverStatus.DECLINED,
+                                       HandoverStatus.WITHDRAWN}),
+    HandoverStatus.ACCEPTED: frozenset(),
+    HandoverStatus.DECLINED: frozenset(),
+    HandoverStatus.WITHDRAWN: frozenset(),
 }
 
 

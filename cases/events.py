@@ -38,6 +38,7 @@ def case_payload(case: Case) -> dict[str, Any]:
         "summary": mask_national_ids(case.summary),
         "province_code": case.province_code,
         "transfer_to_province": case.transfer_to_province,
+        "handover_to_id": case.handover_to_id,
         "place": place_names(case.province_code, case.district_code, case.subdistrict_code),
         "people_count": len(case.people),
         "opened_at": case.opened_at.isoformat(),
@@ -271,4 +272,43 @@ def referral_changed(*, session: Session, referral, case, now=None) -> dict:
     hear (their 'sent by me', 'by my team' and 'waiting for action' views; no personal data)."""
     return realtime.publish(session, REFERRAL_CHANGED,
                             referral_row_payload(referral, case, now),
+                            case_rooms(case.province_code))
+
+
+CASE_HANDOVER = "case.handover"
+
+
+def handover_payload(handover, case: Case) -> dict[str, Any]:
+    """A hand-over between two case workers as the desk lists it ("offered to me", "offered by
+    me"): the case's number, category and masked summary, who offers to whom, the note."""
+    from sqlalchemy.orm import object_session
+
+    from console.models import User
+    from console.privacy import mask_national_ids
+
+    session = object_session(handover)
+
+    def name(user_id):
+        user = session.get(User, user_id) if session is not None and user_id else None
+        return user.display_name if user else ""
+
+    return {
+        "id": handover.id, "case_id": case.id, "case_ref": case.ref,
+        "category": case.category, "summary": mask_national_ids(case.summary),
+        "province_code": case.province_code, "status": handover.status.value,
+        "from_user_id": handover.from_user_id, "to_user_id": handover.to_user_id,
+        "offered_by_id": handover.offered_by_id, "from_name": name(handover.from_user_id),
+        "to_name": name(handover.to_user_id), "offered_by_name": name(handover.offered_by_id),
+        "note": mask_national_ids(handover.note),
+        "answer_reason": mask_national_ids(handover.answer_reason),
+        "offered_at": handover.offered_at.isoformat(),
+        "answered_at": handover.answered_at.isoformat() if handover.answered_at else None,
+        "version": handover.version,
+    }
+
+
+def case_handover(*, session: Session, case: Case, handover) -> dict:
+    """A hand-over was offered, accepted, declined or withdrawn: the case desks of the case's
+    province hear (the receiver's "offered to me" list, both workers' badges)."""
+    return realtime.publish(session, CASE_HANDOVER, handover_payload(handover, case),
                             case_rooms(case.province_code))

@@ -91,6 +91,8 @@ class Case(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     # While a transfer to another province waits for its answer (cases/transfers.py).
     transfer_to_province: Mapped[str | None] = mapped_column(String(2))
+    # The case worker a hand-over of the case waits for (cases/handovers.py), while it waits.
+    handover_to_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     precision: Mapped[str] = mapped_column(String(12))
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
@@ -208,6 +210,30 @@ class CaseTransfer(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
+
+class CaseHandover(Base):
+    """A case offered to another case worker of its province with a note: accepted once by
+    that worker (who becomes the case's worker), declined with a reason, or withdrawn by the
+    offerer. Two answers at once: the version lets one win."""
+
+    __tablename__ = "case_handover"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("welfare_case.id"), index=True)
+    from_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    to_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    status: Mapped[case_enums.HandoverStatus] = mapped_column(
+        str_enum(case_enums.HandoverStatus, length=12),
+        default=case_enums.HandoverStatus.PENDING)
+    note: Mapped[str] = mapped_column(Text, default="")
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    offered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    answer_reason: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class CaseTimelineEntry(Base):

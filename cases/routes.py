@@ -718,3 +718,91 @@ def subsidy_totals_csv():
     response.headers["Content-Disposition"] = (
         f'attachment; filename="subsidy-totals-{year + 543}.csv"')
     return response
+
+
+# Hand-over between case workers (cases/handovers.py) and the gaps of province transfers.
+HANDOVER = "<int(max=2147483647):handover_id>"
+
+
+@bp.post(f"/{ID}/handover")
+@desk_required("cases")
+@idempotent
+def offer_handover(case_id: int):
+    """Offer the case to another case worker of its province, with a note."""
+    from cases import handovers
+    from cases.schemas import HandoverIn
+
+    service.check_access(session=db(), case_id=case_id, user=current_user)
+    data = parse(HandoverIn, json_body())
+    session = db()
+    handover = handovers.offer(session=session, case_id=case_id, to_user_id=data.to_user_id,
+                               note=data.note, by=current_user, version=data.version)
+    return commit_answer(session, events.handover_payload(handover, _case_row(case_id)), 201)
+
+
+@bp.get("/handovers")
+@desk_required("cases")
+def handover_list():
+    """Hand-overs offered to me and by me, waiting for an answer."""
+    from cases import handovers
+    from console.access_log import log_read
+
+    rows = handovers.waiting(session=db(), user=current_user)
+    log_read("case_handovers", entity="case",
+             subjects={"case": [c.id for _h, c in rows["to_me"] + rows["by_me"]]})
+    return jsonify({key: [events.handover_payload(h, c) for h, c in value]
+                    for key, value in rows.items()})
+
+
+@bp.post(f"/handovers/{HANDOVER}/<any(accept, decline, withdraw):step>")
+@desk_required("cases")
+@idempotent
+def answer_handover(handover_id: int, step: str):
+    """The receiver accepts or declines (reason); whoever offered it withdraws it."""
+    from cases import handovers
+    from cases.schemas import HandoverAnswerIn
+
+    data = parse(HandoverAnswerIn, json_body())
+    session = db()
+    if step == "withdraw":
+        handover = handovers.withdraw(session=session, handover_id=handover_id,
+                                      by=current_user, version=data.version)
+    else:
+        handover = handovers.answer(session=session, handover_id=handover_id,
+                                    accept=step == "accept", reason=data.reason,
+                                    by=current_user, version=data.version)
+    return commit_answer(session, events.handover_payload(handover,
+                                                          _case_row(handover.case_id)))
+
+
+@bp.post("/transfers/<int(max=2147483647):transfer_id>/withdraw")
+@desk_required("cases")
+@idempotent
+def withdraw_transfer(transfer_id: int):
+    """The proposing province takes a pending transfer back."""
+    from cases import transfers
+    from cases.schemas import TransferAnswerIn
+
+    data = parse(TransferAnswerIn, json_body())
+    session = db()
+    transfer = transfers.withdraw(session=session, transfer_id=transfer_id, by=current_user,
+                                  version=data.version)
+    return commit_answer(session, events.transfer_payload(transfer, _case_row(transfer.case_id)))
+
+
+@bp.put(f"/{ID}/place")
+@desk_required("cases")
+@idempotent
+def set_place(case_id: int):
+    """Set the case's district and subdistrict (codes of its province's gazetteer)."""
+    from cases import transfers
+    from cases.schemas import PlaceIn
+
+    service.check_access(session=db(), case_id=case_id, user=current_user)
+    data = parse(PlaceIn, json_body())
+    session = db()
+    case = transfers.set_place(session=session, case_id=case_id,
+                               district_code=data.district_code,
+                               subdistrict_code=data.subdistrict_code, by=current_user,
+                               version=data.version)
+    return commit_answer(session, events.case_payload(case))

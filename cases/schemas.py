@@ -561,3 +561,32 @@ class PeriodIn(Schema):
     """A period of days back from now, from the query string (the referral times)."""
 
     days: int = Field(default=90, ge=1, le=366)
+
+
+class HandoverIn(Schema):
+    """Offer a case to another case worker of its province, with a note for them."""
+
+    to_user_id: int = Field(ge=1, le=2**31 - 1, strict=True)
+    note: str = Field(default="", max_length=2000)
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True)
+
+
+class HandoverAnswerIn(Schema):
+    """The receiver's answer (the reason is needed to decline), or a withdrawal."""
+
+    reason: str = Field(default="", max_length=2000)
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True)
+
+
+class PlaceIn(Schema):
+    """The case's district and subdistrict in its province (checked against the gazetteer of
+    the case's province by the service); blank clears."""
+
+    district_code: str | None = Field(default=None, max_length=4)
+    subdistrict_code: str | None = Field(default=None, max_length=6)
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True)
+
+    @field_validator("district_code", "subdistrict_code", mode="before")
+    @classmethod
+    def _blank(cls, value):
+        return value.strip() or None if isinstance(value, str) else value

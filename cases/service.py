@@ -508,6 +508,9 @@ def assign(*, session: Session, case_id: int, user_id: int, by: User) -> Case:
     if by.role is Role.CASE_WORKER and (user_id != by.id or case.assigned_to_id not in (
             None, by.id)):
         raise Forbidden(N_("Only a supervisor can give a case to another worker."))
+    from cases import handovers  # a hand-over waiting for an answer ends: the case was given
+
+    handovers.cancel_pending(session=session, case=case, by=by)
     before = case.assigned_to_id
     case.assigned_to_id = worker.id
     now = utcnow()

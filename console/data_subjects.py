@@ -54,6 +54,9 @@ class Subject:
     messages: list = field(default_factory=list)
     persons: list = field(default_factory=list)
     cases: list = field(default_factory=list)
+    # The person records (cases.models.Person) of those rows, with the tombstones of records
+    # merged into them: a merged person's data is the kept person's data.
+    person_records: list = field(default_factory=list)
     outside: int = 0
 
     def refs(self) -> dict[str, list[int]]:
@@ -66,6 +69,7 @@ class Subject:
             "caller_flag": [f.id for f in self.flags],
             "outbound_message": [m.id for m in self.messages],
             "case_person": [p.id for p in self.persons], "case": [c.id for c in self.cases],
+            "person": [p.id for p in self.person_records],
         }.items() if v}
 
     def counts(self) -> dict[str, int]:
@@ -178,6 +182,7 @@ def _by_phone(session: Session, e164: str, scope: str | None) -> Subject:
     subject.messages = _keep(subject, messages, lambda m: _message_province(session, m))
     persons = list(session.scalars(select(CasePerson).where(CasePerson.phone == e164)
                                    .order_by(CasePerson.id)))
+    persons, subject.person_records = _with_merged(session, persons)
     subject.persons = _keep(subject, persons,
                             lambda p: session.get(Case, p.case_id).province_code)
     case_ids = {p.case_id for p in subject.persons}
@@ -280,6 +285,7 @@ def _by_person(session: Session, person_id: int, scope: str | None) -> Subject:
     if person.national_id:
         persons = list(session.scalars(select(CasePerson).where(
             CasePerson.national_id == person.national_id).order_by(CasePerson.id)))
+    persons, subject.person_records = _with_merged(session, persons)
     subject.persons = _keep(subject, persons,
                             lambda p: session.get(Case, p.case_id).province_code)
     subject.cases = [session.get(Case, i) for i in sorted({p.case_id for p in subject.persons})]
@@ -291,6 +297,21 @@ def _by_person(session: Session, person_id: int, scope: str | None) -> Subject:
         if p.phone:
             subject.needles += _phone_forms(p.phone)
     return subject
+
+
+def _with_merged(session: Session, rows: list) -> tuple[list, list]:
+    """The rows of the same person records (a merge moved a tombstone's rows to the kept
+    person, whatever their name or ID), and those records with their tombstones."""
+    from cases.models import CasePerson, Person
+
+    ids = {r.person_id for r in rows if r.person_id is not None}
+    if not ids:
+        return rows, []
+    records = list(session.scalars(select(Person).where(
+        or_(Person.id.in_(ids), Person.merged_into_id.in_(ids))).order_by(Person.id)))
+    linked = session.scalars(select(CasePerson).where(
+        CasePerson.person_id.in_([r.id for r in records])))
+    return sorted({r.id: r for r in [*rows, *linked]}.values(), key=lambda r: r.id), records
 
 
 # --- export ----------------------------------------------------------------------------------
@@ -350,6 +371,10 @@ def export(subject: Subject, *, now: datetime) -> dict[str, Any]:
             "phone": p.phone, "address_text": p.address_text,
             "relationship_to_client": p.relationship_to_client,
             "target_groups": list(p.target_groups or [])} for p in subject.persons],
+        "persons": [{
+            "id": p.id, "created_at": _iso(p.created_at), "merged_into_id": p.merged_into_id,
+            "merged_at": _iso(p.merged_at), "merge_reason": p.merge_reason,
+            "merged_case_persons": list(p.merged_rows or [])} for p in subject.person_records],
         "line_follows_us": [f.following for f in subject.followers],
         "outbound_jobs": [{
             "id": j.id, "kind": j.kind, "state": _value(j.state),
@@ -435,6 +460,9 @@ def erase(*, session: Session, subject: Subject, by_id: int | None, reason: str,
     for person in subject.persons:
         person.full_name, person.national_id, person.phone = ERASED, None, None
         person.birth_date, person.address_text, person.relationship_to_client = None, "", ""
+        person.name_key = None  # the name's sound would still find them
+    for record in subject.person_records:  # the kept person and the tombstones merged into it
+        record.merge_reason = scrub(record.merge_reason, needles)
     for case in subject.cases:
         for name in ("summary", "notes", "address_text", "close_reason", "client_feedback",
                      "lessons_learned"):

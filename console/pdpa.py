@@ -52,6 +52,7 @@ ACTION_LABELS = {
     "case.national_id_revealed": _l("Showed a national ID in full"),
     "read.person_duplicates": _l("Possible duplicates of a person"),
     "read.case_transfers": _l("Case transfers waiting for the province"),
+    "read.case_handovers": _l("Cases offered to me or by me (hand-over)"),
     "read.subsidies": _l("Subsidy requests of a case"),
     "read.subsidy_document": _l("A subsidy request's document"),
     "read.subsidy_waiting": _l("Subsidies waiting for approval"),
@@ -60,6 +61,7 @@ ACTION_LABELS = {
 ENTITY_LABELS = {
     "incident": _l("incidents"), "call": _l("calls"), "case": _l("cases"),
     "case_person": _l("persons in cases"), "caller_flag": _l("watched numbers"),
+    "person": _l("person records (with merged ones)"),
     "report": _l("citizen reports"), "attachment": _l("photos"),
     "outbound_message": _l("SMS"), "team": _l("teams"), "alarm": _l("alarms"),
     "user": _l("users"), "socket": _l("live connection"),

@@ -324,8 +324,16 @@ def cases_desk():
     if incoming:
         log_read("case_transfers", entity="case", subjects={"case": [c.id for _t, c in incoming]})
     provinces = gazetteer.provinces() if current_user.is_national else []
+    from cases import handovers as case_handovers
+
+    offers = case_handovers.waiting(session=db(), user=current_user)
+    if offers["to_me"] or offers["by_me"]:
+        log_read("case_handovers", entity="case", subjects={
+            "case": [c.id for _h, c in offers["to_me"] + offers["by_me"]]})
     return render_template("cases.html", cases=cases, provinces=provinces, view=view,
                            incoming=[case_events.transfer_payload(t, c) for t, c in incoming],
+                           offered_to_me=[case_events.handover_payload(h, c)
+                                          for h, c in offers["to_me"]],
                            ctx=page_context())
 
 
@@ -378,8 +386,14 @@ def case_detail(case_id: int):
         log_read("person_duplicates", entity="case", entity_id=case.id, subjects={
             "case_person": [d["case_person_id"] for found in duplicates.values() for d in found]})
     transfer = case_transfers.pending_for(db(), case)
+    from cases import handovers as case_handovers
+
+    handover = case_handovers.pending_for(db(), case)
     return render_template("case_detail.html", case=case, moves=moves, workers=workers,
-                           assignee=assignee,
+                           assignee=assignee, handover=handover,
+                           handover_to_name=next((u.display_name for u in workers if handover
+                                                  and u.id == handover.to_user_id), ""),
+                           districts=gazetteer.districts(case.province_code),
                            duplicates=duplicates, transfer=transfer,
                            provinces=[p for p in gazetteer.provinces()
                                       if p.code != case.province_code],

@@ -10,7 +10,9 @@ function caseRow(c) {
     el("td", {}, label("case_source", c.source)),
     el("td", {}, [c.place["district" + k], c.place["province" + k]].filter(Boolean).join(", ")),
     el("td", {}, label("case_status", c.status), c.transfer_to_province
-      ? [" ", el("small", { class: "alarm" }, label("transfer_status", "pending"))] : null));
+      ? [" ", el("small", { class: "alarm" }, label("transfer_status", "pending"))] : null,
+    c.handover_to_id ? [" ", el("small", { class: "alarm", "data-testid": `handover-badge-${c.id}` },
+                                label("handover_status", "pending"))] : null));
 }
 
 Live.start({

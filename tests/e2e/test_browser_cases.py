@@ -158,6 +158,10 @@ def test_a_person_typed_twice_is_merged_and_the_case_moves_province_live(
     watcher.wait_for_selector(f"tr[data-case-id='{second}'] small.alarm")  # transfer pending
     national.click("#transfer-rows button[data-answer=accept]")
     national.wait_for_selector("[data-testid=transfer-message].ok")
+    # The worker still on the case page in Phitsanulok is told, live, that the case has left.
+    left = desk.wait_for_selector("[data-testid=case-left-province]:not([hidden])",
+                                  timeout=20000)
+    assert "เชียงใหม่" in left.inner_text() and "ไม่อยู่ในจังหวัดของท่าน" in left.inner_text()
     watcher.wait_for_function(  # the case left Phitsanulok's desk, live
         f"() => !document.querySelector(\"tr[data-case-id='{second}']\")", polling=200,
         timeout=20000)
