@@ -4,8 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
-# Test processes (pytest-xdist): 2 suits this 2-core machine; PYTEST_WORKERS=0 runs in one process.
-PYTEST_WORKERS ?= 2
+# Test processes (pytest-xdist): 0 = one process (the default until a quiet two-worker CI run is measured), 2 = two.
+PYTEST_WORKERS ?= 0
 
 .PHONY: run test venv translations lint clean audit
 
