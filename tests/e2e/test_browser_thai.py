@@ -19,7 +19,7 @@ ALLOWED = {
     "LINE", "SMS", "OSCC", "ESS", "Help", "Me", "SOS", "PDPA", "JPEG", "PNG", "WebP", "QR",
     "Google", "Microsoft", "Authenticator", "FreeOTP",  # the authenticator apps by name
     "English",  # the language switch
-    "ID", "IP", "JSON",  # as Thai writes them: LINE ID, ที่อยู่ IP, ไฟล์ JSON (the access log)
+    "ID", "IP", "JSON", "PDF",  # as Thai writes them: LINE ID, ที่อยู่ IP, ไฟล์ JSON, PDF
 }
 CASE_REF = re.compile(r"C\d{2}")  # the letter of a case number (C65-2569-000001)
 TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*")

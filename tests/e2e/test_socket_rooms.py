@@ -129,7 +129,8 @@ def test_every_event_type_reaches_only_its_rooms(app, session, everyone):
     assert set(opened[0]["data"]) == {"id", "ref", "incident_id", "source", "status",
                                       "status_changed_at", "version", "moves",
                                       "assigned_to_id", "category", "priority", "summary",
-                                      "province_code", "place", "people_count", "opened_at"}
+                                      "province_code", "place", "people_count", "opened_at",
+                                      "transfer_to_province", "handover_to_id"}
     assert opened[0]["data"]["incident_id"] == incident_id
     assert [e["name"] for e in got["supervisor"]].count("case.opened") == 1
     assert [e for e in got["national"] if e["name"] == "case.opened"]
@@ -217,7 +218,8 @@ def test_alarms_reach_their_province_desks_and_the_team_only(app, everyone):
         assert len(alarm) == 1, name
         assert set(alarm[0]["data"]) == {"id", "kind", "province_code", "team_id", "incident_id",
                                          "raised_at", "lat", "lon", "note", "handled_at",
-                                         "contact_name", "contact_phone"}
+                                         "contact_name", "contact_phone", "incident_ref",
+                                         "case_id"}
         assert alarm[0]["data"]["kind"] == "sos"
     for name in ("team2", "caseworker", "cm.dispatcher", "cm.team1"):
         assert got[name] == [], name
