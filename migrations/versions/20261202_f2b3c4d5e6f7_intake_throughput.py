@@ -1,0 +1,29 @@
+"""intake throughput: indexes and columns for the report path (issue 11)
+
+Revision ID: f2b3c4d5e6f7
+Revises: f1a2b3c4d5e6
+Create Date: 2026-12-02 09:00:00
+
+A placeholder in the chain, filled by the work it names (empty until then: upgrade and downgrade
+do nothing).
+"""
+from typing import Sequence, Union
+
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+import console.db  # noqa: F401
+
+
+# revision identifiers, used by Alembic.
+revision: str = 'f2b3c4d5e6f7'
+down_revision: Union[str, Sequence[str], None] = 'f1a2b3c4d5e6'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
