@@ -672,6 +672,59 @@ def subsidy_page():
                            province=_province_arg(), months=_months(), ctx=page_context())
 
 
+@subsidy_desk.get("/settings")
+@desk_required("supervisor")
+def subsidy_settings_page():
+    """The province's approval chain, who approves at each level, and its budget lines
+    (supervisors of the province, administrators; static/js/subsidy_settings.js)."""
+    from console.routes import page_context
+    from geo import gazetteer
+
+    code = _province_arg() if current_user.is_national else current_user.province_code
+    provinces = gazetteer.provinces() if current_user.is_national else []
+    return render_template("subsidy_settings.html", province_code=code or "65",
+                           provinces=provinces, ctx=page_context())
+
+
+def _settings_province(province: str) -> str:
+    """The province of a settings request, if the user may set it (403 otherwise)."""
+    from cases import subsidies
+    from console.errors import N_, Forbidden
+
+    if not (province.isdigit() and subsidies.may_set(current_user, province)):
+        raise Forbidden(N_("Only a supervisor of this province or an administrator sets its "
+                           "subsidy approvals."))
+    return province
+
+
+@bp.get("/subsidy-settings/<string(length=2):province>")
+@desk_required("supervisor")
+def subsidy_settings(province: str):
+    """A province's subsidy settings: levels in order, their holders, budget lines."""
+    from cases import subsidies
+
+    return jsonify(subsidies.settings_view(db(), _settings_province(province)))
+
+
+@bp.put("/subsidy-settings/<string(length=2):province>")
+@desk_required("supervisor")
+@idempotent
+def save_subsidy_settings(province: str):
+    """Save a province's chain, holders and budget lines at once (all checked first)."""
+    from cases import subsidies
+    from cases.schemas import SubsidySettingsIn
+
+    code = _settings_province(province)
+    data = parse(SubsidySettingsIn, json_body())
+    session = db()
+    body = subsidies.save_settings(session=session, province_code=code,
+                                   levels=[e.item() for e in data.levels],
+                                   lines=[e.item() for e in data.budget_lines],
+                                   approvers=data.approvers, by=current_user,
+                                   version=data.version or None)
+    return commit_answer(session, body)
+
+
 def _months() -> tuple[str, ...]:
     from flask_babel import get_locale
 

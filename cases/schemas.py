@@ -590,3 +590,25 @@ class PlaceIn(Schema):
     @classmethod
     def _blank(cls, value):
         return value.strip() or None if isinstance(value, str) else value
+
+
+class SubsidyEntryIn(Schema):
+    """One approval level or budget line on the settings desk: its code and names (checked in
+    cases/subsidies.py, which names the wrong field)."""
+
+    code: str = Field(default="", max_length=64)
+    name_th: str = Field(default="", max_length=400)
+    name_en: str = Field(default="", max_length=400)
+
+    def item(self) -> tuple[str, str, str]:
+        return (self.code, self.name_th, self.name_en)
+
+
+class SubsidySettingsIn(Schema):
+    """A province's subsidy settings as the desk saves them at once: the chain in order, the
+    budget lines, who holds each level (level code -> user ids), and the state the screen saw."""
+
+    version: str = Field(default="", max_length=64)
+    levels: list[SubsidyEntryIn] = Field(max_length=10)
+    budget_lines: list[SubsidyEntryIn] = Field(max_length=30)
+    approvers: dict[str, list[int]] = Field(default_factory=dict, max_length=10)

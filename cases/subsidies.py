@@ -139,24 +139,72 @@ def grant_level(*, session: Session, user_id: int, province_code: str, level: st
     return row
 
 
-def _entries(items: list[tuple[str, str, str]], field: str) -> list[tuple[str, str, str]]:
-    """Codes with their names, checked: 1-32 letters, digits or _, each once, at least one."""
+_CODE = r"[a-z0-9_]{1,32}"
+
+
+def _entry_errors(session: Session, province_code: str, items: list[tuple[str, str, str]],
+                  field: str) -> dict[str, tuple[str, dict]]:
+    """What is wrong with a list of codes and names (levels or budget lines), per field
+    (`levels.0.code`, `budget_lines.1.name_th`, or the list itself): a code of 1-32 small
+    letters, digits or _, each once; a Thai name unless the code is one of the defaults (which
+    are labelled); at least one. A level that requests still wait on cannot go."""
     import re
 
-    codes = [c for c, _th, _en in items]
-    if not items or len(set(codes)) != len(codes) or not all(
-            re.fullmatch(r"[a-z0-9_]{1,32}", c) for c in codes):
-        raise ValidationFailed({field: (N_("Choose one of the listed options."), {})})
-    return [(c, th[:120], en[:120]) for c, th, en in items]
+    from console.labels import LABELS
+
+    group = "subsidy_level" if field == "levels" else "budget_line"
+    errors: dict[str, tuple[str, dict]] = {}
+    if not items:
+        errors[field] = (N_("Add at least one."), {})
+    seen: set[str] = set()
+    for i, (code, th, en) in enumerate(items):
+        if not re.fullmatch(_CODE, code or ""):
+            errors[f"{field}.{i}.code"] = (N_("Use 1 to 32 small English letters, digits or _ "
+                                              "(for example team_head)."), {})
+        elif code in seen:
+            errors[f"{field}.{i}.code"] = (N_("This code is already used above."), {})
+        seen.add(code)
+        if not (th or "").strip() and code not in LABELS.get(group, {}):
+            errors[f"{field}.{i}.name_th"] = (N_("Please give the Thai name."), {})
+        for key, value in (("name_th", th), ("name_en", en)):
+            if len(value or "") > 120:
+                errors[f"{field}.{i}.{key}"] = (N_("Too long: at most %(max_length)s "
+                                                   "characters."), {"max_length": 120})
+    if field == "levels" and not errors:
+        still = _levels_still_needed(session, province_code) - seen
+        if still:
+            errors[field] = (N_("Requests waiting for approval still need the level "
+                                "%(levels)s: keep it until they are decided."),
+                             {"levels": ", ".join(sorted(still))})
+    return errors
+
+
+def _levels_still_needed(session: Session, province_code: str) -> set[str]:
+    """The levels that pending requests of the province have yet to pass."""
+    needed: set[str] = set()
+    for levels, step in session.execute(select(Subsidy.levels, Subsidy.step).where(
+            Subsidy.province_code == province_code, Subsidy.status == SubsidyStatus.PENDING)):
+        needed.update((levels or [])[step - 1:])
+    return needed
+
+
+def _entries(session: Session, province_code: str, items: list[tuple[str, str, str]],
+             field: str) -> list[tuple[str, str, str]]:
+    """Codes with their names, checked (see _entry_errors), names trimmed."""
+    errors = _entry_errors(session, province_code, items, field)
+    if errors:
+        raise ValidationFailed(errors)
+    return [(c, (th or "").strip(), (en or "").strip()) for c, th, en in items]
 
 
 def set_levels(*, session: Session, province_code: str, levels: list[tuple[str, str, str]],
                by: User | None) -> list[str]:
     """Replace a province's approval chain (code, Thai name, English name; first level first).
-    Requests already asked keep the chain they were asked under."""
+    Requests already asked keep the chain they were asked under (a level they still wait on
+    cannot be removed)."""
     from sqlalchemy import delete
 
-    levels = _entries(levels, "level")
+    levels = _entries(session, province_code, levels, "levels")
     session.execute(delete(SubsidyLevel).where(SubsidyLevel.province_code == province_code))
     session.flush()
     for step, (code, th, en) in enumerate(levels, start=1):
@@ -173,7 +221,7 @@ def set_budget_lines(*, session: Session, province_code: str,
                      lines: list[tuple[str, str, str]], by: User | None) -> list[str]:
     """A province's budget lines: these active (added or renamed), any other of its own
     inactive (its past requests keep their line for the totals)."""
-    lines = _entries(lines, "budget_line")
+    lines = _entries(session, province_code, lines, "budget_lines")
     rows = {r.code: r for r in session.scalars(select(SubsidyBudgetLine).where(
         SubsidyBudgetLine.province_code == province_code))}
     for row in rows.values():
@@ -203,6 +251,109 @@ def revoke_level(*, session: Session, user_id: int, province_code: str, level: s
                  action="subsidy.level_revoked", entity="user", entity_id=user_id,
                  detail={"province_code": province_code, "level": level})
     return True
+
+
+# ---- the settings desk: one province's chain, approvers and budget lines, saved at once ---------
+
+def may_set(user: User, province_code: str) -> bool:
+    """A supervisor of the province (or a national one) or an administrator."""
+    return (user.active and user.role in (Role.SUPERVISOR, Role.ADMIN)
+            and user.can_see_province(province_code))
+
+
+def approver_candidates(session: Session, province_code: str) -> list[User]:
+    """Who may hold a level of a province: its active case roles (and national ones)."""
+    return list(session.scalars(select(User).where(
+        User.active.is_(True), User.role.in_(tuple(CASE_ROLES)),
+        (User.province_code == province_code) | User.province_code.is_(None))
+        .order_by(User.display_name, User.id)))
+
+
+def settings_view(session: Session, province_code: str) -> dict:
+    """A province's approval chain (in order), who holds each level, its budget lines and the
+    people who may be given a level; `version` names this state (a save from an older screen
+    is refused)."""
+    import json
+
+    levels = [{"code": r.code, "name_th": r.name_th, "name_en": r.name_en} for r in
+              session.scalars(select(SubsidyLevel).where(
+                  SubsidyLevel.province_code == province_code).order_by(SubsidyLevel.step))]
+    own_levels = bool(levels)
+    levels = levels or [{"code": c, "name_th": "", "name_en": ""}
+                        for c in DEFAULT_SUBSIDY_LEVELS]
+    lines = [{"code": r.code, "name_th": r.name_th, "name_en": r.name_en} for r in
+             session.scalars(select(SubsidyBudgetLine).where(
+                 SubsidyBudgetLine.province_code == province_code,
+                 SubsidyBudgetLine.active.is_(True)).order_by(SubsidyBudgetLine.id))]
+    own_lines = bool(lines)
+    lines = lines or [{"code": c, "name_th": "", "name_en": ""} for c in DEFAULT_BUDGET_LINES]
+    approvers: dict[str, list[int]] = defaultdict(list)
+    for user_id, level in session.execute(select(SubsidyApprover.user_id,
+                                                 SubsidyApprover.level_code).where(
+            SubsidyApprover.province_code == province_code).order_by(SubsidyApprover.user_id)):
+        approvers[level].append(user_id)
+    state = {"levels": levels, "budget_lines": lines, "approvers": dict(approvers),
+             "own": [own_levels, own_lines]}
+    version = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
+    return {"province_code": province_code, "levels": levels, "budget_lines": lines,
+            "own_levels": own_levels, "own_budget_lines": own_lines,
+            "approvers": {lv["code"]: approvers.get(lv["code"], []) for lv in levels},
+            "candidates": [{"id": u.id, "name": u.display_name, "role": u.role.value}
+                           for u in approver_candidates(session, province_code)],
+            "waiting_levels": sorted(_levels_still_needed(session, province_code)),
+            "version": version}
+
+
+def save_settings(*, session: Session, province_code: str, levels: list[tuple[str, str, str]],
+                  lines: list[tuple[str, str, str]], approvers: dict[str, list[int]], by: User,
+                  version: str | None = None) -> dict:
+    """The desk's save: the chain, the budget lines and who holds each level, checked as a
+    whole first (every wrong field named, nothing written), then written through the same
+    functions as the command line (set_levels, set_budget_lines, grant_level, revoke_level),
+    each change audited. A level needs at least one holder; a holder is a case role of the
+    province (the one who asks for a subsidy never approves it: checked when deciding)."""
+    if not may_set(by, province_code):
+        raise Forbidden(N_("Only a supervisor of this province or an administrator sets its "
+                           "subsidy approvals."))
+    before = settings_view(session, province_code)
+    if version and version != before["version"]:
+        raise Conflict(N_("Someone else changed these settings at the same moment. Your screen "
+                          "has the latest state; check it and save again."))
+    errors = _entry_errors(session, province_code, levels, "levels")
+    errors.update(_entry_errors(session, province_code, lines, "budget_lines"))
+    codes = [c for c, _th, _en in levels]
+    eligible = {u["id"] for u in before["candidates"]}
+    for key in approvers:
+        if key not in codes:
+            errors[f"approvers.{key}"] = (N_("Choose one of the listed options."), {})
+    for i, code in enumerate(codes):
+        held = approvers.get(code) or []
+        if not held:
+            errors[f"approvers.{i}"] = (N_("Give this level at least one approver."), {})
+        elif any(uid not in eligible for uid in held):
+            errors[f"approvers.{i}"] = (N_("Choose a worker of this province."), {})
+    if errors:
+        raise ValidationFailed(errors)
+    trimmed = [(c, (th or "").strip(), (en or "").strip()) for c, th, en in levels]
+    if trimmed != [(lv["code"], lv["name_th"], lv["name_en"]) for lv in before["levels"]] \
+            or not before["own_levels"]:
+        set_levels(session=session, province_code=province_code, levels=levels, by=by)
+    trimmed = [(c, (th or "").strip(), (en or "").strip()) for c, th, en in lines]
+    if trimmed != [(ln["code"], ln["name_th"], ln["name_en"]) for ln in before["budget_lines"]] \
+            or not before["own_budget_lines"]:
+        set_budget_lines(session=session, province_code=province_code, lines=lines, by=by)
+    held = {(uid, lv) for uid, lv in session.execute(select(
+        SubsidyApprover.user_id, SubsidyApprover.level_code).where(
+            SubsidyApprover.province_code == province_code))}
+    wanted = {(uid, code) for code in codes for uid in approvers.get(code) or []}
+    for uid, level in sorted(held - wanted):
+        revoke_level(session=session, user_id=uid, province_code=province_code, level=level,
+                     by=by)
+    for uid, level in sorted(wanted - held):
+        grant_level(session=session, user_id=uid, province_code=province_code, level=level,
+                    by=by)
+    session.flush()
+    return settings_view(session, province_code)
 
 
 # ---- the request and its chain -----------------------------------------------------------------

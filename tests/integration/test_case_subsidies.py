@@ -343,3 +343,68 @@ def test_a_province_sets_its_own_chain_and_budget_lines(app, login_as, session, 
     assert count(session, AuditLog, AuditLog.action.in_(
         ("subsidy.levels_set", "subsidy.budget_lines_set", "subsidy.level_granted",
          "subsidy.level_revoked"))) == 4
+
+
+def test_the_settings_desk_edits_chain_holders_and_lines_at_once(app, login_as, session):
+    """The desk (supervisor of the province, admin) sees and sets the chain in order, who
+    approves at each level and the budget lines; a wrong field is named and nothing is saved;
+    a stale screen is refused; every change is audited; the chain is then followed."""
+    supervisor, worker, admin = login_as("supervisor"), login_as("caseworker"), login_as("admin")
+    url = "/api/cases/subsidy-settings/65"
+    assert worker.get(url).status_code == 403
+    assert supervisor.get("/api/cases/subsidy-settings/50").status_code == 403
+    assert "subsidy-settings" in supervisor.get("/desk/subsidies/settings").get_data(as_text=True)
+    seen = supervisor.get(url).json
+    assert [lv["code"] for lv in seen["levels"]] == ["team_head", "provincial_office"]
+    ids = {c["name"]: c["id"] for c in seen["candidates"]}
+    me = session.scalar(select(User.id).where(User.username == "supervisor"))
+    pmj = session.scalar(select(User.id).where(User.username == "pmj"))
+    wid = session.scalar(select(User.id).where(User.username == "caseworker"))
+    assert {me, pmj, wid} <= set(ids.values())
+    assert seen["approvers"] == {"team_head": [me], "provincial_office": [pmj]}
+    audits = count(session, AuditLog, AuditLog.action.like("subsidy.%"))
+    bad = supervisor.put(url, json={
+        "version": seen["version"],
+        "levels": [{"code": "Head!", "name_th": "", "name_en": ""},
+                   {"code": "provincial_office", "name_th": "", "name_en": ""},
+                   {"code": "provincial_office", "name_th": "x", "name_en": ""},
+                   {"code": "director", "name_th": "", "name_en": ""}],
+        "budget_lines": [],
+        "approvers": {"provincial_office": [pmj], "director": [999999]}})
+    assert bad.status_code == 422
+    fields = bad.json["fields"]
+    assert {"levels.0.code", "levels.2.code", "levels.3.name_th", "budget_lines",
+            "approvers.0", "approvers.3"} <= set(fields), fields
+    assert "ภาษาไทย" in fields["levels.3.name_th"] or "ชื่อ" in fields["levels.3.name_th"]
+    assert count(session, AuditLog, AuditLog.action.like("subsidy.%")) == audits  # nothing saved
+    body = {"version": seen["version"],
+            "levels": [{"code": "provincial_office", "name_th": "", "name_en": ""},
+                       {"code": "director", "name_th": "ผู้อำนวยการ", "name_en": "Director"}],
+            "budget_lines": [{"code": "orphans", "name_th": "เงินอุดหนุนเด็กกำพร้า",
+                              "name_en": "Orphans"}],
+            "approvers": {"provincial_office": [pmj, wid], "director": [me]}}
+    saved = admin.put(url, json=body)
+    assert saved.status_code == 200, saved.json
+    assert [lv["code"] for lv in saved.json["levels"]] == ["provincial_office", "director"]
+    assert saved.json["approvers"] == {"provincial_office": sorted([pmj, wid]),
+                                       "director": [me]}
+    stale = supervisor.put(url, json=body)  # the screen still shows the old version
+    assert stale.status_code == 409
+    actions = list(session.scalars(select(AuditLog.action).where(
+        AuditLog.action.like("subsidy.%")).order_by(AuditLog.id)))[audits:]
+    assert sorted(actions) == sorted(["subsidy.levels_set", "subsidy.budget_lines_set",
+                                      "subsidy.level_revoked", "subsidy.level_granted",
+                                      "subsidy.level_granted"])
+    # The chain is followed: the worker asks, so the other holder of the first level decides.
+    case, worker = planned_case(login_as, session)
+    made = worker.post(f"/api/cases/{case.id}/subsidies",
+                       json=GOOD | {"budget_line": "orphans"})
+    assert made.status_code == 201 and made.json["levels"] == ["provincial_office", "director"]
+    # A level requests still wait on cannot be removed.
+    now = supervisor.get(url).json
+    gone = supervisor.put(url, json=body | {"version": now["version"], "levels": body["levels"][:1],
+                                            "approvers": {"provincial_office": [pmj]}})
+    assert gone.status_code == 422 and "levels" in gone.json["fields"]
+    first = login_as("pmj").post(f"/api/cases/{case.id}/subsidies/{made.json['id']}/approve",
+                                 json={"version": made.json["version"]})
+    assert first.status_code == 200 and first.json["level"] == "director"

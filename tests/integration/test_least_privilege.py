@@ -747,6 +747,12 @@ def probes(w: dict) -> dict[str, list[Probe]]:
         "subsidy_desk.subsidy_page": [Probe("GET", "/desk/subsidies", SUPERVISORS)],
         "subsidy_desk.subsidy_totals_csv": [Probe("GET", "/desk/subsidies/totals.csv",
                                                   SUPERVISORS)],
+        # The province's approval chain, holders and budget lines: its supervisors, admins.
+        "subsidy_desk.subsidy_settings_page": [Probe("GET", "/desk/subsidies/settings",
+                                                     SUPERVISORS)],
+        "cases.subsidy_settings": [Probe("GET", "/api/cases/subsidy-settings/65", SUPERVISORS)],
+        "cases.save_subsidy_settings": [Probe("PUT", "/api/cases/subsidy-settings/65",
+                                              SUPERVISORS, {})],
         "ess_desk.incident_reports": [
             Probe("GET", f"/api/incidents/{w['case_incident']}/reports", PSL_DISPATCH)],
         "ess_desk.merge": [Probe("POST", f"{inc}/merge", PSL_DISPATCH,
