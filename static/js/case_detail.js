@@ -328,4 +328,4 @@ Live.start({
     applyCase(c);
     showNotice(CASE.text.changed);
   },
-}, ["case.updated", "case.timeline"]);
+}, ["case.updated", "case.timeline", "subsidy.updated"]);  // subsidies: case_subsidies.js

@@ -108,5 +108,15 @@
     load();
   });
 
+  // Live: a subsidy of this case asked for, decided at a level, rejected or paid anywhere
+  // (subsidy.updated, heard by case_detail.js's feed) reloads the list in place; events close
+  // together load it once.
+  let reloadTimer = null;
+  window.addEventListener("live:subsidy.updated", (ev) => {
+    if (!ev.detail || ev.detail.case_id !== DATA.case_id) return;
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(load, 200);
+  });
+
   load();
 })();
