@@ -376,3 +376,74 @@ def test_referral_views_live_the_agencies_times_and_two_answering_at_once(
         as_text=True)
     assert 'data-testid="referral-times"' not in worker.get("/desk/cases/referrals").get_data(
         as_text=True)
+
+
+def _backfill_migration():
+    """The migration f1a2b3c4d5e6 (its backfill, run here on the test database)."""
+    import importlib.util
+
+    from console.config import BASE_DIR
+
+    path = BASE_DIR / "migrations" / "versions" / "20261202_f1a2b3c4d5e6_case_desk_gaps.py"
+    spec = importlib.util.spec_from_file_location("case_desk_gaps", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_migration_gives_open_referrals_and_actions_their_timers_once(
+        app, login_as, session):
+    from sqlalchemy import delete
+
+    from cases.enums import CaseStatus, ReferralStatus
+
+    migration = _backfill_migration()
+    case, worker = planned_case(login_as, session)  # risk level 3
+    sent = _refer(worker, case, _agency(session, phone="081-999-0001", email=None,
+                                        line_user_id=None))
+    me = session.scalar(select(User.id).where(User.username == "caseworker"))
+    action = worker.post(f"/api/cases/{case.id}/actions", json={
+        "phase": "medium", "domain": "shelter", "title": "ประชุมทีมสหวิชาชีพ",
+        "due_on": "31/12/2599", "owner_user_id": me})
+    assert action.status_code == 201
+
+    def timers():
+        session.expire_all()
+        return {(t.referral_id, t.action_id, t.step.value, t.stage.value, t.due_at)
+                for t in session.scalars(select(CaseTimer).where(CaseTimer.fired_at.is_(None)))}
+
+    by_service = timers()
+    assert by_service  # the service gave the referral and the actions theirs
+    # As before the timers existed: none. The backfill gives the same ones (future deadlines).
+    session.execute(delete(CaseTimer))
+    session.commit()
+    now = utcnow()
+    made = migration.backfill(session.connection(), now)
+    session.commit()
+    actions = session.scalars(select(PlanAction).where(PlanAction.case_id == case.id,
+                                                       PlanAction.status.in_(
+                                                           ("planned", "in_progress")))).all()
+    assert made == {"referrals": 1, "actions": len(actions)} and actions
+    assert timers() == {(r, a, s, st, max(due, now)) for r, a, s, st, due in by_service}
+    assert migration.backfill(session.connection(), now) == {"referrals": 0, "actions": 0}
+    # An accepted referral without an outcome deadline gets one by the risk level, as the
+    # service would (a timer of another step does not count as its own); an action already
+    # late is due now.
+    session.execute(update(Referral).where(Referral.id == sent["id"]).values(
+        status=ReferralStatus.ACCEPTED, outcome_due_at=None))
+    session.execute(delete(CaseTimer).where(CaseTimer.action_id == action.json["id"]))
+    session.execute(update(PlanAction).where(PlanAction.id == action.json["id"]).values(
+        due_on=(now - timedelta(days=3)).date()))
+    session.commit()
+    made = migration.backfill(session.connection(), now, {"3": 168.0, "2": 336.0, "1": 720.0})
+    session.commit()
+    assert made == {"referrals": 1, "actions": 1}
+    referral = session.get(Referral, sent["id"])
+    assert referral.outcome_due_at == now + timedelta(hours=168)
+    assert {(sent["id"], None, "outcome", "owner", now + timedelta(hours=168)),
+            (None, action.json["id"], "action", "owner", now)} <= timers()
+    # A closed case reminds nobody: nothing is added for it.
+    session.execute(delete(CaseTimer))
+    session.execute(update(Case).where(Case.id == case.id).values(status=CaseStatus.CLOSED))
+    session.commit()
+    assert migration.backfill(session.connection(), now) == {"referrals": 0, "actions": 0}
