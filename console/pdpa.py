@@ -57,6 +57,7 @@ ACTION_LABELS = {
     "read.subsidy_document": _l("A subsidy request's document"),
     "read.subsidy_waiting": _l("Subsidies waiting for approval"),
     "read.fact_finding_pdf": _l("Fact-finding printed (PDF)"),
+    "read.caller_contact": _l("Caller's or reporter's number and name of an incident"),
 }
 ENTITY_LABELS = {
     "incident": _l("incidents"), "call": _l("calls"), "case": _l("cases"),
@@ -68,6 +69,9 @@ ENTITY_LABELS = {
     "incident_joined": _l("incidents their reports joined"),
     "idempotency": _l("app resend records"), "outbound_job": _l("queued messages"),
     "line_follower": _l("LINE follow records"),
+    "referral": _l("referrals"), "follow_up": _l("follow-ups"),
+    "subsidy": _l("subsidy requests"), "audit_log": _l("access log searches"),
+    "subject": _l("a person's data"), "province": _l("provinces"),
 }
 
 

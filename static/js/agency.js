@@ -61,7 +61,7 @@ function row(r) {
   const item = el("li", { class: "agency-referral", "data-referral-id": r.id, "data-status": r.status,
                           "data-testid": `agency-referral-${r.id}` },
     el("p", {}, el("strong", {}, `${AT.case} ${r.case_ref || ""}`), " · ", label("category", r.category),
-       r.place ? ` · ${r.place}` : ""),
+       placeName(r) ? ` · ${placeName(r)}` : ""),
     el("p", {}, `${AT.service} `, el("strong", {}, r.service)),
     el("p", { "data-testid": "agency-status" }, label("referral_status", r.status),
        r.overdue ? el("strong", { class: "alarm" }, ` ${AT.late}`) : null,

@@ -17,7 +17,9 @@ function offerRow(h) {
 }
 
 function showOffers() {
-  offerBox.hidden = !document.querySelector("#handover-rows tr");
+  // NOTE: the box stays while it holds the answer's message ("the case is now yours").
+  offerBox.hidden = !document.querySelector("#handover-rows tr") &&
+    !document.getElementById("handover-message").textContent;
 }
 
 window.addEventListener("live:case.handover", (ev) => {
@@ -54,4 +56,5 @@ offerBox.addEventListener("click", async (ev) => {
     msg.textContent = (r.data.fields && Object.values(r.data.fields)[0]) || r.data.error || T.error;
     if (r.status === 409 || r.status === 404) button.closest("tr").remove();
   }
+  showOffers();  // the live event may have emptied the list before this answer came back
 });

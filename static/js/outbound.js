@@ -16,7 +16,7 @@ async function loadOutbound() {
     { class: `outbound-item outbound-${j.state}`, "data-testid": `outbound-${j.id}` },
     el("strong", {}, j.state_label), " · ", fmtBE(j.at), " · ", j.what,
     j.recipient ? ` · ${j.recipient}` : "",
-    j.incident_id ? el("a", { href: `/desk/incidents/${j.incident_id}` }, ` ${j.incident_ref || "#" + j.incident_id}`) : null,
+    j.incident_id ? el("a", { href: `/desk/incidents/${j.incident_id}` }, ` ${j.incident_ref || T.incident_link}`) : null,
     " · ", el("span", { class: "reason" }, j.reason_label), ` (${j.attempts}/${j.max_attempts})`)));
 }
 

@@ -19,7 +19,7 @@ ALLOWED = {
     "LINE", "SMS", "OSCC", "ESS", "Help", "Me", "SOS", "PDPA", "JPEG", "PNG", "WebP", "QR",
     "Google", "Microsoft", "Authenticator", "FreeOTP",  # the authenticator apps by name
     "English",  # the language switch
-    "ID", "IP", "JSON", "PDF",  # as Thai writes them: LINE ID, ที่อยู่ IP, ไฟล์ JSON, PDF
+    "ID", "IP", "JSON", "PDF", "CSV",  # as Thai writes them: LINE ID, ที่อยู่ IP, ไฟล์ JSON
 }
 CASE_REF = re.compile(r"C\d{2}")  # the letter of a case number (C65-2569-000001)
 TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
@@ -69,7 +69,33 @@ def api(page, method: str, url: str, body=None):
     return answer["data"]
 
 
-def test_every_desk_reads_thai(browser, live_server):  # noqa: F811
+def add_users(db_url: str, agency_id: int) -> dict[str, int]:
+    """An agency user of that agency, an อพม. volunteer and a second case worker of Phitsanulok,
+    straight into the served database with the demo password; their ids by username."""
+    from sqlalchemy import select
+
+    from console import all_models  # noqa: F401
+    from console.db import make_engine, make_sessionmaker, session_scope
+    from console.enums import Role
+    from console.models import User
+
+    engine = make_engine(db_url)
+    with session_scope(make_sessionmaker(engine)) as session:
+        demo = session.scalar(select(User).where(User.username == "caseworker"))
+        made = [User(username=name, display_name=display, role=role, province_code="65",
+                     agency_id=agency, password_hash=demo.password_hash, demo=True)
+                for name, display, role, agency in (
+                    ("agency.e2e", "ศูนย์พึ่งได้ ผู้ประสาน", Role.AGENCY, agency_id),
+                    ("vol.e2e", "สมหญิง อพม.", Role.VOLUNTEER, None),
+                    ("worker2.e2e", "ปรีดา นักสังคมสงเคราะห์", Role.CASE_WORKER, None))]
+        session.add_all(made)
+        session.flush()
+        ids = {u.username: u.id for u in made}
+    engine.dispose()
+    return ids
+
+
+def test_every_desk_reads_thai(browser, live_server, served_db):  # noqa: F811
     base = live_server
     calls = open_desk(browser, base, "calltaker", "/desk/calls")
     dispatch = open_desk(browser, base, "dispatcher", "/desk/dispatch")
@@ -120,6 +146,7 @@ def test_every_desk_reads_thai(browser, live_server):  # noqa: F811
     supervisor = open_desk(browser, base, "supervisor", "/desk/supervisor")
     supervisor.wait_for_function("() => document.getElementById('map-box').dataset.markers !== '0'")
     text = check_thai(supervisor, "supervisor")
+    assert supervisor.inner_text("#alarms [data-testid^=alarm-ref-]") == offered["ref"]
     assert re.search(r"เวรนี้ \((08\.30–16\.30|16\.30–08\.30) น\.\)", text)
 
     check_thai(cases, "cases")
@@ -136,13 +163,75 @@ def test_every_desk_reads_thai(browser, live_server):  # noqa: F811
     agency_id = int(cases.eval_on_selector("[data-testid=referral-agency] option", "o => o.value"))
     referral = api(cases, "POST", f"{case_api}/referrals", {
         "agency_id": agency_id, "service": "ซ่อมแซมบ้าน", "items": ["story"]})
+    # A subsidy, two follow-ups: one given to a volunteer with an account, one through a link.
+    made = add_users(served_db, agency_id)
+    api(cases, "POST", f"{case_api}/subsidies", {
+        "amount": "1,500", "reason": "ค่าอาหาร 1 เดือน", "budget_line": "emergency_relief"})
+    follow_ups = [api(cases, "POST", f"{case_api}/follow-ups", {
+        "kind": kind, "due_on": "31/12/2599", "purpose": purpose})["id"]
+        for kind, purpose in (("visit", "ดูสภาพบ้าน"), ("call", "โทรถามอาการ"))]
+    api(cases, "POST", f"{case_api}/follow-ups/{follow_ups[0]}/volunteer",
+        {"user_id": made["vol.e2e"]})
+    task_link = api(cases, "POST", f"{case_api}/follow-ups/{follow_ups[1]}/volunteer", {
+        "name": "นางสมศรี ใจงาม", "phone": "089-111-2222", "share_phone": True})["link"]
     cases.reload()
     cases.wait_for_selector(f"tr[data-referral-id='{referral['id']}']")
-    check_thai(cases, "case page, its referral")
-    cases.goto(base + "/r/" + referral["link"].rsplit("/r/", 1)[1])
-    check_thai(cases, "the agency's referral page")
+    cases.wait_for_selector("#subsidy-rows tr[data-subsidy]")
+    assert cases.locator("[data-testid=handover-form] option").count() == 2  # —, worker2
+    check_thai(cases, "case page: referral, subsidy, follow-ups, hand-over and transfer forms")
+    cases.goto(f"{base}/desk/cases/referrals")
+    cases.wait_for_selector("#referral-rows tr")
+    check_thai(cases, "referral views")
+
+    # Without an account, on a phone: the agency's referral page and the volunteer's task page.
+    outside = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True,
+                                  locale="th-TH", timezone_id="Asia/Bangkok")
+    outside.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
+    link_page = outside.new_page()
+    link_page.goto(base + "/r/" + referral["link"].rsplit("/r/", 1)[1])
+    check_thai(link_page, "the agency's referral page")
+    link_page.goto(base + "/v/" + task_link.rsplit("/v/", 1)[1])
+    text = check_thai(link_page, "the volunteer's task page")
+    assert "โทรถามอาการ" in text
+    outside.close()
+    # The agency user's list (one referral opened) and the volunteer's tasks.
+    agency = open_desk(browser, base, "agency.e2e", "/desk/agency")
+    agency.click(f"[data-testid=agency-open-{referral['id']}]")
+    agency.wait_for_selector("[data-testid=agency-shared]")
+    check_thai(agency, "the agency user's referrals")
+    agency.context.close()
+    volunteer = open_desk(browser, base, "vol.e2e", "/desk/tasks", mobile=True)
+    text = check_thai(volunteer, "the volunteer's tasks")
+    assert "ดูสภาพบ้าน" in text
+    volunteer.context.close()
+
+    # A hand-over: offered to another worker, whose desk shows it live; they accept it there.
+    worker2 = open_desk(browser, base, "worker2.e2e", "/desk/cases")
+    api(cases, "POST", f"{case_api}/handover", {"to_user_id": made["worker2.e2e"],
+                                                "note": "รับดูแลต่อเนื่องจากอยู่ใกล้บ้าน"})
+    worker2.wait_for_selector("#handover-rows tr[data-handover-id]")
+    check_thai(worker2, "cases offered to me")
+    cases.goto(f"{base}/desk/cases/{case['id']}")
+    cases.wait_for_selector("[data-testid=handover-pending]")
+    check_thai(cases, "case page, hand-over pending")
+    worker2.click("#handover-rows button[data-answer=accept]")
+    worker2.wait_for_selector("[data-testid=handover-message].ok")
+    check_thai(worker2, "hand-over accepted")
+    worker2.context.close()
+    api(cases, "POST", f"{case_api}/transfer", {"to_province": "50",
+                                                "reason": "ย้ายไปอยู่กับลูกที่เชียงใหม่"})
+    cases.reload()
+    cases.wait_for_selector("[data-testid=transfer-pending]")
+    check_thai(cases, "case page, transfer pending")
     cases.goto(f"{base}/desk/cases/status")
     check_thai(cases, "case status by area")
+    # The supervisor's subsidy desk (waiting for their approval) and referral views with times.
+    supervisor.goto(f"{base}/desk/subsidies")
+    supervisor.wait_for_selector("tr[data-subsidy]")
+    check_thai(supervisor, "subsidies desk")
+    supervisor.goto(f"{base}/desk/cases/referrals?view=team")
+    supervisor.wait_for_selector("#referral-rows tr")
+    check_thai(supervisor, "referral views, the agencies' times")
 
     dispatch.goto(f"{base}/desk/incidents/{offered['id']}")
     text = check_thai(dispatch, "incident page")
@@ -167,6 +256,10 @@ def test_every_desk_reads_thai(browser, live_server):  # noqa: F811
     supervisor.goto(f"{base}/desk/access-log?by=phone&q=081-234-5678")
     text = check_thai(supervisor, "access log", usernames=users)
     assert THAI_TIME.search(text)
+    for who in ("agency.e2e", "vol.e2e", "caseworker", "supervisor"):  # every kind of read
+        supervisor.goto(f"{base}/desk/access-log?by=user&q={who}")
+        supervisor.wait_for_selector("[data-testid=access-rows] tr[data-action]")
+        check_thai(supervisor, f"access log, reads by {who}", usernames=users)
     form = "[data-testid=erase-form]"
     for number, where in (("089-999-0000", "erasure done"), ("081-234-5678", "erasure refused")):
         supervisor.fill(f"{form} input[name=phone]", number)
