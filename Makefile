@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
-# Test processes (pytest-xdist): 0 = one process (the default until a quiet two-worker CI run is measured), 2 = two.
-PYTEST_WORKERS ?= 0
+# Test processes (pytest-xdist): 2 by default (the suite mostly waits on servers and browsers:
+# a whole .ci/run used 0.6 of a core on average); 0 = one process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test venv translations lint clean audit
 
