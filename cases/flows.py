@@ -78,9 +78,10 @@ def link_path(referral: Referral, *, secret: str) -> str | None:
 # --- which channel --------------------------------------------------------------------------
 
 def mobile_of(agency: Agency) -> str | None:
-    """The agency's phone in E.164 when it is a Thai mobile (it can take an SMS), else None."""
+    """The number the agency's referral SMS go to (set in the directory), else its phone when
+    it is a Thai mobile; None when it cannot take an SMS."""
     try:
-        number = normalize_thai_phone(agency.phone or "")
+        number = normalize_thai_phone(agency.sms_number or agency.phone or "")
     except (FieldError, ValueError):
         return None
     return number if is_thai_mobile(number) else None

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -41,6 +42,13 @@ from cases.enums import (
 from console.db import Base, UTCDateTime, str_enum, utcnow
 
 
+def _agency_code() -> str:
+    """A code for an agency added without one (the demo, older rows): AG- and 6 hex digits."""
+    import secrets
+
+    return "AG-" + secrets.token_hex(3).upper()
+
+
 class Agency(Base):
     """An agency a caller or case is referred to (OSCC, police, ศูนย์ดำรงธรรม, a พม. department)."""
 
@@ -58,6 +66,18 @@ class Agency(Base):
     line_user_id: Mapped[str | None] = mapped_column(String(64))
     contact_channel: Mapped[ContactChannel | None] = mapped_column(
         str_enum(ContactChannel, length=8))
+    # The directory as the centre's administrators keep it (admin/): a stable code (CSV
+    # import and export match on it), what it serves (intake categories and target groups),
+    # where (its province, down to districts: none listed = the whole province), another
+    # phone, its hours, the mobile number referral SMS go to, and whether it is listed.
+    code: Mapped[str] = mapped_column(String(32), unique=True, default=_agency_code)
+    services: Mapped[list[str]] = mapped_column(JSON, default=list)
+    target_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
+    districts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    phone_other: Mapped[str | None] = mapped_column(String(20))
+    hours: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    sms_number: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class Case(Base):

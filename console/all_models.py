@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import admin.models  # noqa: F401
 import cases.models  # noqa: F401
 import console.models  # noqa: F401
 import dispatch.models  # noqa: F401

@@ -79,6 +79,18 @@ AGENCIES = [
 ]
 
 
+# What each demo agency serves (intake categories), for the directory (admin/).
+AGENCY_SERVICES = {
+    "OSCC Buddhachinaraj Hospital": ["children", "domestic_violence", "suicide_risk"],
+    "Mueang Phitsanulok Police Station": ["domestic_violence", "trafficking", "labour"],
+    "Phitsanulok Damrongtham Centre": ["welfare_request", "other"],
+    "Phitsanulok MSDHS office": ["children", "elderly", "disability", "homeless",
+                                 "welfare_request"],
+    "Chiang Mai Damrongtham Centre": ["welfare_request", "other"],
+    "Mental health hotline 1323": ["suicide_risk"],
+}
+
+
 # Who holds which subsidy approval level in Phitsanulok (the default chain: team head, then
 # the provincial office): username, province, level.
 SUBSIDY_APPROVERS = [("supervisor", "65", "team_head"), ("pmj", "65", "provincial_office")]
@@ -157,10 +169,13 @@ def load_demo(session: Session, *, password_hash: str | None = None) -> dict[str
             session.add(SubsidyApprover(user_id=ids[username], province_code=prov,
                                         level_code=level, granted_at=now))
     known = set(session.scalars(select(Agency.name_en)))
+    from admin.schemas import agency_phone
+
     for name_th, name_en, kind, phone, prov in AGENCIES:
         if name_en not in known:
-            session.add(Agency(name_th=name_th, name_en=name_en, kind=kind, phone=phone,
-                               province_code=prov))
+            session.add(Agency(name_th=name_th, name_en=name_en, kind=kind,
+                               phone=agency_phone(phone), province_code=prov,
+                               services=AGENCY_SERVICES.get(name_en, [])))
             added["agencies"] += 1
     if session.scalar(select(EscalationStep.id).where(EscalationStep.province_code == "65")
                       .limit(1)) is None:

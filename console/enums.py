@@ -31,6 +31,8 @@ DESK_ROLES: dict[str, frozenset[Role]] = {
     "agency": frozenset({Role.AGENCY}),
     "tasks": frozenset({Role.VOLUNTEER}),
     "users": frozenset({Role.ADMIN}),
+    # The centre's data (admin/): teams and agencies also for supervisors (their province).
+    "centre": frozenset({Role.ADMIN, Role.SUPERVISOR}),
 }
 
 # Desk-staff roles hear incident events of their province (or all, when national).

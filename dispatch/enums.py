@@ -15,6 +15,10 @@ class Category(StrEnum):
     HOMELESS = "homeless"
     TRAFFICKING = "trafficking"
     SUICIDE_RISK = "suicide_risk"
+    # Labour exploitation (forced or unpaid work, child labour) apart from trafficking, and
+    # general welfare requests (relief subsidy เงินสงเคราะห์, other rights and benefits).
+    LABOUR = "labour"
+    WELFARE_REQUEST = "welfare_request"
     OTHER = "other"
 
 
@@ -179,6 +183,8 @@ CATEGORY_SKILLS: dict[str, str | None] = {
     "homeless": "homeless",
     "trafficking": "trafficking",
     "suicide_risk": "psychiatric",
+    "labour": None,
+    "welfare_request": None,
     "other": None,
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from console.db import Base, UTCDateTime, str_enum, utcnow
@@ -120,3 +120,18 @@ class OutboundMessage(Base):
     status: Mapped[str] = mapped_column(String(24))
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class HotlineLine(Base):
+    """A hotline number the carrier delivers calls to, and the province whose queue its calls
+    join (None: the national queue). Set on the admin pages; TWILIO_NUMBERS only seeds it once."""
+
+    __tablename__ = "hotline_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)  # E.164
+    province_code: Mapped[str | None] = mapped_column(String(2))
+    label: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -18,7 +18,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from console.errors import N_
 from console.extensions import csrf
 from console.web import db, error_response
-from telephony import service
+from telephony import lines, service
 from telephony.enums import CallReason, FlagLevel
 from telephony.schemas import twilio_recording_url
 
@@ -102,11 +102,12 @@ def _call():
     """The call of this webhook (created on first sight, repeats return it)."""
     cfg = current_app.config
     provider = current_app.extensions["telephony"]
-    mapping = service.parse_number_map(cfg.get("TWILIO_NUMBERS", ""))
     simulated = getattr(provider, "province_of", None)
+    # NOTE: the lines are data (telephony/lines.py, /admin/lines); TWILIO_NUMBERS seeds them once.
     province = (simulated(service.carrier_number(_form("To"))) if simulated else None) or \
-        service.province_for_line(called=_form("To"), mapping=mapping,
-                                  default=cfg.get("TELEPHONY_DEFAULT_PROVINCE"))
+        lines.province_for_called(session=db(), called=_form("To"),
+                                  default=cfg.get("TELEPHONY_DEFAULT_PROVINCE"),
+                                  seed=cfg.get("TWILIO_NUMBERS", ""))
     return service.start_inbound_call(session=db(), call_sid=_form("CallSid"),
                                       from_=_form("From"), to=_form("To"),
                                       province_code=province)

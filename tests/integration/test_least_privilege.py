@@ -127,7 +127,8 @@ def test_the_pop_shows_a_province_only_its_own_history_flags_and_work(app, sessi
     assert got["cm"] == []
     rooms = [e.rooms for e in session.scalars(select(RealtimeEvent).where(
         RealtimeEvent.name == "call.ringing").order_by(RealtimeEvent.seq))]
-    assert rooms == [["calltakers:national"], ["calltakers:65"]]
+    assert rooms == [["calltakers:national", "supervisors:national"],
+                     ["calltakers:65", "supervisors:65"]]
 
     # A console opening late gets the same split.
     [late] = psl.get("/api/calls/waiting").json
@@ -436,6 +437,7 @@ class Probe:
 EXEMPT = {
     "static": "public files",
     "console.home": "a redirect to the user's desk",
+    "console.favicon": "the public icon",
     "console.login": "the login form",
     "console.logout": "ends the caller's own session",
     "console.set_language": "a language cookie",
@@ -648,6 +650,12 @@ def probes(w: dict) -> dict[str, list[Probe]]:
                                           {})],
         "telephony_api.incident_messages": [
             Probe("GET", f"/api/incidents/{w['case_incident']}/messages", PSL_DISPATCH)],
+        "telephony_api.simulate_hangup": [
+            Probe("POST", f"/api/simulator/calls/{w['waiting']}/hangup", SUPERVISORS, {})],
+        "dispatch.reporter_contact": [
+            Probe("GET", f"{inc}/contact", held_open),
+            Probe("GET", f"/api/incidents/{w['case_incident']}/contact",
+                  PSL_DESK | {"caseworker"})],
         "telephony_api.simulate_incoming_call": [
             Probe("POST", "/api/simulator/incoming-call", SUPERVISORS, {"digit": "1"})],
         "cases.list_cases": [Probe("GET", "/api/cases", CASES_DESK, marker=w["case_no"],
@@ -769,6 +777,26 @@ def probes(w: dict) -> dict[str, list[Probe]]:
                                        {})],
         "accounts.user_action": [Probe("POST", f"/api/users/{w['user']}/sign-out",
                                        frozenset({"admin"}), {})],
+        # The centre's data (test_centre_admin): teams and agencies for administrators and
+        # supervisors (their own province), hotline lines and categories for administrators.
+        "admin.home": [Probe("GET", "/admin", SUPERVISORS)],
+        "admin.page": [Probe("GET", "/admin/teams", SUPERVISORS, marker="PSL-2",
+                             sees=SUPERVISORS),
+                       Probe("GET", "/admin/agencies", SUPERVISORS),
+                       Probe("GET", "/admin/lines", frozenset({"admin"})),
+                       Probe("GET", "/admin/categories", frozenset({"admin"}))],
+        "admin.edit_page": [Probe("GET", f"/admin/teams/{w['team3']}", SUPERVISORS),
+                            Probe("GET", "/admin/categories/children", frozenset({"admin"}))],
+        "admin.create": [Probe("POST", "/admin/teams", SUPERVISORS, {}),
+                         Probe("POST", "/admin/lines", frozenset({"admin"}), {})],
+        "admin.update": [Probe("POST", f"/admin/teams/{w['team3']}", SUPERVISORS, {}),
+                         Probe("POST", "/admin/categories/children", frozenset({"admin"}), {})],
+        "admin.export": [Probe("GET", "/admin/teams/export.csv", SUPERVISORS, marker="PSL-2",
+                               sees=SUPERVISORS),
+                         Probe("GET", "/admin/lines/export.csv", frozenset({"admin"}))],
+        "admin.import_file": [Probe("POST", "/admin/teams/import", SUPERVISORS, {}),
+                              Probe("POST", "/admin/categories/import", frozenset({"admin"}),
+                                    {})],
         # PDPA (test_pdpa): the access log and a person's requests, supervisors and admins.
         "pdpa.access_log_page": [Probe("GET", "/desk/access-log?by=phone&q=0819990065",
                                        SUPERVISORS)],

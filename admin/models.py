@@ -1,0 +1,60 @@
+"""Settings the admin area keeps that no other package owns: the intake categories' names,
+proposed priorities, order and whether they are offered (the codes stay the Category enum's:
+incidents, cases and reports keep storing the code)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, true
+from sqlalchemy.orm import Mapped, mapped_column
+
+from console.db import Base, UTCDateTime, str_enum, utcnow
+from dispatch.enums import Category, Priority
+
+# Each category's settings until an administrator changes them (the migration stores the same):
+# code -> Thai name, English name, the priority the intake form proposes.
+CATEGORY_DEFAULTS: dict[str, tuple[str, str, str]] = {
+    "children": ("เด็กและเยาวชน", "Children", "P2"),
+    "domestic_violence": ("ความรุนแรงในครอบครัว", "Domestic violence", "P2"),
+    "elderly": ("ผู้สูงอายุ", "Elderly", "P3"),
+    "disability": ("คนพิการ", "Disability", "P3"),
+    "homeless": ("คนไร้ที่พึ่ง / ขอทาน", "Homeless / begging", "P3"),
+    "trafficking": ("การค้ามนุษย์", "Trafficking", "P1"),
+    "suicide_risk": ("เสี่ยงฆ่าตัวตาย", "Suicide risk", "P1"),
+    "labour": ("แรงงานถูกเอารัดเอาเปรียบ", "Labour exploitation", "P3"),
+    "welfare_request": ("ขอรับเงินสงเคราะห์และสอบถามสิทธิ",
+                        "Welfare request (relief subsidy, rights)", "P4"),
+    "other": ("อื่น ๆ", "Other", "P4"),
+}
+
+
+class CategorySetting(Base):
+    """One intake category as the centre's administrators set it."""
+
+    __tablename__ = "category_setting"
+
+    code: Mapped[Category] = mapped_column(str_enum(Category), primary_key=True)
+    name_th: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    default_priority: Mapped[Priority] = mapped_column(str_enum(Priority, length=2))
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    position: Mapped[int] = mapped_column(default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    @classmethod
+    def default(cls, code: Category) -> CategorySetting:
+        """The settings a category has until an administrator saves its own (not stored)."""
+        th, en, priority = CATEGORY_DEFAULTS.get(code.value, (code.value, code.value, "P3"))
+        return cls(code=code, name_th=th, name_en=en, default_priority=Priority(priority),
+                   active=True, position=list(Category).index(code))
+
+
+def category_settings(session) -> list[CategorySetting]:
+    """Every intake category's settings in list order: stored ones, else the defaults."""
+    from sqlalchemy import select
+
+    stored = {s.code: s for s in session.scalars(select(CategorySetting))}
+    rows = [stored.get(code) or CategorySetting.default(code) for code in Category]
+    return sorted(rows, key=lambda s: (s.position, list(Category).index(s.code)))
