@@ -244,8 +244,9 @@ def read_case(*, session: Session, case_id: int, user: User) -> Case:
 
 
 def list_agencies(*, session: Session, province_code: str | None) -> list[Agency]:
-    """Agencies that serve a province, national ones included."""
-    stmt = select(Agency).order_by(Agency.province_code.is_not(None), Agency.name_th)
+    """Agencies that serve a province, national ones included (those the directory lists)."""
+    stmt = select(Agency).where(Agency.active.is_(True)).order_by(
+        Agency.province_code.is_not(None), Agency.name_th)
     if province_code:
         stmt = stmt.where((Agency.province_code == province_code) | Agency.province_code.is_(None))
     return list(session.scalars(stmt))
