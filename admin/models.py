@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, true
+from sqlalchemy import Float, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from console.db import Base, UTCDateTime, str_enum, utcnow
@@ -58,3 +58,20 @@ def category_settings(session) -> list[CategorySetting]:
     stored = {s.code: s for s in session.scalars(select(CategorySetting))}
     rows = [stored.get(code) or CategorySetting.default(code) for code in Category]
     return sorted(rows, key=lambda s: (s.position, list(Category).index(s.code)))
+
+
+class TeamProfile(Base):
+    """The admin's side of a rapid-response team: its vehicle, where it starts from (a point
+    and/or a place in words) and whether it is in service. Kept apart from the team row so
+    that an administrator's edit never races a dispatcher's status change (the team row's
+    optimistic version stays the dispatcher's); no row = in service, nothing recorded."""
+
+    __tablename__ = "team_profile"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"), primary_key=True)
+    vehicle: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    home_lat: Mapped[float | None] = mapped_column(Float)
+    home_lon: Mapped[float | None] = mapped_column(Float)
+    home_place: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

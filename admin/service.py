@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
-from admin.models import CategorySetting, category_settings
+from admin.models import CategorySetting, TeamProfile, category_settings
 from admin.schemas import AgencyIn, CategoryIn, LineIn, TeamIn
 from cases.models import Agency
 from console.db import utcnow
@@ -168,6 +168,22 @@ def row_key(kind: str, row: Any) -> str:
 
 # --- values as the forms and CSV write them ----------------------------------------------------
 
+PROFILE_COLUMNS = ("vehicle", "home_lat", "home_lon", "home_place", "active")
+
+
+def profile_of(session: Session, team: Team) -> TeamProfile:
+    """The team's profile (vehicle, home base, in service); the defaults when none is kept."""
+    found = session.get(TeamProfile, team.id) if team.id is not None else None
+    return found or TeamProfile(vehicle="", home_lat=None, home_lon=None, home_place="",
+                                active=True)
+
+
+def team_in_service(session: Session, team_id: int) -> bool:
+    """False when an administrator or supervisor took the team out of service."""
+    found = session.get(TeamProfile, team_id)
+    return found is None or found.active
+
+
 def _members(session: Session, team: Team) -> list[str]:
     if team.id is None:
         return []
@@ -178,11 +194,13 @@ def _members(session: Session, team: Team) -> list[str]:
 def values(session: Session, kind: str, row: Any) -> dict[str, Any]:
     """A row's values under the CSV columns (lists as lists, enums as codes)."""
     out: dict[str, Any] = {}
+    profile = profile_of(session, row) if kind == "teams" else None
     for column in COLUMNS[kind]:
         if kind == "teams" and column == "members":
             out[column] = _members(session, row)
             continue
-        value = getattr(row, column)
+        value = getattr(profile if column in PROFILE_COLUMNS else row, column) \
+            if kind == "teams" else getattr(row, column)
         if isinstance(value, list):
             value = [getattr(v, "value", v) for v in value]
         out[column] = getattr(value, "value", value)
@@ -282,11 +300,18 @@ def _apply_team(session: Session, actor: User, team: Team | None, data: TeamIn) 
         team = Team(code=data.code, status=TeamStatus.OFF_DUTY, status_changed_at=now, skills=[])
         session.add(team)
     team.name, team.province_code = data.name, data.province_code
-    team.skills, team.vehicle, team.phone = list(data.skills), data.vehicle, data.phone
-    team.home_lat, team.home_lon, team.home_place = data.home_lat, data.home_lon, data.home_place
-    if team.active and not data.active and team.status is not TeamStatus.OFF_DUTY:
+    team.skills, team.phone = list(data.skills), data.phone
+    if not data.active and team.status is not TeamStatus.OFF_DUTY:
         team.status, team.status_changed_at = TeamStatus.OFF_DUTY, now
-    team.active = data.active
+    session.flush()
+    profile = session.get(TeamProfile, team.id) or TeamProfile(team_id=team.id)
+    new = (data.vehicle, data.home_lat, data.home_lon, data.home_place, data.active)
+    if profile not in session or new != (profile.vehicle, profile.home_lat, profile.home_lon,
+                                         profile.home_place, profile.active):
+        profile.vehicle, profile.home_lat, profile.home_lon, profile.home_place, \
+            profile.active = new
+        profile.updated_at = now
+        session.add(profile)
     session.flush()
     listed = set(users)
     team._left_out = []
@@ -370,7 +395,10 @@ def _inactive_teams_stay_off_duty(session: Session, _context, _instances) -> Non
     """A team taken out of service (admin pages) is never made available or offered a job, by
     whichever path (dispatcher, the team's own phone, the roster): refused with a clear word."""
     for obj in session.dirty:
-        if isinstance(obj, Team) and not obj.active and obj.status is not TeamStatus.OFF_DUTY \
+        if isinstance(obj, Team) and obj.status is not TeamStatus.OFF_DUTY \
                 and inspect(obj).attrs.status.history.has_changes():
-            raise Conflict(N_("Team %(team)s is out of service: an administrator or supervisor "
-                              "can put it back on the Teams page."), team=obj.name)
+            with session.no_autoflush:
+                if not team_in_service(session, obj.id):
+                    raise Conflict(N_("Team %(team)s is out of service: an administrator or "
+                                      "supervisor can put it back on the Teams page."),
+                                   team=obj.name)

@@ -4,7 +4,7 @@ Revision ID: f3c4d5e6f7a8
 Revises: f2b3c4d5e6f7
 Create Date: 2026-12-02 09:00:00
 
-Teams get a vehicle, a home base and active; agencies a code (backfilled AG-<id>), what they
+Teams get a profile (team_profile: vehicle, home base, active); agencies a code (backfilled AG-<id>), what they
 serve (categories, target groups, districts), another phone, hours, an SMS number and active;
 hotline lines move from TWILIO_NUMBERS into hotline_line; intake categories get their settings
 (category_setting, seeded) and two new codes: labour and welfare_request.
@@ -56,15 +56,19 @@ def _change_category(table, new):
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('team', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('vehicle', sa.String(length=120), server_default='',
-                                      nullable=False))
-        batch_op.add_column(sa.Column('home_lat', sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column('home_lon', sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column('home_place', sa.String(length=200), server_default='',
-                                      nullable=False))
-        batch_op.add_column(sa.Column('active', sa.Boolean(), server_default=sa.true(),
-                                      nullable=False))
+    op.create_table(
+        'team_profile',
+        sa.Column('team_id', sa.Integer(), nullable=False),
+        sa.Column('vehicle', sa.String(length=120), server_default='', nullable=False),
+        sa.Column('home_lat', sa.Float(), nullable=True),
+        sa.Column('home_lon', sa.Float(), nullable=True),
+        sa.Column('home_place', sa.String(length=200), server_default='', nullable=False),
+        sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False),
+        sa.Column('updated_at', console.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['team_id'], ['team.id'],
+                                name=op.f('fk_team_profile_team_id_team')),
+        sa.PrimaryKeyConstraint('team_id', name=op.f('pk_team_profile')),
+    )
     with op.batch_alter_table('agency', schema=None) as batch_op:
         batch_op.add_column(sa.Column('code', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('services', sa.JSON(), nullable=True))
@@ -137,6 +141,4 @@ def downgrade() -> None:
         for column in ('active', 'sms_number', 'hours', 'phone_other', 'districts',
                        'target_groups', 'services', 'code'):
             batch_op.drop_column(column)
-    with op.batch_alter_table('team', schema=None) as batch_op:
-        for column in ('active', 'home_place', 'home_lon', 'home_lat', 'vehicle'):
-            batch_op.drop_column(column)
+    op.drop_table('team_profile')
