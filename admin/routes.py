@@ -264,3 +264,19 @@ def import_file(kind: str):
     if wants_json():
         return jsonify(body)
     return _page(kind, result=body)
+
+
+@bp.get("/api/categories")
+def categories_api():
+    """The intake categories the forms offer (in use, in order), with the names in the page
+    language and the priority proposed at intake: for any logged-in desk user."""
+    from flask_babel import get_locale
+
+    from admin.models import category_settings
+
+    if not current_user.is_authenticated:
+        return error_response(401, N_("Please log in."))
+    thai = str(get_locale() or "th").startswith("th")
+    return jsonify([{"code": s.code.value, "name": s.name_th if thai else s.name_en,
+                     "default_priority": s.default_priority.value}
+                    for s in category_settings(db()) if s.active])

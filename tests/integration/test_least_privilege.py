@@ -780,6 +780,7 @@ def probes(w: dict) -> dict[str, list[Probe]]:
         # The centre's data (test_centre_admin): teams and agencies for administrators and
         # supervisors (their own province), hotline lines and categories for administrators.
         "admin.home": [Probe("GET", "/admin", SUPERVISORS)],
+        "admin.categories_api": [Probe("GET", "/admin/api/categories", ALL_USERS)],
         "admin.page": [Probe("GET", "/admin/teams", SUPERVISORS, marker="PSL-2",
                              sees=SUPERVISORS),
                        Probe("GET", "/admin/agencies", SUPERVISORS),
