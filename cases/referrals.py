@@ -54,8 +54,29 @@ def _serializer(settings: ReferralSettings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret, salt=SALT)
 
 
-def _hash(nonce: str) -> str:
+def nonce_hash(nonce: str) -> str:
+    """What a row keeps of a link's nonce (never the nonce)."""
     return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def signed_row(session: Session, token: str, *, secret: str, salt: str, days: int, key: str,
+               model, words: tuple[str, str, str]):
+    """The row a signed, single-purpose link names (a referral's, a volunteer task's): its id
+    under `key` and its nonce under "n", signed with `secret` and `salt`; refused (LinkRefused,
+    with `words`: expired, not valid, withdrawn) when the link is older than `days`, tampered
+    with, or the row no longer keeps the hash of that nonce (revoked, done)."""
+    expired, invalid, withdrawn = words
+    try:
+        data = URLSafeTimedSerializer(secret, salt=salt).loads(token, max_age=days * 86400)
+    except SignatureExpired:
+        raise LinkRefused(expired) from None
+    except BadSignature:
+        raise LinkRefused(invalid) from None
+    row = session.get(model, data.get(key)) if isinstance(data, dict) else None
+    if row is None or row.nonce_hash is None \
+            or not secrets.compare_digest(row.nonce_hash, nonce_hash(str(data.get("n")))):
+        raise LinkRefused(withdrawn)
+    return row
 
 
 def record_consent(*, session: Session, case_id: int, data: ConsentIn, by: User) -> Consent:
@@ -135,7 +156,7 @@ def send_referral(*, session: Session, case_id: int, data: ReferralIn, by: User,
     nonce = secrets.token_urlsafe(24)
     referral = Referral(
         agency_id=agency.id, service=data.service, status=ReferralStatus.SENT,
-        shared=_shared(case, asked), nonce_hash=_hash(nonce),
+        shared=_shared(case, asked), nonce_hash=nonce_hash(nonce),
         link_expires_at=now + timedelta(days=settings.link_days),
         sent_at=now, sent_by_id=by.id, channel=flows.channel_for(agency))
     reminders.referral_deadlines(referral=referral, case=case, settings=settings.steps(),
@@ -166,23 +187,17 @@ def open_link(*, session: Session, token: str, settings: ReferralSettings, ip: s
               for_step: bool = False) -> Referral:
     """The referral a link names, if its signature holds, it has not expired and it was not
     revoked; every open is logged with the address."""
-    max_age = settings.link_days * 86400
-    try:
-        data = _serializer(settings).loads(token, max_age=max_age)
-    except SignatureExpired:
-        raise LinkRefused(N_("This referral link has expired. Please ask the social worker who "
-                             "sent it for a new one.")) from None
-    except BadSignature:
-        raise LinkRefused(N_("This referral link is not valid. Please check that it was copied "
-                             "whole, or ask the social worker who sent it.")) from None
-    referral = session.get(Referral, data.get("r")) if isinstance(data, dict) else None
-    if referral is None or referral.nonce_hash is None \
-            or not secrets.compare_digest(referral.nonce_hash, _hash(str(data.get("n")))):
-        raise LinkRefused(N_("This referral link was withdrawn. Please ask the social worker who "
-                             "sent it."))
+    expired = N_("This referral link has expired. Please ask the social worker who sent it for "
+                 "a new one.")
+    referral = signed_row(session, token, secret=settings.secret, salt=SALT,
+                          days=settings.link_days, key="r", model=Referral, words=(
+                              expired,
+                              N_("This referral link is not valid. Please check that it was "
+                                 "copied whole, or ask the social worker who sent it."),
+                              N_("This referral link was withdrawn. Please ask the social "
+                                 "worker who sent it.")))
     if utcnow() > referral.link_expires_at:
-        raise LinkRefused(N_("This referral link has expired. Please ask the social worker who "
-                             "sent it for a new one."))
+        raise LinkRefused(expired)
     if not for_step:
         referral.events.append(ReferralEvent(at=utcnow(), kind="opened", ip=(ip or "")[:45]))
     return referral

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
 
@@ -16,11 +19,21 @@ from cases.schemas import (
     ConsentIn,
     FollowUpDoneIn,
     FollowUpIn,
+    HandoverAnswerIn,
+    HandoverIn,
+    MergeIn,
     MoveIn,
     NewCaseIn,
     PersonIn,
+    PlaceIn,
     ReferralIn,
     RevokeIn,
+    SubsidyDecisionIn,
+    SubsidyIn,
+    SubsidyPaidIn,
+    SubsidySettingsIn,
+    TransferAnswerIn,
+    TransferIn,
 )
 from console.idempotency import commit_answer, idempotent
 from console.validation import parse
@@ -30,6 +43,29 @@ bp = Blueprint("cases", __name__, url_prefix="/api/cases")
 # The agency's referral page: no account, the signed link is the key.
 link = Blueprint("referral_link", __name__, url_prefix="/r")
 ID = "<int(max=2147483647):case_id>"
+
+
+def case_write(schema, *, status: int = 200, checked: bool = True) -> Callable:
+    """The shape of every case write: the case's access checked before any input is read (a
+    case outside the user's role and province is 404; `checked=False` for routes without a
+    case in their path, whose service checks what they touch), the JSON body parsed by
+    `schema`, the view called as view(session, data, **url arguments) to do the change and
+    return the answer's body, then the change committed with that answer (which an
+    Idempotency-Key replays on a retry)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(**kwargs):
+            session = db()
+            if checked:
+                service.check_access(session=session, case_id=kwargs["case_id"],
+                                     user=current_user)
+            data = parse(schema, json_body())
+            return commit_answer(session, view(session, data, **kwargs), status)
+
+        return wrapper
+
+    return decorator
 
 
 @bp.get("")
@@ -49,52 +85,45 @@ def list_cases():
 @bp.post(f"/{ID}/assign")
 @desk_required("cases")
 @idempotent
-def assign(case_id: int):
+@case_write(AssignIn)
+def assign(session, data, case_id: int):
     """Take a case, or (supervisor) give it to a worker of the province."""
-    service.check_access(session=db(), case_id=case_id, user=current_user)
-    session = db()
-    case = service.assign(session=session, case_id=case_id,
-                          user_id=parse(AssignIn, json_body()).user_id, by=current_user)
-    return commit_answer(session, events.case_payload(case))
+    case = service.assign(session=session, case_id=case_id, user_id=data.user_id,
+                          by=current_user)
+    return events.case_payload(case)
 
 
 @bp.post("")
 @desk_required("cases")
 @idempotent
-def open_case():
+@case_write(NewCaseIn, status=201, checked=False)
+def open_case(session, data):
     """Open a case on the desk (walk-in, letter, another agency, a volunteer)."""
-    session = db()
-    case = service.open_case(session=session, data=parse(NewCaseIn, json_body()),
-                             by=current_user)
-    return commit_answer(session, events.case_payload(case), 201)
+    return events.case_payload(service.open_case(session=session, data=data, by=current_user))
 
 
 @bp.post(f"/{ID}/move")
 @desk_required("cases")
 @idempotent
-def move(case_id: int):
+@case_write(MoveIn)
+def move(session, data, case_id: int):
     """Move the case along the workflow (with the reason when the move needs one)."""
-    service.check_access(session=db(), case_id=case_id, user=current_user)
-    data = parse(MoveIn, json_body())
-    session = db()
     case = service.move(session=session, case_id=case_id, to=data.to, reason=data.reason,
                         by=current_user, version=data.version,
                         client_feedback=data.client_feedback,
                         lessons_learned=data.lessons_learned,
                         with_open_actions=data.with_open_actions)
-    return commit_answer(session, events.case_payload(case))
+    return events.case_payload(case)
 
 
 @bp.post(f"/{ID}/people")
 @desk_required("cases")
 @idempotent
-def add_person(case_id: int):
+@case_write(PersonIn, status=201)
+def add_person(session, data, case_id: int):
     """Add the client or a household member."""
-    service.check_access(session=db(), case_id=case_id, user=current_user)
-    session = db()
-    person = service.add_person(session=session, case_id=case_id,
-                                data=parse(PersonIn, json_body()), by=current_user)
-    return commit_answer(session, events.person_payload(person), 201)
+    person = service.add_person(session=session, case_id=case_id, data=data, by=current_user)
+    return events.person_payload(person)
 
 
 @bp.post(f"/{ID}/people/<int(max=2147483647):person_id>/national-id")
@@ -137,35 +166,28 @@ def person_duplicates(case_id: int):
 @bp.post("/persons/merge")
 @desk_required("cases")
 @idempotent
-def merge_persons():
+@case_write(MergeIn, checked=False)
+def merge_persons(session, data):
     """Merge a person into another (case workers and supervisors of their province)."""
     from cases import persons
-    from cases.schemas import MergeIn
 
-    data = parse(MergeIn, json_body())
-    session = db()
     kept = persons.merge(session=session, keep_person_id=data.keep_person_id,
                          merge_person_id=data.merge_person_id, reason=data.reason,
                          by=current_user)
-    return commit_answer(session, {"person_id": kept.id,
-                                   "merged_person_id": data.merge_person_id})
+    return {"person_id": kept.id, "merged_person_id": data.merge_person_id}
 
 
 @bp.post(f"/{ID}/transfer")
 @desk_required("cases")
 @idempotent
-def propose_transfer(case_id: int):
+@case_write(TransferIn, status=201)
+def propose_transfer(session, data, case_id: int):
     """Propose the case's transfer to another province, with the reason."""
     from cases import transfers
-    from cases.schemas import TransferIn
 
-    service.check_access(session=db(), case_id=case_id, user=current_user)
-    data = parse(TransferIn, json_body())
-    session = db()
     transfer = transfers.propose(session=session, case_id=case_id, to_province=data.to_province,
                                  reason=data.reason, by=current_user, version=data.version)
-    return commit_answer(session, events.transfer_payload(transfer, _case_row(transfer.case_id)),
-                         201)
+    return events.transfer_payload(transfer, _case_row(transfer.case_id))
 
 
 def _case_row(case_id: int):
@@ -190,54 +212,47 @@ def incoming_transfers():
 @bp.post("/transfers/<int(max=2147483647):transfer_id>/<any(accept, decline):answer>")
 @desk_required("cases")
 @idempotent
-def answer_transfer(transfer_id: int, answer: str):
+@case_write(TransferAnswerIn, checked=False)
+def answer_transfer(session, data, transfer_id: int, answer: str):
     """Accept a transfer (the case comes into this province's queue) or decline it (reason)."""
     from cases import transfers
-    from cases.schemas import TransferAnswerIn
 
-    data = parse(TransferAnswerIn, json_body())
-    session = db()
     transfer = transfers.answer(session=session, transfer_id=transfer_id,
                                 accept=answer == "accept", reason=data.reason,
                                 by=current_user, version=data.version)
-    return commit_answer(session, events.transfer_payload(transfer, _case_row(transfer.case_id)))
+    return events.transfer_payload(transfer, _case_row(transfer.case_id))
 
 
 @bp.put(f"/{ID}/assessment")
 @desk_required("cases")
 @idempotent
-def save_assessment(case_id: int):
+@case_write(AssessmentIn)
+def save_assessment(session, data, case_id: int):
     """Save the fact-finding (a draft, or complete with `complete: true`)."""
-    service.check_access(session=db(), case_id=case_id, user=current_user)
-    session = db()
-    case = service.save_assessment(session=session, case_id=case_id,
-                                   data=parse(AssessmentIn, json_body()), by=current_user)
-    return commit_answer(session, {"case": events.case_payload(case),
-                                   "assessment": events.assessment_payload(case.assessment)})
+    case = service.save_assessment(session=session, case_id=case_id, data=data, by=current_user)
+    return {"case": events.case_payload(case),
+            "assessment": events.assessment_payload(case.assessment)}
 
 
 @bp.post(f"/{ID}/actions")
 @desk_required("cases")
 @idempotent
-def add_action(case_id: int):
+@case_write(ActionIn, status=201)
+def add_action(session, data, case_id: int):
     """Add an action to the assistance plan."""
-    service.check_access(session=db(), case_id=case_id, user=current_user)
-    session = db()
-    action = service.add_action(session=session, case_id=case_id,
-                                data=parse(ActionIn, json_body()), by=current_user)
-    return commit_answer(session, events.action_payload(action), 201)
+    action = service.add_action(session=session, case_id=case_id, data=data, by=current_user)
+    return events.action_payload(action)
 
 
 @bp.post(f"/{ID}/actions/<int(max=2147483647):action_id>")
 @desk_required("cases")
 @idempotent
-def update_action(case_id: int, action_id: int):
+@case_write(ActionUpdateIn)
+def update_action(session, data, case_id: int, action_id: int):
     """Record an action's progress."""
-    service.check_access(session=db(), case_id=case_id, user=current_user)
-    session = db()
     action = service.update_action(session=session, case_id=case_id, action_id=action_id,
-                                   data=parse(ActionUpdateIn, json_body()), by=current_user)
-    return commit_answer(session, events.action_payload(action))
+                                   data=data, by=current_user)
+    return events.action_payload(action)
 
 
 def _link_base() -> str:
@@ -257,44 +272,38 @@ def _settings() -> referrals.ReferralSettings:
 @bp.post(f"/{ID}/consents")
 @desk_required("cases")
 @idempotent
-def record_consent(case_id: int):
+@case_write(ConsentIn, status=201)
+def record_consent(session, data, case_id: int):
     """Record the client's consent to share (what, with which agency, given when)."""
-    service.check_access(session=db(), case_id=case_id, user=current_user)
-    session = db()
-    consent = referrals.record_consent(session=session, case_id=case_id,
-                                       data=parse(ConsentIn, json_body()), by=current_user)
-    return commit_answer(session, {"id": consent.id, "items": consent.items,
-                                   "agency_id": consent.agency_id}, 201)
+    consent = referrals.record_consent(session=session, case_id=case_id, data=data,
+                                       by=current_user)
+    return {"id": consent.id, "items": consent.items, "agency_id": consent.agency_id}
 
 
 @bp.post(f"/{ID}/referrals")
 @desk_required("cases")
 @idempotent
-def send_referral(case_id: int):
+@case_write(ReferralIn, status=201)
+def send_referral(session, data, case_id: int):
     """Refer the case to an agency; the answer carries the agency's link (shown once)."""
     from console.twofactor import qr_data_uri
 
-    service.check_access(session=db(), case_id=case_id, user=current_user)
-    session = db()
-    referral, token = referrals.send_referral(session=session, case_id=case_id,
-                                              data=parse(ReferralIn, json_body()),
+    referral, token = referrals.send_referral(session=session, case_id=case_id, data=data,
                                               by=current_user, settings=_settings())
     url = _link_base() + url_for("referral_link.page", token=token)
-    body = {**events.referral_payload(referral), "link": url, "qr": qr_data_uri(url)}
     # NOTE: the link is in the stored idempotent answer so a retried send shows the same link.
-    return commit_answer(session, body, 201)
+    return {**events.referral_payload(referral), "link": url, "qr": qr_data_uri(url)}
 
 
 @bp.post(f"/{ID}/referrals/<int(max=2147483647):referral_id>/revoke")
 @desk_required("cases")
 @idempotent
-def revoke_referral(case_id: int, referral_id: int):
+@case_write(RevokeIn)
+def revoke_referral(session, data, case_id: int, referral_id: int):
     """Withdraw a referral: its link stops working at once."""
-    service.check_access(session=db(), case_id=case_id, user=current_user)
-    session = db()
     referral = referrals.revoke(session=session, case_id=case_id, referral_id=referral_id,
-                                reason=parse(RevokeIn, json_body()).reason, by=current_user)
-    return commit_answer(session, events.referral_payload(referral))
+                                reason=data.reason, by=current_user)
+    return events.referral_payload(referral)
 
 
 def _agency_page(referral, *, message=None, error=None, fields=None, status=200):
@@ -346,27 +355,24 @@ def step(token: str):
 @bp.post(f"/{ID}/follow-ups")
 @desk_required("cases")
 @idempotent
-def schedule_follow_up(case_id: int):
+@case_write(FollowUpIn, status=201)
+def schedule_follow_up(session, data, case_id: int):
     """Schedule a follow-up visit or call."""
-    service.check_access(session=db(), case_id=case_id, user=current_user)
-    session = db()
-    follow_up = service.schedule_follow_up(session=session, case_id=case_id,
-                                           data=parse(FollowUpIn, json_body()), by=current_user)
-    return commit_answer(session, events.follow_up_payload(follow_up), 201)
+    follow_up = service.schedule_follow_up(session=session, case_id=case_id, data=data,
+                                           by=current_user)
+    return events.follow_up_payload(follow_up)
 
 
 @bp.post(f"/{ID}/follow-ups/<int(max=2147483647):follow_up_id>/done")
 @desk_required("cases")
 @idempotent
-def complete_follow_up(case_id: int, follow_up_id: int):
+@case_write(FollowUpDoneIn)
+def complete_follow_up(session, data, case_id: int, follow_up_id: int):
     """Record what a follow-up found and the client's feedback."""
-    service.check_access(session=db(), case_id=case_id, user=current_user)
-    session = db()
     follow_up = service.complete_follow_up(session=session, case_id=case_id,
-                                           follow_up_id=follow_up_id,
-                                           data=parse(FollowUpDoneIn, json_body()),
+                                           follow_up_id=follow_up_id, data=data,
                                            by=current_user)
-    return commit_answer(session, events.follow_up_payload(follow_up))
+    return events.follow_up_payload(follow_up)
 
 
 # --- the desk's referral views, the agencies' times, the printed letter ---------------------
@@ -505,57 +511,50 @@ def list_subsidies(case_id: int):
 @bp.post(f"/{ID}/subsidies")
 @desk_required("cases")
 @idempotent
-def request_subsidy(case_id: int):
+@case_write(SubsidyIn, status=201)
+def request_subsidy(session, data, case_id: int):
     """Ask for a subsidy: amount, reason, budget line (and the urgent plan action it serves)."""
     from cases import subsidies
-    from cases.schemas import SubsidyIn
 
-    service.check_access(session=db(), case_id=case_id, user=current_user)
-    session = db()
-    subsidy = subsidies.request_subsidy(session=session, case_id=case_id,
-                                        data=parse(SubsidyIn, json_body()), by=current_user,
-                                        settings=_subsidy_settings())
-    return commit_answer(session, _subsidy_body(session, subsidy), 201)
-
-
-def _decide(case_id: int, subsidy_id: int, step: str):
-    from cases import subsidies
-    from cases.schemas import SubsidyDecisionIn, SubsidyPaidIn
-
-    service.check_access(session=db(), case_id=case_id, user=current_user)
-    session = db()
-    if step == "paid":
-        subsidy = subsidies.mark_paid(session=session, case_id=case_id, subsidy_id=subsidy_id,
-                                      data=parse(SubsidyPaidIn, json_body()), by=current_user)
-    else:
-        act = subsidies.approve if step == "approve" else subsidies.reject
-        subsidy = act(session=session, case_id=case_id, subsidy_id=subsidy_id,
-                      data=parse(SubsidyDecisionIn, json_body()), by=current_user)
-    return commit_answer(session, _subsidy_body(session, subsidy))
+    subsidy = subsidies.request_subsidy(session=session, case_id=case_id, data=data,
+                                        by=current_user, settings=_subsidy_settings())
+    return _subsidy_body(session, subsidy)
 
 
 @bp.post(f"/{ID}/subsidies{SUBSIDY}/approve")
 @desk_required("cases")
 @idempotent
-def approve_subsidy(case_id: int, subsidy_id: int):
+@case_write(SubsidyDecisionIn)
+def approve_subsidy(session, data, case_id: int, subsidy_id: int):
     """Approve the level now waiting (a holder of that level, never the one who asked)."""
-    return _decide(case_id, subsidy_id, "approve")
+    from cases import subsidies
+
+    return _subsidy_body(session, subsidies.approve(
+        session=session, case_id=case_id, subsidy_id=subsidy_id, data=data, by=current_user))
 
 
 @bp.post(f"/{ID}/subsidies{SUBSIDY}/reject")
 @desk_required("cases")
 @idempotent
-def reject_subsidy(case_id: int, subsidy_id: int):
+@case_write(SubsidyDecisionIn)
+def reject_subsidy(session, data, case_id: int, subsidy_id: int):
     """Reject at the level now waiting, with the reason: the request ends."""
-    return _decide(case_id, subsidy_id, "reject")
+    from cases import subsidies
+
+    return _subsidy_body(session, subsidies.reject(
+        session=session, case_id=case_id, subsidy_id=subsidy_id, data=data, by=current_user))
 
 
 @bp.post(f"/{ID}/subsidies{SUBSIDY}/paid")
 @desk_required("cases")
 @idempotent
-def subsidy_paid(case_id: int, subsidy_id: int):
+@case_write(SubsidyPaidIn)
+def subsidy_paid(session, data, case_id: int, subsidy_id: int):
     """Record the payment of an approved subsidy: date and reference."""
-    return _decide(case_id, subsidy_id, "paid")
+    from cases import subsidies
+
+    return _subsidy_body(session, subsidies.mark_paid(
+        session=session, case_id=case_id, subsidy_id=subsidy_id, data=data, by=current_user))
 
 
 @bp.post(f"/{ID}/subsidies{SUBSIDY}/documents")
@@ -712,9 +711,8 @@ def subsidy_settings(province: str):
 def save_subsidy_settings(province: str):
     """Save a province's chain, holders and budget lines at once (all checked first)."""
     from cases import subsidies
-    from cases.schemas import SubsidySettingsIn
 
-    code = _settings_province(province)
+    code = _settings_province(province)  # NOTE: refused (403) before any input is read
     data = parse(SubsidySettingsIn, json_body())
     session = db()
     body = subsidies.save_settings(session=session, province_code=code,
@@ -780,17 +778,14 @@ HANDOVER = "<int(max=2147483647):handover_id>"
 @bp.post(f"/{ID}/handover")
 @desk_required("cases")
 @idempotent
-def offer_handover(case_id: int):
+@case_write(HandoverIn, status=201)
+def offer_handover(session, data, case_id: int):
     """Offer the case to another case worker of its province, with a note."""
     from cases import handovers
-    from cases.schemas import HandoverIn
 
-    service.check_access(session=db(), case_id=case_id, user=current_user)
-    data = parse(HandoverIn, json_body())
-    session = db()
     handover = handovers.offer(session=session, case_id=case_id, to_user_id=data.to_user_id,
                                note=data.note, by=current_user, version=data.version)
-    return commit_answer(session, events.handover_payload(handover, _case_row(case_id)), 201)
+    return events.handover_payload(handover, _case_row(case_id))
 
 
 @bp.get("/handovers")
@@ -810,13 +805,11 @@ def handover_list():
 @bp.post(f"/handovers/{HANDOVER}/<any(accept, decline, withdraw):step>")
 @desk_required("cases")
 @idempotent
-def answer_handover(handover_id: int, step: str):
+@case_write(HandoverAnswerIn, checked=False)
+def answer_handover(session, data, handover_id: int, step: str):
     """The receiver accepts or declines (reason); whoever offered it withdraws it."""
     from cases import handovers
-    from cases.schemas import HandoverAnswerIn
 
-    data = parse(HandoverAnswerIn, json_body())
-    session = db()
     if step == "withdraw":
         handover = handovers.withdraw(session=session, handover_id=handover_id,
                                       by=current_user, version=data.version)
@@ -824,38 +817,32 @@ def answer_handover(handover_id: int, step: str):
         handover = handovers.answer(session=session, handover_id=handover_id,
                                     accept=step == "accept", reason=data.reason,
                                     by=current_user, version=data.version)
-    return commit_answer(session, events.handover_payload(handover,
-                                                          _case_row(handover.case_id)))
+    return events.handover_payload(handover, _case_row(handover.case_id))
 
 
 @bp.post("/transfers/<int(max=2147483647):transfer_id>/withdraw")
 @desk_required("cases")
 @idempotent
-def withdraw_transfer(transfer_id: int):
+@case_write(TransferAnswerIn, checked=False)
+def withdraw_transfer(session, data, transfer_id: int):
     """The proposing province takes a pending transfer back."""
     from cases import transfers
-    from cases.schemas import TransferAnswerIn
 
-    data = parse(TransferAnswerIn, json_body())
-    session = db()
     transfer = transfers.withdraw(session=session, transfer_id=transfer_id, by=current_user,
                                   version=data.version)
-    return commit_answer(session, events.transfer_payload(transfer, _case_row(transfer.case_id)))
+    return events.transfer_payload(transfer, _case_row(transfer.case_id))
 
 
 @bp.put(f"/{ID}/place")
 @desk_required("cases")
 @idempotent
-def set_place(case_id: int):
+@case_write(PlaceIn)
+def set_place(session, data, case_id: int):
     """Set the case's district and subdistrict (codes of its province's gazetteer)."""
     from cases import transfers
-    from cases.schemas import PlaceIn
 
-    service.check_access(session=db(), case_id=case_id, user=current_user)
-    data = parse(PlaceIn, json_body())
-    session = db()
     case = transfers.set_place(session=session, case_id=case_id,
                                district_code=data.district_code,
                                subdistrict_code=data.subdistrict_code, by=current_user,
                                version=data.version)
-    return commit_answer(session, events.case_payload(case))
+    return events.case_payload(case)

@@ -8,14 +8,13 @@ phone; it reaches the case timeline live. Every open is in the access log."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,7 +23,7 @@ from cases import service as case_service
 from cases.enums import CaseStatus, PersonRole
 from cases.models import Case, CaseTimelineEntry, FollowUp
 from cases.partner_schemas import VolunteerIn
-from cases.referrals import LinkRefused
+from cases.referrals import LinkRefused, nonce_hash, signed_row
 from cases.schemas import FollowUpDoneIn
 from console.access_log import record_read
 from console.db import utcnow
@@ -49,10 +48,6 @@ class TaskSettings:
 
 def _serializer(settings: TaskSettings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret, salt=SALT)
-
-
-def _hash(nonce: str) -> str:
-    return hashlib.sha256(nonce.encode()).hexdigest()
 
 
 def first_name(full_name: str) -> str:
@@ -104,7 +99,7 @@ def assign(*, session: Session, case_id: int, follow_up_id: int, data: Volunteer
         nonce = secrets.token_urlsafe(24)
         follow_up.volunteer_name = data.name
         follow_up.volunteer_phone = data.phone
-        follow_up.nonce_hash = _hash(nonce)
+        follow_up.nonce_hash = nonce_hash(nonce)
         follow_up.link_expires_at = now + timedelta(days=settings.link_days)
         token = _serializer(settings).dumps({"f": follow_up.id, "n": nonce})
     follow_up.share_phone = data.share_phone
@@ -187,22 +182,17 @@ def open_link(*, session: Session, token: str, settings: TaskSettings, ip: str |
               for_step: bool = False) -> tuple[FollowUp, Case]:
     """The task a link names, if its signature holds, it has not expired and was not taken
     back; every open is in the access log with the address."""
-    try:
-        data = _serializer(settings).loads(token, max_age=settings.link_days * 86400)
-    except SignatureExpired:
-        raise LinkRefused(N_("This task link has expired. Please ask the social worker who sent "
-                             "it for a new one.")) from None
-    except BadSignature:
-        raise LinkRefused(N_("This task link is not valid. Please check that it was copied "
-                             "whole, or ask the social worker who sent it.")) from None
-    follow_up = session.get(FollowUp, data.get("f")) if isinstance(data, dict) else None
-    if follow_up is None or follow_up.nonce_hash is None \
-            or not secrets.compare_digest(follow_up.nonce_hash, _hash(str(data.get("n")))):
-        raise LinkRefused(N_("This task link was withdrawn. Please ask the social worker who "
-                             "sent it."))
+    expired = N_("This task link has expired. Please ask the social worker who sent it for a "
+                 "new one.")
+    follow_up = signed_row(session, token, secret=settings.secret, salt=SALT,
+                           days=settings.link_days, key="f", model=FollowUp, words=(
+                               expired,
+                               N_("This task link is not valid. Please check that it was copied "
+                                  "whole, or ask the social worker who sent it."),
+                               N_("This task link was withdrawn. Please ask the social worker "
+                                  "who sent it.")))
     if follow_up.link_expires_at is None or utcnow() > follow_up.link_expires_at:
-        raise LinkRefused(N_("This task link has expired. Please ask the social worker who sent "
-                             "it for a new one."))
+        raise LinkRefused(expired)
     case = session.get(Case, follow_up.case_id)
     if case.status is CaseStatus.CLOSED:
         raise LinkRefused(N_("This case is closed: the task is no longer needed. Thank you."))

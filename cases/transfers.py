@@ -9,6 +9,8 @@ of each step after commit; two people answering at once: one wins, the other is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -96,22 +98,48 @@ def _answered_message(transfer: CaseTransfer) -> Conflict:
     return Conflict(N_("This transfer was already declined; the case stays where it was."))
 
 
+_RACE = N_("Someone else answered this transfer at the same moment. Reload the page to see "
+           "where it stands.")
+
+
+def _pending(session: Session, transfer_id: int, by: User, *, to: TransferStatus,
+             version: int | None, receiving: bool, refused: str,
+             also: Callable[[CaseTransfer], None] | None = None) -> CaseTransfer:
+    """A transfer this user may move to `to` now, checked in this order: a case worker or
+    supervisor (else Forbidden with `refused`); the transfer addressed to (`receiving`) or sent
+    from the user's province (else unknown to them); `also`, the step's own check; the version
+    the screen saw, while it is pending; a move its status allows (else what answered it)."""
+    if by.role not in TRANSFER_ROLES:
+        raise Forbidden(refused)
+    transfer = session.get(CaseTransfer, transfer_id)
+    if transfer is None or not by.can_see_province(
+            transfer.to_province if receiving else transfer.from_province):
+        raise UnknownTransfer()
+    if also is not None:
+        also(transfer)
+    if version is not None and version != transfer.version and \
+            transfer.status is TransferStatus.PENDING:
+        raise Conflict(_RACE)
+    if to not in TRANSFER_TRANSITIONS[transfer.status]:
+        raise _answered_message(transfer)
+    return transfer
+
+
+def _flush_answer(session: Session) -> None:
+    """Write an answer or a withdrawal; one that came first in between makes it a Conflict."""
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(_RACE) from None
+
+
 def answer(*, session: Session, transfer_id: int, accept: bool, reason: str, by: User,
            version: int | None = None) -> CaseTransfer:
     """Accept (the case moves, unassigned, into the receiving province's queue) or decline with
     a reason (the case stays). Two answering at once: one wins, the other is told."""
-    if by.role not in TRANSFER_ROLES:
-        raise Forbidden(N_("Only case workers and supervisors can answer a transfer."))
-    transfer = session.get(CaseTransfer, transfer_id)
-    if transfer is None or not by.can_see_province(transfer.to_province):
-        raise UnknownTransfer()
-    if version is not None and version != transfer.version and \
-            transfer.status is TransferStatus.PENDING:
-        raise Conflict(N_("Someone else answered this transfer at the same moment. Reload the "
-                          "page to see where it stands."))
     to = TransferStatus.ACCEPTED if accept else TransferStatus.DECLINED
-    if to not in TRANSFER_TRANSITIONS[transfer.status]:
-        raise _answered_message(transfer)
+    transfer = _pending(session, transfer_id, by, to=to, version=version, receiving=True,
+                        refused=N_("Only case workers and supervisors can answer a transfer."))
     reason = (reason or "").strip()
     if not accept and not reason:
         raise ValidationFailed({"reason": (N_("Please give the reason for declining."), {})})
@@ -148,11 +176,7 @@ def answer(*, session: Session, transfer_id: int, accept: bool, reason: str, by:
                     "follow_ups": [f for f, _t in freed["follow_ups"]]}))
     record_audit(session=session, actor_id=by.id, action=f"case.transfer_{to.value}",
                  entity="case", entity_id=case.id, detail=detail, at=now)
-    try:
-        session.flush()
-    except StaleDataError:
-        raise Conflict(N_("Someone else answered this transfer at the same moment. Reload the "
-                          "page to see where it stands.")) from None
+    _flush_answer(session)
     events.case_updated(session=session, case=case)
     events.case_transfer(session=session, case=case, transfer=transfer)
     return transfer
@@ -182,20 +206,14 @@ def withdraw(*, session: Session, transfer_id: int, by: User,
              version: int | None = None) -> CaseTransfer:
     """The proposing side takes a pending transfer back (whoever proposed it, or a supervisor
     of that province); the case stays where it is."""
-    if by.role not in TRANSFER_ROLES:
-        raise Forbidden(N_("Only case workers and supervisors can transfer cases."))
-    transfer = session.get(CaseTransfer, transfer_id)
-    if transfer is None or not by.can_see_province(transfer.from_province):
-        raise UnknownTransfer()
-    if by.id != transfer.proposed_by_id and by.role is not Role.SUPERVISOR:
-        raise Forbidden(N_("Only whoever proposed the transfer or a supervisor can withdraw "
-                           "it."))
-    if version is not None and version != transfer.version and \
-            transfer.status is TransferStatus.PENDING:
-        raise Conflict(N_("Someone else answered this transfer at the same moment. Reload the "
-                          "page to see where it stands."))
-    if TransferStatus.WITHDRAWN not in TRANSFER_TRANSITIONS[transfer.status]:
-        raise _answered_message(transfer)
+    def proposer_or_supervisor(transfer: CaseTransfer) -> None:
+        if by.id != transfer.proposed_by_id and by.role is not Role.SUPERVISOR:
+            raise Forbidden(N_("Only whoever proposed the transfer or a supervisor can "
+                               "withdraw it."))
+
+    transfer = _pending(session, transfer_id, by, to=TransferStatus.WITHDRAWN, version=version,
+                        receiving=False, also=proposer_or_supervisor,
+                        refused=N_("Only case workers and supervisors can transfer cases."))
     case = session.get(Case, transfer.case_id)
     now = utcnow()
     transfer.status = TransferStatus.WITHDRAWN
@@ -207,11 +225,7 @@ def withdraw(*, session: Session, transfer_id: int, by: User,
                                            kind="transfer_withdrawn", note="", detail=detail))
     record_audit(session=session, actor_id=by.id, action="case.transfer_withdrawn",
                  entity="case", entity_id=case.id, detail=detail, at=now)
-    try:
-        session.flush()
-    except StaleDataError:
-        raise Conflict(N_("Someone else answered this transfer at the same moment. Reload the "
-                          "page to see where it stands.")) from None
+    _flush_answer(session)
     events.case_updated(session=session, case=case)
     events.case_transfer(session=session, case=case, transfer=transfer)
     return transfer
