@@ -26,39 +26,29 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
-
-import requests
-from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.server import free_port, prepare, stop  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+
+from bench.intake_setup import (  # noqa: E402
+    LINE_SECRET,
+    UNLIMITED,
+    engine_for,
+    fresh_db,
+    load_average,
+    log,
+)
+from tests.e2e.server import free_port, stop, wait_started  # noqa: E402
 from tests.e2e.test_two_processes import login  # noqa: E402
 from tests.ess_helpers import LineServer  # noqa: E402
 
-LINE_SECRET = "bench-line-secret"
 LOADGEN = ROOT / "bench" / "loadgen"
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def fresh_db(name: str) -> str:
-    pg = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
-    admin = create_engine(pg.replace("postgresql://", "postgresql+psycopg://", 1) + "/postgres",
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    url = f"{pg}/{name}"
-    prepare(url)
-    return url
+# A process of a loaded machine can take long to migrate nothing and import everything.
+START_SECONDS = 180
 
 
 def api_key(tree: Path, url: str) -> str:
@@ -79,8 +69,7 @@ def start_processes(tree: Path, url: str, n: int, line_api: str, logdir: Path) -
                "SOCKETIO_CHANNEL": channel, "REDIS_URL": redis_url,
                "RATELIMIT_STORAGE_URI": redis_url, "POSITIONS_REDIS_URL": redis_url,
                "POSITIONS_PREFIX": f"{channel}:positions", "SECRET_KEY": "bench-intake",
-               "ESS_API_KEY_LIMIT": "1000000 per minute",
-               "ESS_API_IP_LIMIT": "1000000 per minute",
+               **UNLIMITED,
                "LINE_CHANNEL_SECRET": LINE_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": "bench",
                "LINE_API_BASE": line_api, "LINE_DATA_API_BASE": line_api,
                "ESS_ATTACHMENT_DIR": str(logdir / "attachments")}
@@ -88,25 +77,15 @@ def start_processes(tree: Path, url: str, n: int, line_api: str, logdir: Path) -
         proc = subprocess.Popen([sys.executable, "run.py"], cwd=tree, env=env, stdout=logf,
                                 stderr=subprocess.STDOUT)
         procs.append((f"http://127.0.0.1:{port}", proc, logf))
-    deadline = time.monotonic() + 180
     for base, proc, _ in procs:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{base} exited ({proc.returncode})")
-            try:
-                if requests.get(f"{base}/login", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{base} did not start within 180 s")
-            time.sleep(0.3)
+        wait_started(base, proc, START_SECONDS)
     return procs
 
 
-def run_cell(cell: str, *, urls: list[str], key: str, cookie: str, seconds: float,
+def run_cell(cell: str, *, urls: list[str], key: str, cookies, seconds: float,
              max_requests: int, tmp: Path) -> dict:
-    kind, mode, n, consoles = cell.split(":")
+    kind, mode, n, consoles, *who = cell.split(":")
+    cookie = cookies(who[0] if who else "dispatcher")
     cfg = {"urls": urls, "kind": kind, "mode": mode, "apiKey": key, "lineSecret": LINE_SECRET,
            "consoles": int(consoles), "consoleCookie": cookie, "seconds": seconds,
            "maxRequests": max_requests, "hardCapSeconds": seconds + 120}
@@ -121,9 +100,18 @@ def run_cell(cell: str, *, urls: list[str], key: str, cookie: str, seconds: floa
     return {"cell": cell, **json.loads(lines[-1])}
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of one process so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def sql_per_report(url: str) -> dict:
     """Reports and incidents stored (fusion: fewer incidents than reports)."""
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = engine_for(url)
     with engine.connect() as conn:
         reports = conn.execute(text("SELECT count(*) FROM ess_report")).scalar()
         joined = conn.execute(text(
@@ -135,20 +123,31 @@ def sql_per_report(url: str) -> dict:
 
 def bench_tree(label: str, tree: Path, args, line_api: str, tmp: Path) -> list[dict]:
     log(f"{label}: fresh database, {args.processes} processes of {tree}")
-    url = fresh_db(f"bench_intake_{label}")
+    url = fresh_db(f"bench_intake_{label}", tree)
     key = api_key(tree, url)
     procs = start_processes(tree, url, args.processes, line_api, tmp)
     results = []
     try:
         urls = [base for base, _, _ in procs]
-        http, _ = login(urls[0], "dispatcher")
-        cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+        logged_in: dict[str, str] = {}
+
+        def cookies(user: str) -> str:
+            if user not in logged_in:
+                http, _ = login(urls[0], user)
+                logged_in[user] = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+            return logged_in[user]
+
         for warm in ("app:closed:4:0", "line:closed:4:0"):  # compiled statements, pools
-            run_cell(warm, urls=urls, key=key, cookie=cookie, seconds=2, max_requests=200,
+            run_cell(warm, urls=urls, key=key, cookies=cookies, seconds=2, max_requests=200,
                      tmp=tmp)
         for cell in args.cells.split(","):
-            result = run_cell(cell, urls=urls, key=key, cookie=cookie, seconds=args.seconds,
+            load = load_average()
+            cpu0 = sum(process_cpu(proc.pid) for _, proc, _ in procs)
+            result = run_cell(cell, urls=urls, key=key, cookies=cookies, seconds=args.seconds,
                               max_requests=args.max_requests, tmp=tmp)
+            result["server_cpu_s"] = round(
+                sum(process_cpu(proc.pid) for _, proc, _ in procs) - cpu0, 2)
+            result["load_average_before"] = load
             result["code"] = label
             log(json.dumps(result, ensure_ascii=False))
             results.append(result)

@@ -6,19 +6,18 @@ On a fresh PostgreSQL database `bench_intake_profile` (BENCH_PG_URL, default
 postgresql://postgres@127.0.0.1:5432), through the Flask test client: for the app API
 (POST /api/v1/reports with an Idempotency-Key) and the LINE webhook (a signed text message,
 then a location message: the report is linked), it counts the SQL statements each request
-sends (SQLAlchemy's before_cursor_execute) and their kinds, and times the parts of the create
-path: reverse geocoding of the position (geo), the dedupe query, the whole request. Reports
-are spread over Phitsanulok so some join an open incident (fusion) and most open one.
-Loopback only; bounded by --requests.
+sends (SQLAlchemy's before_cursor_execute) and their kinds, and splits each request's CPU
+(time.process_time: one thread) and wall time by part: authentication, validation, reverse
+geocoding (geo), the dedupe query, the new incident, the realtime outbox, the commit, the SQL
+statements' client side, and the PostgreSQL backend's own CPU (/proc, same machine). Parts are
+inclusive (geo is also inside dedupe and new incident). Reports are spread over Phitsanulok so
+some join an open incident (fusion) and most open one. Loopback only; bounded by --requests.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import collections
-import hashlib
-import hmac
 import json
 import os
 import random
@@ -31,64 +30,49 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, event, text  # noqa: E402
+from sqlalchemy import event, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
-from tests.e2e.server import prepare  # noqa: E402
-
-PSL = (16.8211, 100.2659)
-LINE_SECRET = "bench-line-secret"
-
-
-def fresh_db(name: str) -> str:
-    pg = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
-    admin = create_engine(pg.replace("postgresql://", "postgresql+psycopg://", 1) + "/postgres",
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    url = f"{pg}/{name}"
-    prepare(url)
-    return url
-
-
-def spot(rng: random.Random) -> tuple[float, float]:
-    """A point within ~15 km of Phitsanulok city: some reports land near an earlier one."""
-    return (PSL[0] + rng.uniform(-0.12, 0.12), PSL[1] + rng.uniform(-0.12, 0.12))
-
-
-def report_body(rng: random.Random) -> dict:
-    lat, lon = spot(rng)
-    return {"category": rng.choice(["children", "elderly", "disability", "homeless"]),
-            "description": "เด็กร้องไห้ในบ้านร้าง", "contact": None,
-            "position": {"lat": round(lat, 6), "lon": round(lon, 6), "accuracy_m": 15}}
-
-
-def line_body(user: str, message: dict) -> dict:
-    return {"destination": "Ubench", "events": [{
-        "type": "message", "mode": "active", "timestamp": int(time.time() * 1000),
-        "webhookEventId": uuid.uuid4().hex, "deliveryContext": {"isRedelivery": False},
-        "source": {"type": "user", "userId": user}, "replyToken": uuid.uuid4().hex,
-        "message": message}]}
-
-
-def line_signature(raw: bytes) -> str:
-    return base64.b64encode(hmac.new(LINE_SECRET.encode(), raw, hashlib.sha256).digest()).decode()
+from bench.intake_setup import (  # noqa: E402
+    LINE_SECRET,
+    PSL,
+    UNLIMITED,
+    backend_cpu_seconds,
+    fresh_db,
+    line_body,
+    line_signature,
+    load_average,
+    report_body,
+    spot,
+)
 
 
 class Counter:
-    """SQL statements sent, grouped by their first words."""
+    """SQL statements sent, grouped by their first words, and the time spent sending them."""
 
     def __init__(self, engine) -> None:
         self.kinds: collections.Counter[str] = collections.Counter()
         self.total = 0
+        self.cpu = self.wall = 0.0
+        self._at = (0.0, 0.0)
         event.listen(engine, "before_cursor_execute", self._seen)
+        event.listen(engine, "after_cursor_execute", self._done)
+
+    def clear(self) -> None:
+        self.kinds.clear()
+        self.total = 0
+        self.cpu = self.wall = 0.0
 
     def _seen(self, _conn, _cursor, statement, *_args) -> None:
         words = statement.split()
         kind = " ".join(words[:3]) if words[:1] != ["SELECT"] else "SELECT " + _table(statement)
         self.kinds[kind] += 1
         self.total += 1
+        self._at = (time.process_time(), time.perf_counter())
+
+    def _done(self, *_args) -> None:
+        self.cpu += time.process_time() - self._at[0]
+        self.wall += time.perf_counter() - self._at[1]
 
 
 def _table(statement: str) -> str:
@@ -99,20 +83,53 @@ def _table(statement: str) -> str:
     return lowered.split(marker, 1)[1].split()[0]
 
 
-def timed(fn):
-    """Wrap a function to add its wall time to fn.__bench_seconds."""
-    total = [0.0, 0]
+class Part:
+    """CPU and wall time spent inside one function (inclusive; re-entrant calls counted once)."""
 
-    def wrapper(*args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            total[0] += time.perf_counter() - started
-            total[1] += 1
+    parts: list[Part] = []
 
-    wrapper.totals = total
-    return wrapper
+    def __init__(self, name: str, module, attr: str) -> None:
+        self.name, self.calls, self.cpu, self.wall, self._depth = name, 0, 0.0, 0.0, 0
+        fn = getattr(module, attr)
+
+        def wrapper(*args, **kwargs):
+            self.calls += 1
+            self._depth += 1
+            started = (time.process_time(), time.perf_counter())
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self.cpu += time.process_time() - started[0]
+                    self.wall += time.perf_counter() - started[1]
+
+        setattr(module, attr, wrapper)
+        Part.parts.append(self)
+
+    def clear(self) -> None:
+        self.calls, self.cpu, self.wall = 0, 0.0, 0.0
+
+
+class CommitPart(Part):
+    """Session.commit from its before_commit event to after_commit: the last flush, the
+    realtime outbox (sequence numbers, rows) and COMMIT itself."""
+
+    def __init__(self) -> None:
+        self.name, self.calls, self.cpu, self.wall = "commit", 0, 0.0, 0.0
+        self._at = (0.0, 0.0)
+        # NOTE: insert=True: before console.realtime's own hook, so the outbox is counted.
+        event.listen(Session, "before_commit", self._begin, insert=True)
+        event.listen(Session, "after_commit", self._end)
+        Part.parts.append(self)
+
+    def _begin(self, _session) -> None:
+        self._at = (time.process_time(), time.perf_counter())
+
+    def _end(self, _session) -> None:
+        self.calls += 1
+        self.cpu += time.process_time() - self._at[0]
+        self.wall += time.perf_counter() - self._at[1]
 
 
 def seed(app, count: int) -> None:
@@ -149,9 +166,9 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "intake_profile.json"))
     args = parser.parse_args()
     url = fresh_db("bench_intake_profile")
-    os.environ.update({"ESS_API_KEY_LIMIT": "1000000 per minute",
-                       "ESS_API_IP_LIMIT": "1000000 per minute"})
+    os.environ.update(UNLIMITED)
     from console import create_app
+    from ess import routes as ess_routes
     from ess import service as ess_service
     from geo import service as geo_service
 
@@ -166,37 +183,60 @@ def main() -> int:
     session.close()
     if args.seed_incidents:
         seed(app, args.seed_incidents)
-    geo = timed(geo_service.resolve_location)
-    geo_service.resolve_location = geo
-    dedupe = timed(ess_service.find_open_incident)
-    ess_service.find_open_incident = dedupe
-    counter = Counter(app.extensions["db_engine"])
+    from console import realtime
+    from dispatch import service as dispatch_service
+
+    # What a request is made of (inclusive: geo is also inside dedupe and new incident).
+    Part("authenticate", ess_service, "authenticate_client")
+    Part("validation", ess_routes, "parse")
+    geo = Part("geo", geo_service, "resolve_location")
+    dedupe = Part("dedupe", ess_service, "find_open_incident")
+    Part("new_incident", dispatch_service, "_new_incident")
+    Part("outbox", realtime, "take_seqs")
+    CommitPart()
+    engine = app.extensions["db_engine"]
+    counter = Counter(engine)
+    with engine.connect() as conn:  # NOTE: one process, one pooled connection: its backend.
+        backends = list(conn.scalars(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")))
     http = app.test_client()
     rng = random.Random(11)
     results: dict[str, dict] = {}
 
     def run(name: str, send) -> None:
-        send(0)  # warm up (first statement compilations)
-        counter.kinds.clear()
-        counter.total = 0
-        geo.totals[:] = [0.0, 0]
-        dedupe.totals[:] = [0.0, 0]
+        for i in range(5):  # warm up (statement compilation, prepared statements)
+            send(-1 - i)
+        counter.clear()
+        for part in Part.parts:
+            part.clear()
         times = []
+        cpu0, db0 = time.process_time(), backend_cpu_seconds(backends)
         for i in range(args.requests):
             started = time.perf_counter()
             send(i + 1)
             times.append((time.perf_counter() - started) * 1000)
         n = args.requests
+        cpu = (time.process_time() - cpu0) * 1000 / n
         results[name] = {
             "requests": n, "seeded_open_incidents": args.seed_incidents,
+            "load_average": load_average(),
             "sql_per_request": round(counter.total / n, 2),
             "sql_kinds_per_request": {k: round(v / n, 2)
                                       for k, v in counter.kinds.most_common()},
             "ms_mean": round(statistics.fmean(times), 2),
             "ms_p50": round(statistics.median(times), 2),
-            "geo_calls_per_request": round(geo.totals[1] / n, 2),
-            "geo_ms_per_request": round(geo.totals[0] * 1000 / n, 3),
-            "dedupe_ms_per_request": round(dedupe.totals[0] * 1000 / n, 3),
+            "cpu_ms_per_request": {
+                "python_total": round(cpu, 3),
+                "postgresql_backend": round(
+                    (backend_cpu_seconds(backends) - db0) * 1000 / n, 3),
+                "sql_client_side": round(counter.cpu * 1000 / n, 3),
+                **{p.name: round(p.cpu * 1000 / n, 3) for p in Part.parts}},
+            "wall_ms_per_request": {"sql": round(counter.wall * 1000 / n, 3),
+                                    **{p.name: round(p.wall * 1000 / n, 3)
+                                       for p in Part.parts}},
+            "geo_calls_per_request": round(geo.calls / n, 2),
+            "geo_ms_per_request": round(geo.wall * 1000 / n, 3),
+            "dedupe_ms_per_request": round(dedupe.wall * 1000 / n, 3),
         }
         print(json.dumps({name: results[name]}, ensure_ascii=False, indent=1), flush=True)
 
@@ -220,7 +260,7 @@ def main() -> int:
     run("app_api_report", app_report)
     run("line_text_then_location", line_pair)
     Path(args.out).write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
-    app.extensions["db_engine"].dispose()
+    engine.dispose()
     return 0
 
 

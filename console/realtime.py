@@ -31,17 +31,21 @@ PRUNE_EVERY = 200
 SENDER_KEY = "realtime_sender"
 
 Sender = Callable[[str, dict[str, Any], list[str]], None]
+_COUNTER = RealtimeCounter.__table__
+_EVENT = RealtimeEvent.__table__
 
 
 def take_seqs(session: Session, count: int) -> int:
     """Take `count` sequence numbers, return the last; the counter row stays locked until commit."""
     # NOTE: UPDATE takes the row lock at once (PostgreSQL) or the write lock (SQLite), so two
     # transactions that publish events commit in the order of their sequence numbers.
-    value = session.execute(
-        update(RealtimeCounter)
-        .where(RealtimeCounter.id == 1)
-        .values(value=RealtimeCounter.value + count)
-        .returning(RealtimeCounter.value)
+    # NOTE: a Core statement on the session's connection (same transaction): the ORM's bulk
+    # UPDATE path (session synchronisation, result processing) cost ~1 ms of CPU a commit.
+    value = session.connection().execute(
+        update(_COUNTER)
+        .where(_COUNTER.c.id == 1)
+        .values(value=_COUNTER.c.value + count)
+        .returning(_COUNTER.c.value)
     ).scalar_one_or_none()
     if value is None:
         session.add(RealtimeCounter(id=1, value=count))
@@ -83,7 +87,7 @@ def _number_before_commit(session: Session) -> None:
         envelope["seq"] = seq
         rows.append({"seq": seq, "name": envelope["name"], "rooms": rooms, "payload": envelope,
                      "created_at": at})
-    session.execute(insert(RealtimeEvent), rows)
+    session.connection().execute(insert(_EVENT), rows)
     session.info.setdefault(OUTBOX_KEY, []).extend((env, rooms) for env, rooms, _at in pending)
     if last // PRUNE_EVERY != (first - 1) // PRUNE_EVERY:
         prune(session, older_than=utcnow() - RETENTION)

@@ -63,7 +63,7 @@ class Place:
 class _Index:
     """The table and its lookup structures, built once."""
 
-    __slots__ = ("by_code", "children", "counts", "folded", "grid", "provinces")
+    __slots__ = ("by_code", "children", "counts", "folded", "grid", "nearest", "provinces")
 
     def __init__(self, places: list[Place]) -> None:
         """Build every index from the list of places."""
@@ -81,6 +81,9 @@ class _Index:
         )
         self.folded = tuple((p, _fold(p.name_th), _fold(p.name_en)) for p in places)
         self.grid: dict[tuple[int, int], list[Place]] = {}
+        # Recent answers of nearest_subdistrict: a report's point is looked up by its check,
+        # its dedupe query and its new incident (3 searches of ~70 places each, one answer).
+        self.nearest: dict[tuple[float, float], Place | None] = {}
         counts = dict.fromkeys(LEVELS, 0) | {f"{lv}_with_coords": 0 for lv in LEVELS}
         for p in places:
             counts[p.level] += 1
@@ -253,7 +256,22 @@ def nearest_subdistrict(lat: float, lon: float) -> Place | None:
     if not in_thailand(lat, lon):
         return None
     la, lo = float(lat), float(lon)
-    grid = _load().grid
+    index = _load()
+    known = index.nearest.get((la, lo), _MISSING)
+    if known is not _MISSING:
+        return known
+    best = _nearest(index.grid, la, lo)
+    if len(index.nearest) >= _NEAREST_KEPT:
+        index.nearest.clear()  # NOTE: bounded; recent points come back at once anyway.
+    index.nearest[(la, lo)] = best
+    return best
+
+
+_MISSING = object()
+_NEAREST_KEPT = 4096
+
+
+def _nearest(grid: dict[tuple[int, int], list[Place]], la: float, lo: float) -> Place | None:
     ci, cj = _cell(la, lo)
     best: Place | None = None
     best_km = math.inf
