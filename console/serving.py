@@ -99,3 +99,77 @@ def freeze_startup_objects() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def close_abandoned_transports(eio) -> None:
+    """Close the TCP connection of a websocket engine.io has given up on.
+
+    When a console stops answering pings (it stopped reading: its tab froze, its network
+    dropped without a FIN), engine.io marks the socket closed and stops sending to it, but the
+    transport stays open: under gevent and threading (simple-websocket) its reader waits in
+    recv() with no timeout and its writer may be stuck in send() on a full kernel buffer, so the
+    handler never returns and the connection (fd, kernel buffers, two greenlets) is held for
+    good. engine.io means to bound this with a socket timeout but looks for the socket where
+    only eventlet keeps it.
+
+    Every websocket handler is wrapped: once engine.io closes that socket (ping timeout,
+    server-side disconnect), the handler has `ping_timeout` seconds to finish on its own (a
+    live client answers the CLOSE packet); otherwise the connection is shut down, which wakes
+    the blocked recv() and send(), and the handler ends as if the client had gone.
+    """
+    base = eio._async.get("websocket")
+    if base is None or getattr(base, "closes_abandoned", False):
+        return
+
+    class Bounded(base):
+        closes_abandoned = True
+
+        def __init__(self, handler, server, *args, **kwargs):
+            super().__init__(_bounded_handler(handler, server), server, *args, **kwargs)
+
+    # NOTE: a new dict on this server only (the driver module's dict is shared).
+    eio._async = {**eio._async, "websocket": Bounded}
+
+
+def _raw_socket(ws):
+    """The TCP socket under a websocket object of any async mode (None: not found)."""
+    inner = getattr(ws, "ws", None)  # simple-websocket (threading, gevent)
+    if inner is not None and getattr(inner, "sock", None) is not None:
+        return inner.sock
+    return getattr(ws, "socket", None) or getattr(ws, "_sock", None)  # eventlet, others
+
+
+def _bounded_handler(handler, server):
+    eio_socket = getattr(handler, "__self__", None)
+
+    def bounded(ws):
+        sock = _raw_socket(ws)
+        if eio_socket is None or sock is None:
+            return handler(ws)
+        state = {"running": True, "scheduled": False}
+        close = eio_socket.close
+
+        def shut_down_later():
+            server.sleep(server.ping_timeout)
+            if state["running"]:
+                server.logger.info("%s: transport still open after close, shutting it down",
+                                   eio_socket.sid)
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        def closing(*args, **kwargs):
+            result = close(*args, **kwargs)
+            if state["running"] and not state["scheduled"]:
+                state["scheduled"] = True
+                server.start_background_task(shut_down_later)
+            return result
+
+        eio_socket.close = closing
+        try:
+            return handler(ws)
+        finally:
+            state["running"] = False
+
+    return bounded

@@ -120,4 +120,8 @@ def close_user_sockets(user_id: int) -> None:
 
 
 def register() -> None:
-    """Handlers are bound at import; importing this module is what registers them."""
+    """Handlers are bound at import; importing this module is what registers them. Also makes
+    sure a console engine.io gave up on (it stopped reading) loses its connection."""
+    from console.serving import close_abandoned_transports
+
+    close_abandoned_transports(socketio.server.eio)
