@@ -178,6 +178,28 @@ def _timer_loop(app: Flask) -> None:
             finally:
                 session.close()
             _case_timer_pass(app, log)
+            _simulated_hold_pass(app, log)
+
+
+def _simulated_hold_pass(app: Flask, log) -> None:
+    """With the embedded simulator, do the carrier's part: callers held past
+    TELEPHONY_HOLD_SECONDS go to the voice message and the call-back list (issue 14)."""
+    from console.db import utcnow
+    from telephony import simulator
+    from telephony.providers import SimulatorProvider
+
+    if not isinstance(app.extensions.get("telephony"), SimulatorProvider):
+        return
+    session = app.extensions["db_factory"]()
+    try:
+        simulator.expire_holds(session=session, now=utcnow(),
+                               hold_seconds=app.config["TELEPHONY_HOLD_SECONDS"])
+        session.commit()
+    except Exception:  # noqa: BLE001
+        session.rollback()
+        log.exception("simulated hold pass failed; retrying next tick")
+    finally:
+        session.close()
 
 
 def _case_timer_pass(app: Flask, log) -> None:
@@ -396,6 +418,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _subscribe_domain_events()
     web.register_error_handlers(app)
     routes.register(app)
+    from admin.routes import bp as admin_bp  # the centre's data (issue 14)
+
+    app.register_blueprint(admin_bp)
     health.register(app)
     sockets.register()
     if jobs_enabled and not app.config.get("TESTING"):

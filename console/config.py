@@ -88,6 +88,8 @@ def load_config() -> dict:
         # Called number -> province queue: "0551234567=65,053123456=50"; others go to
         # TELEPHONY_DEFAULT_PROVINCE (empty = the national queue).
         "TWILIO_NUMBERS": os.environ.get("TWILIO_NUMBERS", ""),
+        # The number a field team phones when its SOS cannot reach the server (tel: link).
+        "CENTRE_PHONE": os.environ.get("CENTRE_PHONE", "1300"),
         "TELEPHONY_DEFAULT_PROVINCE": os.environ.get("TELEPHONY_DEFAULT_PROVINCE", ""),
         # Seconds a caller waits in the queue before being offered a voice message.
         "TELEPHONY_HOLD_SECONDS": int(os.environ.get("TELEPHONY_HOLD_SECONDS", "120")),

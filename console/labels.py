@@ -22,6 +22,8 @@ LABELS = {
         "homeless": _l("Homeless / begging"),
         "trafficking": _l("Trafficking"),
         "suicide_risk": _l("Suicide risk"),
+        "labour": _l("Labour exploitation"),
+        "welfare_request": _l("Welfare request (relief subsidy, rights)"),
         "other": _l("Other"),
     },
     "priority": {
@@ -388,6 +390,11 @@ LABELS["timeline"].update({
     "subsidy_rejected": _l("Subsidy not approved"),
     "subsidy_paid": _l("Subsidy paid"),
     "subsidy_document": _l("Document attached to a subsidy request"),
+})
+# Desk defects (issue 14): the SOS on the incident's timeline, a place nobody could give.
+LABELS["timeline"].update({
+    "sos": _l("SOS from the team"),
+    "sos_handled": _l("A supervisor took charge of the team's SOS"),
 })
 FIELD_LABELS.update({
     "amount": _l("Amount (baht)"), "budget_line": _l("Budget line"),

@@ -74,6 +74,15 @@ def page_context() -> dict:
     return {"labels": labels_json(), "rooms": None}
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """The console's icon, where browsers ask for it (no 404 in every page's log)."""
+    from flask import send_from_directory
+
+    return send_from_directory(current_app.static_folder, "favicon.ico",
+                               mimetype="image/vnd.microsoft.icon", max_age=86400)
+
+
 @bp.get("/")
 def home():
     """Send each user to their desk."""
@@ -255,8 +264,29 @@ def incident_detail(incident_id: int):
                                                   user=current_user)
     team_names = {t.id: t.name for t in dispatch_service.list_teams(session=db(),
                                                                       user=current_user)}
+    contacts, reports = _incident_reporters(incident)
     return render_template("incident_detail.html", incident=incident, messages=messages,
-                           team_names=team_names, ctx=page_context())
+                           team_names=team_names, contacts=contacts, reports=reports,
+                           ctx=page_context())
+
+
+def _incident_reporters(incident) -> tuple[list[dict], list]:
+    """Who reported it and how to reach them, and every citizen report gathered (text, photos,
+    contact): both reads go to the access log (issue 14)."""
+    from dispatch import contact
+    from ess import service as ess_service
+
+    _, contacts = contact.reporter_contacts(session=db(), incident_id=incident.id,
+                                            user=current_user)
+    reports = ess_service.list_reports(session=db(), incident_id=incident.id, user=current_user)
+    if contacts:
+        log_read("caller_contact", entity="incident", entity_id=incident.id,
+                 subjects={"call": [c["call_id"] for c in contacts if c["call_id"]],
+                           "report": [c["report_id"] for c in contacts if c["report_id"]]})
+    if reports:
+        log_read("reports", entity="incident", entity_id=incident.id,
+                 subjects={"report": [r.id for r in reports]})
+    return contacts, reports
 
 
 @bp.get("/desk/incidents/<int(max=2147483647):incident_id>/map")

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session, object_session
 
 from console import realtime
+from console.models import User
 from console.privacy import mask_national_ids
 from console.rooms import desk_rooms, team_room
 from dispatch.models import Alarm, Incident, Team
@@ -62,6 +63,7 @@ def incident_payload(incident: Incident) -> dict[str, Any]:
         "lat": incident.lat,
         "lon": incident.lon,
         "precision": incident.precision.value,
+        "place_unknown": bool(incident.place_unknown),
         "team_id": incident.team_id,
         "team_name": team.name if team else None,
         "people": [
@@ -139,10 +141,15 @@ def team_updated(*, session: Session, team: Team) -> dict:
 
 def alarm_payload(alarm: Alarm) -> dict[str, Any]:
     """What the alarm banner shows (the incident by its reference number, as everywhere)."""
-    incident = None
-    if alarm.incident_id is not None:
-        session = object_session(alarm)
-        incident = session.get(Incident, alarm.incident_id) if session is not None else None
+    incident = team = handler = None
+    session = object_session(alarm)
+    if session is not None:
+        if alarm.incident_id is not None:
+            incident = session.get(Incident, alarm.incident_id)
+        if alarm.team_id is not None:
+            team = session.get(Team, alarm.team_id)
+        if alarm.handled_by_id is not None:
+            handler = session.get(User, alarm.handled_by_id)
     return {
         "id": alarm.id, "kind": alarm.kind.value, "province_code": alarm.province_code,
         "team_id": alarm.team_id, "incident_id": alarm.incident_id,
@@ -151,6 +158,9 @@ def alarm_payload(alarm: Alarm) -> dict[str, Any]:
         "note": mask_national_ids(alarm.note), "handled_at": _iso(alarm.handled_at),
         "contact_name": alarm.contact_name or "", "contact_phone": alarm.contact_phone,
         "case_id": alarm.case_id,
+        # The banner names the team; the team's phone names who took charge.
+        "team_name": team.name if team is not None else None,
+        "handled_by_name": handler.display_name if handler is not None else None,
     }
 
 

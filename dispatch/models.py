@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -86,6 +87,8 @@ class Incident(Base):
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     precision: Mapped[Precision] = mapped_column(str_enum(Precision, length=12))
+    # The caller could not say where: the desks show "place unknown" (issue 14).
+    place_unknown: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Who holds it now
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

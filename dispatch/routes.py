@@ -58,6 +58,21 @@ def get_incident(incident_id: int):
     return jsonify(body)
 
 
+@bp.get("/incidents/<int(max=2147483647):incident_id>/contact")
+@login_required
+def reporter_contact(incident_id: int):
+    """The caller's number and name, the citizen reports' contacts: for the province's desks,
+    the team holding the job and the case worker of its case (each read in the access log)."""
+    from dispatch import contact
+
+    incident, contacts = contact.reporter_contacts(session=db(), incident_id=incident_id,
+                                                   user=current_user)
+    log_read("caller_contact", entity="incident", entity_id=incident.id,
+             subjects={"call": [c["call_id"] for c in contacts if c["call_id"]],
+                       "report": [c["report_id"] for c in contacts if c["report_id"]]})
+    return jsonify({"incident_id": incident.id, "contacts": contacts})
+
+
 @bp.post("/incidents/<int(max=2147483647):incident_id>/assign")
 @desk_required("dispatch")
 @idempotent

@@ -31,6 +31,8 @@ class LocationIn(Schema):
     district_code: str | None = Field(default=None, max_length=4)
     subdistrict_code: str | None = Field(default=None, max_length=6)
     address_text: str = Field(default="", max_length=1000)
+    # The caller could not say where (the dispatcher is shown "place unknown": phone back).
+    place_unknown: bool = Field(default=False, strict=True)
 
     @field_validator("province_code", "district_code", "subdistrict_code", mode="before")
     @classmethod
@@ -55,6 +57,12 @@ class LocationIn(Schema):
             raise FieldError(N_("Give both latitude and longitude, or neither."))
         if self.lat is None and not self.province_code:
             raise FieldError(N_("Choose a province or click the map."))
+        # NOTE: the desk preselects the officer's province: a province alone is no place. A
+        # team sent to the province centre finds nobody.
+        if (self.lat is None and not self.district_code and not self.address_text.strip()
+                and not self.place_unknown):
+            raise FieldError(N_("Give the place: find it, click the map, choose the district or "
+                                "describe it. If the caller cannot say, tick 'Place unknown'."))
         return self
 
 

@@ -316,6 +316,7 @@ def _new_incident(
         lat=place.lat,
         lon=place.lon,
         precision=Precision(place.precision),
+        place_unknown=loc.place_unknown,
         created_by_id=by.id if by else None,
         same_reporter=same_reporter,
         created_at=now,
@@ -975,10 +976,17 @@ def raise_sos(*, session: Session, by: User, lat: float | None, lon: float | Non
         raise Forbidden(N_("Only field team members raise an SOS."))
     team = session.get(Team, by.team_id)
     job = current_job(session=session, user=by)
-    return _raise_alarm(session, kind=AlarmKind.SOS, province_code=team.province_code,
-                        team_id=team.id, incident_id=job.id if job else None, now=utcnow(),
-                        by=by, lat=lat if lat is not None else team.lat,
-                        lon=lon if lon is not None else team.lon, note=note)
+    now = utcnow()
+    alarm = _raise_alarm(session, kind=AlarmKind.SOS, province_code=team.province_code,
+                         team_id=team.id, incident_id=job.id if job else None, now=now,
+                         by=by, lat=lat if lat is not None else team.lat,
+                         lon=lon if lon is not None else team.lon, note=note)
+    if job is not None:
+        # The SOS belongs to the job's story: whoever reads the incident later sees it.
+        _timeline(session, job, kind="sos", by=by, at=now, team_id=team.id, note=note,
+                  detail={"alarm_id": alarm.id, "lat": alarm.lat, "lon": alarm.lon})
+        session.flush()
+    return alarm
 
 
 def handle_alarm(*, session: Session, alarm_id: int, by: User) -> Alarm:
@@ -993,6 +1001,10 @@ def handle_alarm(*, session: Session, alarm_id: int, by: User) -> Alarm:
     alarm.handled_at, alarm.handled_by_id = utcnow(), by.id
     record_audit(session=session, actor_id=by.id, action="alarm.handled", entity="alarm",
                  entity_id=alarm.id)
+    if alarm.kind is AlarmKind.SOS and alarm.incident_id is not None:
+        incident = session.get(Incident, alarm.incident_id)
+        _timeline(session, incident, kind="sos_handled", by=by, at=alarm.handled_at,
+                  team_id=alarm.team_id, detail={"alarm_id": alarm.id})
     session.flush()
     events.alarm_changed(session=session, alarm=alarm)
     return alarm

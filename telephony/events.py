@@ -51,12 +51,13 @@ def call_logged(*, session: Session, call: Call) -> dict:
 
 
 def pop_rooms(call: Call) -> list[str]:
-    """Who answers this call: the province's call-takers, or its supervisors' queue."""
+    """Who answers this call: the province's call-takers and supervisors (a supervisor on the
+    calls desk takes calls too, issue 14), or only its supervisors' queue."""
     from telephony.service import is_supervisor_queue
 
     if is_supervisor_queue(call.queue):
         return supervisor_rooms(call.province_code)
-    return calltaker_rooms(call.province_code)
+    return calltaker_rooms(call.province_code) + supervisor_rooms(call.province_code)
 
 
 def screen_pop_payload(call: Call, context: CallerContext, links: list[CallLink]

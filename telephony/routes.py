@@ -256,6 +256,21 @@ def simulate_incoming_call():
     return jsonify(_call_item(call, scope)), 201
 
 
+@api.post("/simulator/calls/<int(max=2147483647):call_id>/hangup")
+@desk_required("supervisor")
+def simulate_hangup(call_id: int):
+    """The simulated caller hangs up while waiting (simulator only): the call joins the
+    call-back list and its pop leaves every desk."""
+    from telephony import simulator
+
+    if not isinstance(current_app.extensions["telephony"], SimulatorProvider):
+        raise DomainError(N_("The simulator is off: a real telephony provider is configured."))
+    session = db()
+    call = simulator.hang_up(session=session, call_id=call_id, by=current_user)
+    session.commit()
+    return jsonify(_call_item(call, service.user_scope(current_user)))
+
+
 @bp.get("/answer-times")
 @desk_required("supervisor")
 def answer_times():

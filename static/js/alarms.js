@@ -19,7 +19,9 @@ function renderAlarms() {
     .sort((a, b) => (a.kind === "sos" ? -1 : 0) - (b.kind === "sos" ? -1 : 0) || a.id - b.id);
   box.hidden = open.length === 0;
   box.replaceChildren(...open.map((a) => el("div", { class: `alarm alarm-${a.kind}`, "data-testid": `alarm-${a.id}` },
-    el("strong", {}, label("alarm", a.kind)), " · ", fmtBE(a.raised_at),
+    el("strong", {}, label("alarm", a.kind)),
+    a.team_name ? [" · ", el("strong", { class: "alarm-team", "data-testid": `alarm-team-${a.id}` }, a.team_name)] : null,
+    " · ", fmtBE(a.raised_at),
     a.incident_id ? [" · ", el("a", { href: `/desk/incidents/${a.incident_id}`, "data-testid": `alarm-ref-${a.id}` }, a.incident_ref || T.incident_link)] : null,
     a.case_id ? [" · ", el("a", { href: `/desk/cases/${a.case_id}`, "data-testid": `alarm-case-${a.id}` }, label("reminder_step", a.note))]
       : a.kind === "escalated" ? ` · ${label("escalation_action", a.note)}` : (a.note ? ` · ${a.note}` : ""),

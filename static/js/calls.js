@@ -10,7 +10,8 @@ function showAction() {
 }
 form.querySelectorAll('input[name="action"]').forEach((r) => r.addEventListener("change", showAction));
 
-async function fill(select, url) {
+// NOTE: not named `fill`: that is console.js's pattern filler (waiting times use it).
+async function fillSelect(select, url) {
   select.replaceChildren(el("option", { value: "" }, "—"));
   if (!url) return;
   const r = await api("GET", url);
@@ -18,11 +19,11 @@ async function fill(select, url) {
   for (const p of r.data) select.append(el("option", { value: p.code }, PAGE.lang === "th" ? p.name_th : p.name_en));
 }
 F("province_code").addEventListener("change", async () => {
-  await fill(F("district_code"), F("province_code").value && `/api/geo/provinces/${F("province_code").value}/districts`);
-  await fill(F("subdistrict_code"), null);
+  await fillSelect(F("district_code"), F("province_code").value && `/api/geo/provinces/${F("province_code").value}/districts`);
+  await fillSelect(F("subdistrict_code"), null);
 });
 F("district_code").addEventListener("change", () =>
-  fill(F("subdistrict_code"), F("district_code").value && `/api/geo/districts/${F("district_code").value}/subdistricts`));
+  fillSelect(F("subdistrict_code"), F("district_code").value && `/api/geo/districts/${F("district_code").value}/subdistricts`));
 if (F("province_code").value) F("province_code").dispatchEvent(new Event("change"));
 
 const rows = document.getElementById("people-rows");
@@ -44,9 +45,9 @@ async function pickersFromPoint(lat, lon) {
 }
 async function setPickers(province, district, subdistrict) {
   F("province_code").value = province || "";
-  await fill(F("district_code"), province && `/api/geo/provinces/${province}/districts`);
+  await fillSelect(F("district_code"), province && `/api/geo/provinces/${province}/districts`);
   F("district_code").value = district || "";
-  await fill(F("subdistrict_code"), district && `/api/geo/districts/${district}/subdistricts`);
+  await fillSelect(F("subdistrict_code"), district && `/api/geo/districts/${district}/subdistricts`);
   F("subdistrict_code").value = subdistrict || "";
 }
 
@@ -107,6 +108,9 @@ function showErrors(fields) {
     if (parts[0] === "people" && parts.length >= 2) {
       const row = rows.children[Number(parts[1])];
       target = row && (parts[2] ? row.querySelector(`[name="${parts[2]}"]`) : row);
+    } else if (!parts.length) {
+      // The whole location (no place given): beside the place pickers.
+      target = F("place_unknown").closest("label");
     } else {
       target = F(parts[0]);
       if (target instanceof RadioNodeList) target = target[0] && target[0].closest("div, fieldset");
@@ -149,6 +153,7 @@ function payload() {
     location: {
       province_code: F("province_code").value || null, district_code: F("district_code").value || null,
       subdistrict_code: F("subdistrict_code").value || null, address_text: F("address_text").value,
+      place_unknown: F("place_unknown").checked,
       lat: numberOrText(F("lat").value.trim()), lon: numberOrText(F("lon").value.trim()) },
   };
   return body;
@@ -169,6 +174,7 @@ form.addEventListener("submit", async (ev) => {
     const keepProvince = F("province_code").value;
     form.reset(); rows.replaceChildren(); answeredAt = null; F("province_code").value = keepProvince; showAction();
     F("call_id").value = "";
+    document.getElementById("caller-facts").hidden = true;
     Draft.clear();
     document.getElementById("recent-calls").prepend(el("li", {}, fmtBE(new Date().toISOString()), " · ",
       r.data.incident ? r.data.incident.ref : label("outcome", r.data.outcome)));
@@ -236,20 +242,47 @@ function popItem(p) {
   if (p.protected_because.length) facts.push(el("span", { class: "warn" }, CT.protected));
   const last = p.last_contacts.map((c) => `${fmtBE(c.at)} ${c.outcome ? label("outcome", c.outcome) : label("call_status", c.status)}`);
   if (last.length) facts.push(el("small", {}, last.join(" · ")));
-  return el("li", { dataset: { callId: p.id }, "data-testid": "pop" },
-    el("b", {}, p.number_display || CT.withheld), " ", ...facts.flatMap((f) => [f, " "]),
-    el("button", { type: "button", class: "primary", onclick: () => acceptCall(p) }, CT.accept));
+  return el("li", { dataset: { callId: p.id, reason: p.reason || "" }, "data-testid": "pop" },
+    el("b", {}, p.number_display || CT.withheld), " ",
+    el("span", { class: "waited", "data-testid": "pop-waited", dataset: { since: p.ring_at || "" } }), " ",
+    ...facts.flatMap((f) => [f, " "]),
+    el("button", { type: "button", class: "primary", onclick: () => acceptCall(p) }, CT.accept),
+    CT.simulator && PAGE.user.role !== "call_taker" ? [" ", el("button", { type: "button",
+      "data-testid": "pop-hangup", onclick: () => api("POST", `/api/simulator/calls/${p.id}/hangup`, {}) },
+    CT.sim_hangup)] : null);
 }
 
-function showPop(p) {
-  pops.querySelector(".muted")?.remove();
-  pops.querySelector(`[data-call-id="${p.id}"]`)?.remove();
-  pops.append(popItem(p));
+/* Waiting calls, the most urgent first: someone in danger, then an existing case, then advice;
+   among equals the one waiting longest. Each shows how long it has waited. */
+const waiting = new Map();
+const REASON_RANK = { danger: 0, existing: 1, advice: 2 };
+function popOrder(a, b) {
+  const ra = REASON_RANK[a.reason] ?? 0, rb = REASON_RANK[b.reason] ?? 0;
+  return ra - rb || String(a.ring_at || "").localeCompare(String(b.ring_at || "")) || a.id - b.id;
 }
+function renderPops() {
+  const list = [...waiting.values()].sort(popOrder);
+  pops.replaceChildren(...(list.length ? list.map(popItem) : [el("li", { class: "muted" }, CT.none_waiting)]));
+  tickPops();
+}
+function tickPops() {
+  for (const span of pops.querySelectorAll(".waited[data-since]")) {
+    if (span.dataset.since) span.textContent = fill(CT.waited, { time: fmtWait((Date.now() - Date.parse(span.dataset.since)) / 1000) });
+  }
+}
+setInterval(tickPops, 1000);
 
-function dropPop(id) {
-  pops.querySelector(`[data-call-id="${id}"]`)?.remove();
-  if (!pops.children.length) pops.append(el("li", { class: "muted" }, CT.none_waiting));
+function showPop(p) { waiting.set(p.id, p); renderPops(); }
+function dropPop(id) { if (waiting.delete(id)) renderPops(); }
+
+/* What the pop knew about the caller stays beside the form after Accept (history, open
+   incidents and cases, flags) until the call is saved. */
+function keepCallerFacts(p) {
+  const box = document.getElementById("caller-facts");
+  const item = popItem(p);
+  item.querySelectorAll("button, .waited").forEach((n) => n.remove());
+  box.replaceChildren(el("strong", {}, CT.about_caller), " ", ...item.childNodes);
+  box.hidden = false;
 }
 
 async function acceptCall(p) {
@@ -257,6 +290,7 @@ async function acceptCall(p) {
   const msg = document.getElementById("form-message");
   dropPop(p.id);
   if (!r.ok) { msg.className = "message error"; msg.textContent = r.data.error || T.error; return; }
+  keepCallerFacts(p);
   F("call_id").value = r.data.id;
   F("number").value = r.data.number_display || "";
   answeredAt = r.data.answered_at;
@@ -316,9 +350,9 @@ flagForm.addEventListener("submit", async (ev) => {
 async function loadWaiting() {
   const r = await api("GET", "/api/calls/waiting");
   if (!r.ok) return;
-  pops.replaceChildren();
-  r.data.forEach(showPop);
-  if (!r.data.length) pops.append(el("li", { class: "muted" }, CT.none_waiting));
+  waiting.clear();
+  r.data.forEach((p) => waiting.set(p.id, p));
+  renderPops();
 }
 
 // The province's teams and their status, so a caller can be told whether help is on the way.

@@ -77,7 +77,7 @@ function teamCell(inc) {
     suggested.length ? el("optgroup", { label: T.suggested }, suggested.map((s) =>
       el("option", { value: s.team.id, "data-suggested": "1" }, why(s)))) : null,
     el("optgroup", { label: T.other_teams }, rest.map((t) => el("option", { value: t.id }, t.name))));
-  return el("span", {}, select,
+  return el("span", { class: "assign-cell" }, select,
     el("button", { class: "primary", "data-testid": `assign-${inc.id}`, onclick: () => assign(inc, select) }, T.assign));
 }
 
@@ -93,10 +93,12 @@ function render() {
         ` ${reportCounts.get(inc.id)} ${T.reports}`) : null, el("br"),
       el("small", {}, inc.summary), inc.same_reporter ? el("br") : null, sameReporter(inc)),
     el("td", {}, label("category", inc.category)),
-    el("td", {}, placeName(inc), el("br"), el("small", {}, label("precision", inc.precision))),
+    el("td", {}, inc.place_unknown ? [el("strong", { class: "place-unknown-badge",
+      "data-testid": `place-unknown-${inc.id}` }, DT.place_unknown), el("br")] : null,
+    placeName(inc), el("br"), el("small", {}, label("precision", inc.precision))),
     el("td", { "data-testid": `status-${inc.id}` }, label("status", inc.status)),
     el("td", { class: "wait", dataset: { since: inc.created_at, until: inc.dispatched_at || "" } }),
-    el("td", {}, teamCell(inc), inc.status !== "on_scene" ? el("button", { class: "link",
+    el("td", {}, teamCell(inc), inc.status !== "on_scene" ? el("button", { class: "link cancel-incident",
       "data-testid": `cancel-${inc.id}`, onclick: () => cancelIncident(inc) }, T.cancel) : null))));
   for (const sel of body.querySelectorAll("select")) {
     if (chosen[sel.dataset.testid]) sel.value = chosen[sel.dataset.testid];
@@ -104,6 +106,16 @@ function render() {
   document.getElementById("open-count").textContent = incidents.size;
   tick();
   renderTeamList(document.getElementById("team-list"), teams.values());
+  // A team clearing after a job: the dispatcher can make it available (e.g. it phoned in).
+  for (const t of teams.values()) {
+    if (t.status !== "clearing") continue;
+    document.querySelector(`#team-list [data-testid="team-${t.id}"]`)?.append(" ", el("button", {
+      type: "button", "data-testid": `make-available-${t.id}`, onclick: async () => {
+        const r = await api("POST", `/api/teams/${t.id}/availability`, { available: true });
+        if (r.ok) { teams.set(r.data.id, r.data); message(`${t.name}: ${T.saved}`, "ok"); render(); }
+        else message(`${t.name}: ${r.data.error || T.error}`, "error");
+      } }, DT.make_available));
+  }
 }
 
 function tick() {

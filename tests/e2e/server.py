@@ -44,6 +44,22 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait(5)
 
 
+def wait_started(base: str, proc: subprocess.Popen, seconds: float = START_SECONDS) -> None:
+    """Wait until the server at `base` answers its login page; raise if it exits or is late."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server {base} exited with {proc.returncode}")
+        try:
+            if requests.get(f"{base}/login", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"server {base} did not start within {seconds:.0f} s")
+        time.sleep(0.2)
+
+
 @contextmanager
 def server(db_url: str, *, extra_env: dict[str, str] | None = None, log_path=None,
            script: str = "run.py"):
@@ -57,18 +73,7 @@ def server(db_url: str, *, extra_env: dict[str, str] | None = None, log_path=Non
                             stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"server exited with {proc.returncode}")
-            try:
-                if requests.get(f"{base}/login", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start within {START_SECONDS} s")
-            time.sleep(0.2)
+        wait_started(base, proc)
         yield base, proc
     finally:
         stop(proc)

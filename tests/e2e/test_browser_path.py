@@ -74,6 +74,8 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     calls.click("[data-testid=submit-call]")
     calls.wait_for_selector(".field-error[data-field=summary]")
     assert calls.locator(".field-error").count() >= 3
+    # The preselected province alone is no place: say where, or tick "place unknown".
+    assert calls.locator(".field-error[data-field='incident.location']").count() == 1
     calls.fill("[data-testid=number]", "081-234-5678")
     calls.fill("[data-testid=summary]", "เด็กหญิงถูกทำร้ายในบ้าน เพื่อนบ้านได้ยินเสียงร้อง")
     calls.select_option("[data-testid=category]", "children")
@@ -81,6 +83,12 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     calls.click("[data-testid=add-person]")
     calls.select_option("#people-rows .person select[name=age_group]", "child")
     calls.select_option("#people-rows .person select[name=sex]", "female")
+    # The age group reads whole ("เด็กและเยาวชน (0-17 ปี)" was cut to "เด็ก (0-17").
+    assert calls.evaluate("""() => {
+      const s = document.querySelector('#people-rows .person select[name=age_group]');
+      const ctx = document.createElement('canvas').getContext('2d');
+      ctx.font = getComputedStyle(s).font;
+      return ctx.measureText(s.options[s.selectedIndex].text).width + 12 <= s.clientWidth; }""")
     # The place as the caller says it: the offline geocoder fills the pickers.
     calls.fill("[data-testid=place-query]", "หมู่ 4 ต.ท่าทอง อ.เมือง จ.พิษณุโลก")
     calls.click("[data-testid=find-place]")
@@ -118,6 +126,11 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     assert text.startswith("ทีม พม. หนึ่งเดียว พิษณุโลก 1") and "กม." in text and "km" not in text
     assert re.search(r"พบตำแหน่งล่าสุด \d+ นาทีที่แล้ว", text)  # one string with its number
     psl1 = suggested.first.get_attribute("value")
+    # Assign and Cancel do not overlap.
+    a = dispatch.locator(f"[data-testid=assign-{incident_id}]").bounding_box()
+    c = dispatch.locator(f"[data-testid=cancel-{incident_id}]").bounding_box()
+    assert not (a["x"] < c["x"] + c["width"] and c["x"] < a["x"] + a["width"]
+                and a["y"] < c["y"] + c["height"] and c["y"] < a["y"] + a["height"]), (a, c)
     dispatch.select_option(f"[data-testid=team-select-{incident_id}]", value=psl1)
     calls.wait_for_selector(f"[data-testid=team-list] [data-testid=team-{psl1}].team-available")
     dispatch.click(f"[data-testid=assign-{incident_id}]")
@@ -135,6 +148,9 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     assert "เมืองพิษณุโลก" in team.inner_text("#job-place")
     assert team.inner_text("#job-category") == label(team, "category", "children")
     assert team.is_visible("[data-testid=offer-countdown]")  # acknowledge before it lapses
+    # The team can phone the reporter (the read is in the access log).
+    tel = team.wait_for_selector("[data-testid=job-tel]")
+    assert tel.inner_text() == "081-234-5678" and tel.get_attribute("href") == "tel:+66812345678"
     for step, status in [("acknowledge", "acknowledged"), ("en-route", "en_route"),
                          ("on-scene", "on_scene")]:
         team.fill("[data-testid=step-note]", f"note {step}")
@@ -149,16 +165,30 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
         page.wait_for_selector(f"[data-testid=team-{psl1}].team-on_scene")
     team.screenshot(path=str(tmp_path / "team.png"))
     supervisor.screenshot(path=str(tmp_path / "supervisor.png"))
+    # "We are safe" comes before "resolved", and resolving asks first.
+    assert team.evaluate("document.querySelector('[data-testid=checkin]').compareDocumentPosition("
+                         "document.querySelector('[data-testid=step-resolve]')) & 4") == 4
+    asked: list[str] = []
+    team.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    team.click("[data-testid=step-resolve]")
+    assert len(asked) == 1 and ref in asked[0]
+    assert team.inner_text("[data-testid=job-status]") == label(team, "status", "on_scene")
+    team.once("dialog", lambda d: d.accept())
     team.click("[data-testid=step-resolve]")
     team.wait_for_selector("[data-testid=no-job]:visible")
+    assert team.is_hidden("[data-testid=job-gone]")  # resolved: nothing to explain
     # The team is clearing, on its phone and on the desk, until it says it is free again.
     clearing = label(team, "team_status", "clearing")
     team.wait_for_function(
         f"() => document.querySelector('[data-testid=team-status]').textContent === {clearing!r}")
     dispatch.wait_for_selector(f"[data-testid=team-{psl1}].team-clearing")
     calls.wait_for_selector(f"[data-testid=team-{psl1}].team-clearing")
-    team.click("[data-testid=clear]")
+    # The dispatcher makes the clearing team available (it phoned in).
+    dispatch.click(f"[data-testid=make-available-{psl1}]")
     dispatch.wait_for_selector(f"[data-testid=team-{psl1}].team-available")
+    available = label(team, "team_status", "available")
+    team.wait_for_function(
+        f"() => document.querySelector('[data-testid=team-status]').textContent === {available!r}")
     calls.wait_for_selector(f"[data-testid=team-{psl1}].team-available")
     assert team.is_hidden("[data-testid=clear]")
 
@@ -170,6 +200,9 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     assert supervisor.inner_text("[data-testid=count-P1]") == "0"
     cases.wait_for_selector("#case-rows tr")
     assert re.search(r"C65-25\d\d-\d{6}", cases.inner_text("#case-rows"))
+    # On a phone the case list scrolls inside itself; the page does not overflow.
+    cases.set_viewport_size({"width": 390, "height": 800})
+    assert cases.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     # Nobody reloaded: the documents that started the test are the ones that saw it all.
     for page in (calls, dispatch, team, supervisor, cases):
@@ -188,18 +221,54 @@ def test_supervisor_map_loads_nothing_from_the_internet(browser, live_server):
 
 
 def test_sos_sounds_on_the_desks_until_someone_takes_charge(browser, live_server):
+    from tests.conftest import incident_body
+
     base = live_server
     dispatch = open_desk(browser, base, "dispatcher", "/desk/dispatch")
     supervisor = open_desk(browser, base, "supervisor", "/desk/supervisor")
     team = open_desk(browser, base, "team1", "/desk/team", mobile=True)
     team.on("dialog", lambda dialog: dialog.accept())
+    team_name = team.inner_text("#team-name")
+    # No network: the SOS is kept on the phone, the phone offers a call to the centre...
+    team.context.set_offline(True)
     team.click("[data-testid=sos]")
+    team.wait_for_selector("[data-testid=sos-call]:not([hidden])")
+    assert team.get_attribute("[data-testid=sos-tel]", "href") == "tel:1300"
+    assert team.evaluate("Object.keys(localStorage).some((k) => k.startsWith('sos:'))")
+    # ... and sends it when the network is back, once.
+    team.context.set_offline(False)
     for page in (dispatch, supervisor):
         page.wait_for_selector("[data-testid=alarms] .alarm-sos")
+        # The banner names the team.
+        assert team_name in page.inner_text("[data-testid=alarms] .alarm-sos")
+    team.wait_for_selector("[data-testid=sos-call]", state="hidden")
+    assert not team.evaluate("Object.keys(localStorage).some((k) => k.startsWith('sos:'))")
+    assert dispatch.locator("[data-testid=alarms] .alarm-sos").count() == 1
     assert label(dispatch, "alarm", "sos") in dispatch.inner_text("[data-testid=alarms]")
     dispatch.click("[data-testid=alarms] .alarm-sos button")
     supervisor.wait_for_selector("[data-testid=alarms]", state="hidden")
     dispatch.wait_for_selector("[data-testid=alarms]", state="hidden")
+    # The phone says who took charge instead of "SOS sent".
+    team.wait_for_selector("[data-testid=sos-state][data-handled='1']")
+    assert "วิชัย สั่งการ" in team.inner_text("[data-testid=sos-state]")
+
+    # A job the centre cancels does not vanish silently: the phone says why.
+    created = supervisor.evaluate("async (b) => (await api('POST', '/api/calls', b)).data",
+                                  incident_body())
+    incident = created["incident"]
+    assigned = dispatch.evaluate(
+        "async ([i, t]) => (await api('POST', `/api/incidents/${i}/assign`, {team_id: t})).status",
+        [incident["id"], team.evaluate("PAGE.user.team_id")])
+    assert assigned == 200
+    team.wait_for_selector("[data-testid=job]:not([hidden])")
+    cancelled = dispatch.evaluate(
+        "async (i) => (await api('POST', `/api/incidents/${i}/cancel`, {reason: 'ซ้ำ'})).status",
+        incident["id"])
+    assert cancelled == 200
+    gone = team.wait_for_selector("[data-testid=job-gone][data-reason=cancelled]")
+    assert incident["ref"] in gone.inner_text()
+    assert team.is_visible("[data-testid=no-job]")
+    assert team.inner_text("#team-message") != team.evaluate("T.new_job")
     for page in (dispatch, supervisor, team):
         assert page.evaluate("window.__sameDocument") is True
 

@@ -15,6 +15,7 @@ INCIDENT_KEYS = {
     "team_id", "team_name", "people", "created_at", "triaged_at", "dispatched_at",
     "acknowledged_at", "en_route_at", "on_scene_at", "resolved_at", "handed_over_at",
     "cancelled_at", "updated_at", "offer_due_at", "checkin_due_at", "same_reporter",
+    "place_unknown",
 }
 
 
@@ -219,7 +220,7 @@ def test_alarms_reach_their_province_desks_and_the_team_only(app, everyone):
         assert set(alarm[0]["data"]) == {"id", "kind", "province_code", "team_id", "incident_id",
                                          "raised_at", "lat", "lon", "note", "handled_at",
                                          "contact_name", "contact_phone", "incident_ref",
-                                         "case_id"}
+                                         "case_id", "team_name", "handled_by_name"}
         assert alarm[0]["data"]["kind"] == "sos"
     for name in ("team2", "caseworker", "cm.dispatcher", "cm.team1"):
         assert got[name] == [], name

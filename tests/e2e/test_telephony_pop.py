@@ -49,7 +49,7 @@ def sockets(app, session, login_as, demo_hash):
         sock.disconnect()
 
 
-def test_pop_reaches_only_the_provinces_call_takers(app, sockets):
+def test_pop_reaches_only_the_provinces_call_takers_and_supervisors(app, sockets):
     tw = Twilio(app)
     tw.call("CAP1", "voice")
     tw.call("CAP1", "menu", Digits="2")
@@ -58,14 +58,18 @@ def test_pop_reaches_only_the_provinces_call_takers(app, sockets):
     assert pop["name"] == "call.ringing" and set(pop["data"]) == POP_KEYS
     assert pop["data"]["number_display"] == "081-234-5678" and pop["data"]["reason"] == "advice"
     assert pop["data"]["province_code"] == "65" and pop["data"]["queue"] == "65"
-    for name in ("cm.calltaker", "dispatcher", "supervisor", "national"):
+    # A supervisor on the calls desk takes calls too: the pop reaches them live (issue 14).
+    for name in ("supervisor", "national"):
+        assert [e["name"] for e in got[name]] == ["call.ringing"], name
+    for name in ("cm.calltaker", "dispatcher"):
         assert got[name] == [], name
 
     tw.call("CAP2", "voice", to="+6653123456")
     tw.call("CAP2", "menu", to="+6653123456", Digits="1")
     got = {name: received(sock) for name, (_, sock) in sockets.items()}
     assert [e["name"] for e in got["cm.calltaker"]] == ["call.ringing"]
-    assert all(got[n] == [] for n in ("calltaker", "dispatcher", "supervisor", "national"))
+    assert [e["name"] for e in got["national"]] == ["call.ringing"]
+    assert all(got[n] == [] for n in ("calltaker", "dispatcher", "supervisor"))
 
     calltaker = sockets["calltaker"][0]
     assert calltaker.post(f"/api/calls/{pop['data']['id']}/accept", json={}).status_code == 200
@@ -73,7 +77,8 @@ def test_pop_reaches_only_the_provinces_call_takers(app, sockets):
     [update] = got["calltaker"]
     assert update["name"] == "call.updated" and set(update["data"]) == STATE_KEYS
     assert update["data"]["status"] == "in_progress" and update["data"]["taken_by_id"]
-    assert all(got[n] == [] for n in ("cm.calltaker", "dispatcher", "supervisor", "national"))
+    assert [e["name"] for e in got["supervisor"]] == ["call.updated"]
+    assert all(got[n] == [] for n in ("cm.calltaker", "dispatcher"))
 
 
 def test_supervisor_level_pops_for_supervisors_only(app, sockets):

@@ -66,7 +66,8 @@ def test_each_level_changes_the_route_and_shows_on_the_pop(twilio, session, logi
     flag(calltaker, "low_priority", hours=2)
     _, menu = ring(twilio, "CF02")
     assert menu.find("Enqueue").text == "65-low"
-    assert last_pop(session)["rooms"] == ["calltakers:65", "calltakers:national"]
+    assert last_pop(session)["rooms"] == ["calltakers:65", "calltakers:national",
+                                          "supervisors:65", "supervisors:national"]
 
     flag(login_as("supervisor"), "supervisor")
     _, menu = ring(twilio, "CF03")
@@ -95,7 +96,8 @@ def test_open_incident_or_at_risk_is_never_deprioritised(twilio, session, login_
     assert voice.find("Say") is None  # no warning either
     assert menu.find("Enqueue").text == "65"
     pop = last_pop(session)
-    assert pop["rooms"] == ["calltakers:65", "calltakers:national"]
+    assert pop["rooms"] == ["calltakers:65", "calltakers:national", "supervisors:65",
+                            "supervisors:national"]
     assert pop["nuisance_level"] == "supervisor" and pop["applied_level"] is None
     assert pop["protected_because"] == ["open_incident"]
     assert len(pop["open_incidents"]) == 1 and len(pop["flags"]) == 2

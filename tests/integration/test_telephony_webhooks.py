@@ -111,7 +111,9 @@ def test_whole_inbound_call_is_one_record(twilio, session, login_as):
     assert call.status.value == "queued" and call.reason.value == "danger"
     assert call.connected_at is not None and call.answered_at is None
     [pop] = events_named(session, "call.ringing")
-    assert pop.rooms == ["calltakers:65", "calltakers:national"]
+    # The province's call-takers and supervisors (a supervisor on the calls desk answers too).
+    assert pop.rooms == ["calltakers:65", "calltakers:national", "supervisors:65",
+                         "supervisors:national"]
     assert pop.payload["data"]["id"] == call.id and pop.payload["data"]["number"] == (
         "+66812345678")
 
