@@ -1,5 +1,6 @@
 """In Chromium: a case worker opens a case at the desk, does the fact-finding on a phone-sized
-screen, plans, and moves the case on; another case worker's desk follows live."""
+screen, plans, refers (the agency answers on its phone), follows up (one visit by an อพม.
+volunteer on a link) and closes the case; the supervisor's case desk follows live."""
 
 from __future__ import annotations
 
@@ -7,14 +8,23 @@ import re
 
 import pytest
 
-from tests.e2e.test_browser_path import browser, live_server, open_desk  # noqa: F401
+from tests.e2e.test_browser_path import browser, label, live_server, open_desk  # noqa: F401
 
 pytestmark = pytest.mark.browser
 # Drafts kept on the phone (static/js/offline_draft.js).
 DRAFTS = "() => Object.keys(localStorage).filter((k) => k.startsWith('draft:')).length"
 
 
-def test_case_from_the_desk_to_assistance(browser, live_server):  # noqa: F811
+def watch_status(watcher, case_id: str, text: str) -> None:
+    """The other desk's row of the case shows `text`, live."""
+    # NOTE: interval polling: requestAnimationFrame may not run in a page of a window in the
+    # background, and the watcher's page is not the one in front any more.
+    watcher.wait_for_function(
+        "([id, text]) => (document.querySelector(`tr[data-case-id='${id}']`) || {})"
+        ".textContent?.includes(text)", arg=[case_id, text], polling=200, timeout=20000)
+
+
+def test_case_from_the_desk_to_closure(browser, live_server):  # noqa: F811
     desk = open_desk(browser, live_server, "caseworker", "/desk/cases")
     watcher = open_desk(browser, live_server, "supervisor", "/desk/cases")
     desk.click("[data-testid=new-case]")
@@ -75,11 +85,7 @@ def test_case_from_the_desk_to_assistance(browser, live_server):  # noqa: F811
     page.wait_for_function(
         "() => document.getElementById('case').dataset.status === 'in_assistance'",
         polling=200, timeout=20000)
-    # NOTE: interval polling: requestAnimationFrame may not run in a page of a window in the
-    # background, and the watcher's page is not the one in front any more.
-    watcher.wait_for_function(
-        f"() => document.querySelector(\"tr[data-case-id='{case_id}']\")"
-        ".textContent.includes('อยู่ระหว่างให้ความช่วยเหลือ')", polling=200, timeout=20000)
+    watch_status(watcher, case_id, "อยู่ระหว่างให้ความช่วยเหลือ")
 
     # Consent, then a referral; the agency answers on its phone without an account.
     page.wait_for_function("() => document.getElementById('case').dataset.status === "
@@ -108,9 +114,65 @@ def test_case_from_the_desk_to_assistance(browser, live_server):  # noqa: F811
         on_phone.click(f"[data-testid=step-{step}]")
         on_phone.wait_for_selector("[data-testid=referral-message]")
     assert on_phone.get_attribute("[data-testid=referral-page]", "data-status") == "completed"
-    page.reload()
-    page.wait_for_selector("#referral-rows tr[data-status='completed']")
+    # The agency's outcome reaches the worker's open case page live (no reload).
+    page.wait_for_selector("[data-testid=case-timeline] li[data-kind=referral_completed]")
+
+    # Follow-up: a visit given to an อพม. volunteer without an account (a link, on their phone)
+    # and a call the worker makes; both outcomes, then the closure with the client's feedback.
+    page.click("[data-testid=move-follow_up]")
+    page.wait_for_function("() => document.getElementById('case').dataset.status === "
+                           "'follow_up'", polling=200, timeout=20000)
+    watch_status(watcher, case_id, label(watcher, "case_status", "follow_up"))
+    page.wait_for_selector("body[data-live='1']")
+    for kind, purpose in (("visit", "ดูหลังคาที่ซ่อม"), ("call", "ถามความพึงพอใจ")):
+        page.click("details.add-follow-up > summary")
+        page.select_option("#follow-up-form select[name=kind]", kind)
+        page.fill("[data-testid=follow-up-due]", "31/12/2599")
+        page.fill("#follow-up-form input[name=purpose]", purpose)
+        page.click("[data-testid=follow-up-submit]")
+        page.wait_for_selector(f"#follow-up-rows td:has-text('{purpose}')")
+    visit, call = page.eval_on_selector_all("#follow-up-rows tr[data-follow-up-id]",
+                                            "rows => rows.map(r => r.dataset.followUpId)")
+    page.click("[data-testid=volunteer-open]")
+    page.select_option("[data-testid=volunteer-follow-up]", visit)
+    page.fill("[data-testid=volunteer-name]", "นางสมศรี ใจงาม")
+    page.fill("[data-testid=volunteer-phone]", "089-111-2222")
+    page.click("[data-testid=volunteer-submit]")
+    page.wait_for_selector("[data-testid=volunteer-link]:not([hidden])")
+    on_phone.goto(page.input_value("[data-testid=volunteer-url]"))
+    assert on_phone.inner_text("[data-testid=task-purpose]") == "ดูหลังคาที่ซ่อม"
+    on_phone.click("[data-testid=task-submit]")  # nothing written: refused on its field
+    on_phone.wait_for_selector(".field-error[data-field=outcome]")
+    on_phone.fill("[data-testid=task-outcome]", "หลังคาไม่รั่วแล้ว ยายสบายดี")
+    on_phone.click("[data-testid=task-submit]")
+    on_phone.wait_for_selector("[data-testid=task-message]")
+    done = page.wait_for_selector("[data-testid=case-timeline] li[data-kind=follow_up_done]")
+    assert "หลังคาไม่รั่วแล้ว" in done.inner_text()  # live on the worker's page
     agency.close()
+    # Back at the office (the follow-up table is wider than a phone): the call, then closure.
+    desk.goto(f"{live_server}/desk/cases/{case_id}")
+    answers = iter(["โทรคุยกับยายแล้ว", "ขอบคุณที่ช่วยซ่อมบ้านให้"])  # outcome, feedback
+
+    def answer(dialog):
+        dialog.accept(next(answers))
+
+    desk.on("dialog", answer)
+    desk.click(f"[data-testid=follow-up-done-{call}]")
+    desk.wait_for_selector(f"#follow-up-rows tr[data-follow-up-id='{call}'] "
+                           "td:has-text('ขอบคุณที่ช่วยซ่อมบ้านให้')")
+    desk.remove_listener("dialog", answer)
+    desk.fill("[data-testid=move-reason]", "ช่วยเหลือครบตามแผน")
+    desk.click("details.closing > summary")
+    desk.fill("[data-testid=client-feedback]", "ยายพอใจ บ้านอยู่ได้แล้ว")
+    desk.fill("[data-testid=lessons]", "ประสาน อบต. ตั้งแต่วันแรก งานเร็วขึ้น")
+    desk.click("[data-testid=move-closed]")  # the plan's two actions are still open: refused
+    desk.wait_for_selector("#move-message.error")
+    assert desk.get_attribute("#case", "data-status") == "follow_up"
+    desk.check("[data-testid=with-open-actions]")
+    desk.click("[data-testid=move-closed]")
+    closure = desk.wait_for_selector("[data-testid=closure]")
+    assert "ยายพอใจ" in closure.inner_text() and "ประสาน อบต." in closure.inner_text()
+    watch_status(watcher, case_id, label(watcher, "case_status", "closed"))  # live, no reload
     # Logging out removes any draft left on the phone.
     page.evaluate("() => localStorage.setItem('draft:assessment:0:0', '{}')")
     page.click("form.logout button")

@@ -1,4 +1,6 @@
-"""In Chromium: an administrator sets a province's escalation ladder; bad rows say what to fix."""
+"""In Chromium: an administrator sets a province's escalation ladder; bad rows say what to fix.
+A supervisor sets the province's subsidy approvals (levels in order, who approves at each,
+budget lines) the same way (same server)."""
 
 from __future__ import annotations
 
@@ -46,3 +48,36 @@ def test_admin_sets_the_p2_ladder_and_a_bad_number_is_shown_on_its_field(
     assert rows.nth(1).locator("select[name=action]").input_value() == "provincial_office"
     assert rows.nth(1).locator("input[name=contact_phone]").input_value() == "+66812345678"
     assert rows.nth(2).locator("select[name=action]").input_value() == ""
+
+
+def test_supervisor_reorders_the_chain_adds_a_level_and_a_missing_name_is_shown(
+    browser, live_server  # noqa: F811
+):
+    # The subsidy desk is live (subsidy.updated); its settings page has no feed.
+    page = open_desk(browser, live_server, "supervisor", "/desk/subsidies")
+    page.click("[data-testid=subsidy-settings-link]")
+    levels = page.locator("#level-rows tr.level")
+    levels.nth(1).wait_for()
+    assert [levels.nth(i).locator("[name=code]").input_value() for i in range(2)] == [
+        "team_head", "provincial_office"]
+    levels.nth(1).locator("button[data-move='-1']").click()  # the office decides first
+    page.locator("[data-testid=add-level]").click()
+    new = levels.nth(2)
+    new.locator("[name=code]").fill("director")
+    new.locator("label.check input").first.check()
+    page.locator("[data-testid=settings-save]").click()
+    error = new.locator(".field-error")
+    error.wait_for()
+    assert "ภาษาไทย" in error.inner_text()  # the Thai name is asked for, on its row
+    assert page.locator("[data-testid=settings-message]").get_attribute("class") == \
+        "message error"
+
+    new.locator("[name=name_th]").fill("ผู้อำนวยการ")
+    page.locator("[data-testid=settings-save]").click()
+    page.wait_for_selector("[data-testid=settings-message].ok")
+    page.reload()
+    levels = page.locator("#level-rows tr.level")
+    levels.nth(2).wait_for()
+    assert [levels.nth(i).locator("[name=code]").input_value() for i in range(3)] == [
+        "provincial_office", "team_head", "director"]
+    assert levels.nth(2).locator("label.check input:checked").count() == 1

@@ -199,6 +199,14 @@ def test_every_desk_reads_thai(browser, live_server, served_db):  # noqa: F811
     agency.click(f"[data-testid=agency-open-{referral['id']}]")
     agency.wait_for_selector("[data-testid=agency-shared]")
     check_thai(agency, "the agency user's referrals")
+    # The agency user acknowledges from the list: the list and the worker's referral views
+    # follow live.
+    agency.click(f"[data-testid=agency-step-acknowledged-{referral['id']}]")
+    agency.wait_for_selector(f"[data-testid=agency-referral-{referral['id']}]"
+                             "[data-status=acknowledged]")
+    cases.wait_for_selector(f"#referral-rows tr[data-referral-id='{referral['id']}']"
+                            "[data-status=acknowledged]")
+    check_thai(agency, "the agency user's referrals, one acknowledged")
     agency.context.close()
     volunteer = open_desk(browser, base, "vol.e2e", "/desk/tasks", mobile=True)
     text = check_thai(volunteer, "the volunteer's tasks")
