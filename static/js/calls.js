@@ -139,7 +139,7 @@ function payload() {
   if (action === "close") {
     body.outcome = F("outcome").value || null;
     body.agency_id = F("agency_id").value ? Number(F("agency_id").value) : null;
-    return body;
+    return withExtras(body);
   }
   const prio = form.querySelector('input[name="priority"]:checked');
   body.incident = {
@@ -156,6 +156,14 @@ function payload() {
       place_unknown: F("place_unknown").checked,
       lat: numberOrText(F("lat").value.trim()), lon: numberOrText(F("lon").value.trim()) },
   };
+  return withExtras(body);
+}
+
+/* Other scripts of this desk (e.g. guided intake) add their fields to the saved call:
+   window.CallFormExtras.push((body) => { body.x = ...; }). */
+window.CallFormExtras = window.CallFormExtras || [];
+function withExtras(body) {
+  for (const extra of window.CallFormExtras) extra(body);
   return body;
 }
 
@@ -168,6 +176,7 @@ form.addEventListener("submit", async (ev) => {
   const r = await api("POST", "/api/calls", payload());
   button.disabled = false;
   if (r.ok) {
+    document.dispatchEvent(new CustomEvent("call-saved", { detail: r.data }));
     msg.className = "message ok";
     msg.textContent = r.data.incident ? `${T.incident_created} ${r.data.incident.ref}` : T.call_closed;
     msg.dataset.ref = r.data.incident ? r.data.incident.ref : "";
