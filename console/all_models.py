@@ -8,6 +8,7 @@ import console.models  # noqa: F401
 import dispatch.models  # noqa: F401
 import ess.models  # noqa: F401
 import jobs.models  # noqa: F401
+import roster.models  # noqa: F401
 import telephony.models  # noqa: F401
 from console.db import Base
 

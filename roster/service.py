@@ -1,0 +1,389 @@
+"""Duty rosters: the one "who is on duty now" resolver, and the supervisors' changes to a
+province's roster (every change audited, a provincial supervisor only in their province).
+
+Times of day are Bangkok time (UTC+7, no daylight saving); stored instants are UTC. A shift
+whose end is at or before its start ends on the next day (16.30–08.30 น.).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from console.db import utcnow
+from console.enums import Role
+from console.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
+from console.models import User
+from console.service import record_audit
+from roster.enums import STAFF_ROLES, Attendance, DutyRole
+from roster.models import (
+    DEFAULT_PATTERNS,
+    DutyAssignment,
+    DutyShift,
+    ShiftPattern,
+    StaffingLevel,
+)
+
+BANGKOK = ZoneInfo("Asia/Bangkok")
+DAY_MINUTES = 24 * 60
+# Which console role may hold which duty role (a supervisor may also take calls).
+HOLDERS: dict[DutyRole, frozenset[Role]] = {
+    DutyRole.CALL_TAKER: frozenset({Role.CALL_TAKER, Role.SUPERVISOR}),
+    DutyRole.DISPATCHER: frozenset({Role.DISPATCHER, Role.SUPERVISOR}),
+    DutyRole.SUPERVISOR: frozenset({Role.SUPERVISOR}),
+}
+OUT_OF_SCOPE = N_("This belongs to another province: only its own supervisors change it.")
+
+
+# --- times ---------------------------------------------------------------------------------
+
+def clock(minute: int) -> str:
+    """Minutes after midnight as the Thai official clock: 510 -> '08.30'."""
+    return f"{minute // 60 % 24:02d}.{minute % 60:02d}"
+
+
+def parse_clock(text: str) -> int | None:
+    """'08.30', '08:30' or '8.30' -> 510; None when it is no time of day."""
+    raw = (text or "").strip().replace(":", ".").removesuffix("น.").strip()
+    hours, dot, minutes = raw.partition(".")
+    if not hours.isdigit() or (dot and not minutes.isdigit()) or len(minutes) not in (0, 2):
+        return None
+    h, m = int(hours), int(minutes or 0)
+    if h > 23 or m > 59:
+        return None
+    return h * 60 + m
+
+
+def shift_window(day: date, start_minute: int, end_minute: int) -> tuple[datetime, datetime]:
+    """The UTC instants a shift of this Bangkok day starts and ends (overnight: the next day)."""
+    starts = datetime.combine(day, time(0), tzinfo=BANGKOK) + timedelta(minutes=start_minute)
+    length = (end_minute - start_minute) % DAY_MINUTES or DAY_MINUTES
+    ends = starts + timedelta(minutes=length)
+    return starts.astimezone(ZoneInfo("UTC")), ends.astimezone(ZoneInfo("UTC"))
+
+
+def local_day(at: datetime) -> date:
+    """The Bangkok calendar day of an instant."""
+    return at.astimezone(BANGKOK).date()
+
+
+def minute_of(at: datetime) -> int:
+    """Minutes after Bangkok midnight of an instant."""
+    local = at.astimezone(BANGKOK)
+    return local.hour * 60 + local.minute
+
+
+# --- the resolver --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OnDuty:
+    """One person (or team) on duty: who, as what, in which shift; `replaces_id` is the person
+    first rostered when an approved substitute stands in."""
+
+    role: DutyRole
+    user_id: int | None
+    team_id: int | None
+    shift_id: int
+    assignment_id: int
+    starts_at: datetime
+    ends_at: datetime
+    replaces_id: int | None = None
+
+
+def holder(assignment: DutyAssignment) -> int | None:
+    """Who is on duty for an assignment: the approved substitute, else the person rostered."""
+    if assignment.substitute_id is not None and assignment.swap_approved_at is not None:
+        return assignment.substitute_id
+    return assignment.user_id
+
+
+def on_duty(session: Session, province_code: str, at: datetime,
+            role: DutyRole | str | None = None) -> list[OnDuty]:
+    """Who is on duty in a province at an instant (the one resolver routing, dispatch and
+    reports use): overnight shifts, approved swaps and absences included. Teams on call come
+    with role TEAM; `role` narrows to one role."""
+    query = (select(DutyAssignment, DutyShift)
+             .join(DutyShift, DutyAssignment.shift_id == DutyShift.id)
+             .where(DutyShift.province_code == province_code, DutyShift.starts_at <= at,
+                    DutyShift.ends_at > at)
+             .order_by(DutyShift.starts_at, DutyAssignment.id))
+    if role is not None:
+        query = query.where(DutyAssignment.role == DutyRole(role))
+    found: list[OnDuty] = []
+    seen: set[tuple[DutyRole, int | None, int | None]] = set()
+    for assignment, shift in session.execute(query):
+        if assignment.attendance is Attendance.ABSENT:
+            continue  # NOTE: an absent person is on nobody's duty (a substitute is recorded).
+        user_id = holder(assignment)
+        key = (assignment.role, user_id, assignment.team_id)
+        if key in seen:
+            continue
+        seen.add(key)
+        replaces = assignment.user_id if user_id != assignment.user_id else None
+        found.append(OnDuty(role=assignment.role, user_id=user_id, team_id=assignment.team_id,
+                            shift_id=shift.id, assignment_id=assignment.id,
+                            starts_at=shift.starts_at, ends_at=shift.ends_at,
+                            replaces_id=replaces))
+    return found
+
+
+def has_roster(session: Session, province_code: str | None, at: datetime) -> bool:
+    """Whether a province's roster covers this instant (some shift holds it)."""
+    if not province_code:
+        return False
+    return session.scalar(select(DutyShift.id).where(
+        DutyShift.province_code == province_code, DutyShift.starts_at <= at,
+        DutyShift.ends_at > at).limit(1)) is not None
+
+
+# --- patterns and shifts -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Pattern:
+    """A shift of the day, stored or default."""
+
+    id: int | None
+    start_minute: int
+    end_minute: int
+
+    @property
+    def label(self) -> str:
+        return f"{clock(self.start_minute)}–{clock(self.end_minute)}"
+
+
+def patterns(session: Session, province_code: str) -> list[Pattern]:
+    """A province's shifts of the day, in start order (the defaults until it sets its own)."""
+    rows = session.scalars(select(ShiftPattern).where(
+        ShiftPattern.province_code == province_code, ShiftPattern.active)
+        .order_by(ShiftPattern.start_minute)).all()
+    if rows:
+        return [Pattern(r.id, r.start_minute, r.end_minute) for r in rows]
+    return [Pattern(None, s, e) for s, e in DEFAULT_PATTERNS]
+
+
+def shift_at(session: Session, province_code: str, starts_at: datetime) -> DutyShift | None:
+    """The stored shift of a province starting at an instant."""
+    return session.scalar(select(DutyShift).where(DutyShift.province_code == province_code,
+                                                  DutyShift.starts_at == starts_at))
+
+
+def ensure_shift(session: Session, *, province_code: str, day: date, start_minute: int,
+                 end_minute: int) -> DutyShift:
+    """The shift of that day and time, created when first needed."""
+    starts_at, ends_at = shift_window(day, start_minute, end_minute)
+    shift = shift_at(session, province_code, starts_at)
+    if shift is None:
+        clash = session.scalar(select(DutyShift.id).where(
+            DutyShift.province_code == province_code, DutyShift.starts_at < ends_at,
+            DutyShift.ends_at > starts_at).limit(1))
+        if clash is not None:
+            raise ValidationFailed({"start": (N_("This shift overlaps another shift of the "
+                                                 "province: choose one of its shifts."), {})})
+        shift = DutyShift(province_code=province_code, starts_at=starts_at, ends_at=ends_at)
+        session.add(shift)
+        session.flush()
+    elif shift.ends_at != ends_at:
+        raise ValidationFailed({"end": (N_("That shift ends at %(end)s."),
+                                        {"end": clock(minute_of(shift.ends_at))})})
+    return shift
+
+
+# --- who may change what -------------------------------------------------------------------
+
+def may_edit(actor: User, province_code: str) -> bool:
+    """Supervisors and admins, national or of that province."""
+    return actor.role in (Role.SUPERVISOR, Role.ADMIN) and (
+        actor.is_national or actor.province_code == province_code)
+
+
+def check_edit(actor: User, province_code: str) -> None:
+    """Forbidden unless the actor may change this province's roster."""
+    if not may_edit(actor, province_code):
+        raise Forbidden(OUT_OF_SCOPE)
+
+
+def _audit(session: Session, actor: User, action: str, entity_id: int | None,
+           detail: dict) -> None:
+    record_audit(session=session, actor_id=actor.id, action=f"roster.{action}",
+                 entity="roster", entity_id=entity_id, detail=detail)
+
+
+def _person(session: Session, user_id: int, province_code: str, role: DutyRole,
+            field: str) -> User:
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise ValidationFailed({field: (N_("No such user: choose one from the list."), {})})
+    if user.province_code not in (None, province_code):
+        raise ValidationFailed({field: (N_("This user works in another province."), {})})
+    if user.role not in HOLDERS[role]:
+        raise ValidationFailed({field: (N_("This user's role cannot hold this duty."), {})})
+    return user
+
+
+# --- changes -------------------------------------------------------------------------------
+
+def assign(*, session: Session, actor: User, province_code: str, day: date, start_minute: int,
+           end_minute: int, role: DutyRole, user_id: int | None = None,
+           team_id: int | None = None, substitute_id: int | None = None,
+           via: str = "page") -> DutyAssignment:
+    """Put a person on a role of a shift (or a team on call); audited."""
+    from dispatch.models import Team
+
+    check_edit(actor, province_code)
+    if role is DutyRole.TEAM:
+        team = session.get(Team, team_id) if team_id is not None else None
+        if team is None or team.province_code != province_code:
+            raise ValidationFailed({"team": (N_("No such team in this province: choose one "
+                                                "from the list."), {})})
+        user_id = substitute_id = None
+    else:
+        if user_id is None:
+            raise ValidationFailed({"user": (N_("Please choose who is on duty."), {})})
+        _person(session, user_id, province_code, role, "user")
+        if substitute_id is not None:
+            if substitute_id == user_id:
+                raise ValidationFailed({"substitute": (N_("A substitute must be another "
+                                                          "person."), {})})
+            _person(session, substitute_id, province_code, role, "substitute")
+        team_id = None
+    shift = ensure_shift(session, province_code=province_code, day=day,
+                         start_minute=start_minute, end_minute=end_minute)
+    taken = session.scalar(select(DutyAssignment.id).where(
+        DutyAssignment.shift_id == shift.id,
+        (DutyAssignment.team_id == team_id) if team_id is not None
+        else ((DutyAssignment.role == role) & (DutyAssignment.user_id == user_id))))
+    if taken is not None:
+        raise Conflict(N_("Already on this shift."))
+    now = utcnow()
+    row = DutyAssignment(shift_id=shift.id, role=role, user_id=user_id, team_id=team_id,
+                         created_by_id=actor.id, created_at=now)
+    if substitute_id is not None:
+        row.substitute_id, row.swap_approved_by_id, row.swap_approved_at = (
+            substitute_id, actor.id, now)
+    session.add(row)
+    session.flush()
+    _audit(session, actor, "assigned", row.id, {
+        "province_code": province_code, "shift_id": shift.id, "role": role.value,
+        "user_id": user_id, "team_id": team_id, "substitute_id": substitute_id, "via": via})
+    return row
+
+
+def _assignment(session: Session, actor: User, assignment_id: int) -> DutyAssignment:
+    row = session.get(DutyAssignment, assignment_id)
+    if row is None:
+        raise NotFound("assignment")
+    check_edit(actor, row.shift.province_code)
+    return row
+
+
+def unassign(*, session: Session, actor: User, assignment_id: int) -> None:
+    """Take a person (or team) off a shift; audited."""
+    row = _assignment(session, actor, assignment_id)
+    detail = {"province_code": row.shift.province_code, "shift_id": row.shift_id,
+              "role": row.role.value, "user_id": row.user_id, "team_id": row.team_id}
+    session.delete(row)
+    session.flush()
+    _audit(session, actor, "unassigned", assignment_id, detail)
+
+
+def approve_swap(*, session: Session, actor: User, assignment_id: int,
+                 substitute_id: int | None) -> DutyAssignment:
+    """A supervisor approves a swap: the substitute is on duty instead (None: undo it)."""
+    row = _assignment(session, actor, assignment_id)
+    if row.role is DutyRole.TEAM:
+        raise ValidationFailed({"substitute": (N_("A team on call has no substitute."), {})})
+    if substitute_id is not None:
+        if substitute_id == row.user_id:
+            raise ValidationFailed({"substitute": (N_("A substitute must be another person."),
+                                                   {})})
+        _person(session, substitute_id, row.shift.province_code, row.role, "substitute")
+    now = utcnow()
+    row.substitute_id = substitute_id
+    row.swap_approved_by_id = actor.id if substitute_id is not None else None
+    row.swap_approved_at = now if substitute_id is not None else None
+    session.flush()
+    _audit(session, actor, "swap_approved" if substitute_id else "swap_undone", row.id,
+           {"shift_id": row.shift_id, "user_id": row.user_id, "substitute_id": substitute_id})
+    return row
+
+
+def record_attendance(*, session: Session, actor: User, assignment_id: int,
+                      attendance: Attendance | None) -> DutyAssignment:
+    """Record that the person on an assignment checked in, or was absent (None: clear)."""
+    row = _assignment(session, actor, assignment_id)
+    row.attendance = attendance
+    row.attendance_at = utcnow() if attendance else None
+    row.attendance_by_id = actor.id if attendance else None
+    session.flush()
+    _audit(session, actor, "attendance", row.id,
+           {"shift_id": row.shift_id, "attendance": attendance.value if attendance else None})
+    return row
+
+
+def staffing(session: Session, province_code: str) -> dict[DutyRole, int]:
+    """The province's minimum per staff role (0 when unset)."""
+    levels = {r: 0 for r in STAFF_ROLES}
+    for row in session.scalars(select(StaffingLevel).where(
+            StaffingLevel.province_code == province_code)):
+        levels[row.role] = row.minimum
+    return levels
+
+
+def set_staffing(*, session: Session, actor: User, province_code: str,
+                 minimums: dict[DutyRole, int]) -> dict[DutyRole, int]:
+    """Set a province's minimum people per role per shift; audited when anything changed."""
+    check_edit(actor, province_code)
+    errors = {}
+    for role, value in minimums.items():
+        if role not in STAFF_ROLES:
+            errors[str(role)] = (N_("No such duty role."), {})
+        elif not isinstance(value, int) or not 0 <= value <= 50:
+            errors[role.value] = (N_("Please enter a whole number from 0 to 50."), {})
+    if errors:
+        raise ValidationFailed(errors)
+    before = staffing(session, province_code)
+    changed = {r.value: v for r, v in minimums.items() if before[r] != v}
+    now = utcnow()
+    for role, value in minimums.items():
+        row = session.get(StaffingLevel, (province_code, role))
+        if row is None:
+            row = StaffingLevel(province_code=province_code, role=role)
+            session.add(row)
+        row.minimum, row.updated_at, row.updated_by_id = value, now, actor.id
+    session.flush()
+    if changed:
+        _audit(session, actor, "staffing", None, {"province_code": province_code, **changed})
+    return staffing(session, province_code)
+
+
+def set_patterns(*, session: Session, actor: User, province_code: str,
+                 shifts: list[tuple[int, int]]) -> list[Pattern]:
+    """Replace a province's shifts of the day (they must not overlap); audited."""
+    check_edit(actor, province_code)
+    if not shifts:
+        raise ValidationFailed({"patterns": (N_("Please keep at least one shift."), {})})
+    spans = sorted(shifts)
+    total = sum((e - s) % DAY_MINUTES or DAY_MINUTES for s, e in spans)
+    starts = [s for s, _ in spans]
+    overlap = total > DAY_MINUTES or len(set(starts)) != len(starts) or any(
+        ((spans[i][1] - spans[i][0]) % DAY_MINUTES or DAY_MINUTES)
+        > (spans[(i + 1) % len(spans)][0] - spans[i][0]) % DAY_MINUTES
+        for i in range(len(spans)) if len(spans) > 1)
+    if overlap:
+        raise ValidationFailed({"patterns": (N_("Shifts of a day must not overlap."), {})})
+    for row in session.scalars(select(ShiftPattern).where(
+            ShiftPattern.province_code == province_code)):
+        session.delete(row)
+    session.flush()
+    for start, end in spans:
+        session.add(ShiftPattern(province_code=province_code, start_minute=start,
+                                 end_minute=end, created_by_id=actor.id))
+    session.flush()
+    _audit(session, actor, "patterns", None, {
+        "province_code": province_code,
+        "shifts": [f"{clock(s)}-{clock(e)}" for s, e in spans]})
+    return patterns(session, province_code)
