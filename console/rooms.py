@@ -26,6 +26,11 @@ def user_room(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def pop_room(user_id: int) -> str:
+    """One call-taker's (or supervisor's) own screen pops: the duty roster's first wave."""
+    return f"pops:{user_id}"
+
+
 def agency_room(agency_id: int) -> str:
     """The room of one agency's users (their referral list)."""
     return f"agency:{agency_id}"
@@ -57,6 +62,8 @@ def rooms_for_user(user: User) -> set[str]:
     if user.role is Role.CALL_TAKER:
         rooms.add(CALLTAKERS_NATIONAL if user.is_national
                   else f"calltakers:{user.province_code}")
+    if user.role in (Role.CALL_TAKER, Role.SUPERVISOR, Role.ADMIN):
+        rooms.add(pop_room(user.id))  # NOTE: the roster's on-duty pops (telephony/routing).
     if user.role in (Role.SUPERVISOR, Role.ADMIN):
         rooms.add(SUPERVISORS_NATIONAL if user.is_national
                   else f"supervisors:{user.province_code}")

@@ -387,3 +387,65 @@ def set_patterns(*, session: Session, actor: User, province_code: str,
         "province_code": province_code,
         "shifts": [f"{clock(s)}-{clock(e)}" for s, e in spans]})
     return patterns(session, province_code)
+
+
+def check_view(actor: User, province_code: str) -> None:
+    """Forbidden unless the actor may see this province's roster (as for changing it)."""
+    check_edit(actor, province_code)
+
+
+# --- the week calendar ---------------------------------------------------------------------
+
+@dataclass
+class Cell:
+    """One shift of the calendar: its window, stored row (if any) and who is on it."""
+
+    day: date
+    start_minute: int
+    end_minute: int
+    starts_at: datetime
+    ends_at: datetime
+    shift: DutyShift | None
+    short: dict[DutyRole, int]
+
+    @property
+    def label(self) -> str:
+        return f"{clock(self.start_minute)}–{clock(self.end_minute)}"
+
+    def of(self, role: DutyRole) -> list[DutyAssignment]:
+        return [a for a in (self.shift.assignments if self.shift else []) if a.role is role]
+
+
+def shortfall(shift: DutyShift | None, levels: dict[DutyRole, int]) -> dict[DutyRole, int]:
+    """How many people each role lacks against the province's minimums (roles short only);
+    absent people without a substitute do not count."""
+    counts = {r: 0 for r in STAFF_ROLES}
+    for a in (shift.assignments if shift else []):
+        if a.role in counts and (a.attendance is not Attendance.ABSENT):
+            counts[a.role] += 1
+    return {r: levels[r] - counts[r] for r in STAFF_ROLES if counts[r] < levels[r]}
+
+
+def week(session: Session, province_code: str, monday: date) -> list[list[Cell]]:
+    """The province's seven days from `monday`, each with its shifts (pattern or stored)."""
+    levels = staffing(session, province_code)
+    first, _ = shift_window(monday, 0, 0)
+    last, _ = shift_window(monday + timedelta(days=7), 0, 0)
+    stored = {s.starts_at: s for s in session.scalars(select(DutyShift).where(
+        DutyShift.province_code == province_code, DutyShift.starts_at >= first,
+        DutyShift.starts_at < last))}
+    days = []
+    for offset in range(7):
+        day = monday + timedelta(days=offset)
+        cells: dict[datetime, Cell] = {}
+        for p in patterns(session, province_code):
+            starts, ends = shift_window(day, p.start_minute, p.end_minute)
+            cells[starts] = Cell(day, p.start_minute, p.end_minute, starts, ends, None, {})
+        for starts, shift in stored.items():
+            if local_day(starts) == day:
+                cells[starts] = Cell(day, minute_of(starts), minute_of(shift.ends_at), starts,
+                                     shift.ends_at, shift, {})
+        for cell in cells.values():
+            cell.short = shortfall(cell.shift, levels)
+        days.append([cells[k] for k in sorted(cells)])
+    return days

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from console import realtime
+from console.db import utcnow
 from console.privacy import mask_national_ids
 from console.rooms import (
     CALLTAKERS_NATIONAL,
@@ -14,7 +15,16 @@ from console.rooms import (
     calltaker_rooms,
     supervisor_rooms,
 )
+from telephony import routing
 from telephony.models import Call
+
+
+def is_supervisor_queue(queue: str | None) -> bool:
+    """Whether only supervisors answer calls of this queue (telephony.service's rule)."""
+    from telephony.service import is_supervisor_queue as rule
+
+    return rule(queue)
+
 
 if TYPE_CHECKING:
     from telephony.models import CallLink
@@ -53,8 +63,6 @@ def call_logged(*, session: Session, call: Call) -> dict:
 def pop_rooms(call: Call) -> list[str]:
     """Who answers this call: the province's call-takers and supervisors (a supervisor on the
     calls desk takes calls too, issue 14), or only its supervisors' queue."""
-    from telephony.service import is_supervisor_queue
-
     if is_supervisor_queue(call.queue):
         return supervisor_rooms(call.province_code)
     return calltaker_rooms(call.province_code) + supervisor_rooms(call.province_code)
@@ -131,10 +139,36 @@ def call_ringing(*, session: Session, call: Call, context: CallerContext,
     if not local or provincial is None:
         return realtime.publish(session, CALL_RINGING, payload, national)
     local_payload = screen_pop_payload(call, *provincial)
+    wave = None if is_supervisor_queue(call.queue) else routing.first_wave(session, call,
+                                                                           utcnow())
+    if wave is not None:
+        # NOTE: a roster: the province's on-duty call-takers first, the others after the wait
+        # (telephony/routing); national rooms as ever.
+        due = routing.schedule_fallback(session, call, utcnow())
+        realtime.publish(session, CALL_RINGING, payload, national)
+        return realtime.publish(session, CALL_RINGING, {
+            **local_payload, "roster": {"wave": "on_duty", "others_at": _iso(due)}}, wave)
     if local_payload == payload:
         return realtime.publish(session, CALL_RINGING, payload, rooms)
     realtime.publish(session, CALL_RINGING, payload, national)
     return realtime.publish(session, CALL_RINGING, local_payload, local)
+
+
+def call_ringing_others(*, session: Session, call: Call) -> dict:
+    """Nobody on duty took the call within the wait: the screen pop reaches the province's
+    other call-takers and supervisors, saying how long the caller has waited for the roster."""
+    from telephony.service import call_links, caller_context, visible_context, visible_links
+
+    ctx = caller_context(session=session, number=call.number, exclude_call_id=call.id,
+                         call_province=call.province_code)
+    links = call_links(session=session, call=call)
+    payload = screen_pop_payload(
+        call, visible_context(session=session, ctx=ctx, scope=call.province_code),
+        visible_links(session=session, links=links, scope=call.province_code))
+    waited = int((utcnow() - call.ring_at).total_seconds()) if call.ring_at else None
+    payload["roster"] = {"wave": "others", "waited_seconds": waited}
+    rooms = [r for r in pop_rooms(call) if r not in (CALLTAKERS_NATIONAL, SUPERVISORS_NATIONAL)]
+    return realtime.publish(session, CALL_RINGING, payload, rooms)
 
 
 def call_updated(*, session: Session, call: Call) -> dict:
