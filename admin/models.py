@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, String, true
+from sqlalchemy import JSON, Float, ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from console.db import Base, UTCDateTime, str_enum, utcnow
@@ -75,3 +75,27 @@ class TeamProfile(Base):
     home_place: Mapped[str] = mapped_column(String(200), default="", server_default="")
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class IntakeScript(Base):
+    """One version of an intake category's guided-intake script: the questions the call-taker
+    asks and the rights and benefits to explain (Thai and English, one item per entry).
+    National (one script per category for every province). Saving makes a new version; the
+    old ones stay as they were (read-only), and each call keeps the version it was taken with
+    (call.script_version_id)."""
+
+    __tablename__ = "intake_script"
+    __table_args__ = (UniqueConstraint("category", "version", name="uq_intake_script_category"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # An intake category code (dispatch.enums.Category), checked by the schema.
+    category: Mapped[str] = mapped_column(String(24), index=True)
+    version: Mapped[int] = mapped_column()
+    questions_th: Mapped[list[str]] = mapped_column(JSON, default=list)
+    questions_en: Mapped[list[str]] = mapped_column(JSON, default=list)
+    rights_th: Mapped[list[str]] = mapped_column(JSON, default=list)
+    rights_en: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # What changed in this version, in the editor's words.
+    note: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -280,3 +280,7 @@ def categories_api():
     return jsonify([{"code": s.code.value, "name": s.name_th if thai else s.name_en,
                      "default_priority": s.default_priority.value}
                     for s in category_settings(db()) if s.active])
+
+
+# NOTE: at the end: the guided-intake scripts' routes (admin/script_routes.py) use this blueprint.
+from admin import script_routes  # noqa: E402,F401

@@ -239,3 +239,58 @@ class CategoryIn(Schema):
     _bool = field_validator("active", mode="before")(yes_no)
     _blank = field_validator("position", mode="before")(
         lambda v: 0 if isinstance(v, str) and not v.strip() else v)
+
+
+MAX_SCRIPT_ITEMS = 20
+MAX_SCRIPT_ITEM = 400
+
+
+def script_lines(value: Any) -> Any:
+    """A script's list typed one item per line (a textarea), or a JSON list: blank lines and
+    leading bullets or numbers dropped."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.splitlines()
+    if isinstance(value, list):
+        out = []
+        for item in value:
+            if not isinstance(item, str):
+                raise FieldError(N_("Write one item per line."))
+            text = re.sub(r"^\s*(?:[-•*·]|\d{1,2}[.)])\s*", "", item).strip()
+            if text:
+                out.append(text)
+        return out
+    return value
+
+
+class ScriptIn(Schema):
+    """A new version of an intake category's guided-intake script: the questions to ask and
+    the rights and benefits to explain, in Thai (required) and English, one item per line."""
+
+    questions_th: list[str] = Field(default_factory=list)
+    questions_en: list[str] = Field(default_factory=list)
+    rights_th: list[str] = Field(default_factory=list)
+    rights_en: list[str] = Field(default_factory=list)
+    note: str = Field(default="", max_length=500)
+
+    _lines = field_validator("questions_th", "questions_en", "rights_th", "rights_en",
+                             mode="before")(script_lines)
+
+    @field_validator("questions_th", "questions_en", "rights_th", "rights_en")
+    @classmethod
+    def _sizes(cls, value: list[str]) -> list[str]:
+        if len(value) > MAX_SCRIPT_ITEMS:
+            raise FieldError(N_("Keep the script short: at most %(count)s lines."),
+                             count=MAX_SCRIPT_ITEMS)
+        if any(len(item) > MAX_SCRIPT_ITEM for item in value):
+            raise FieldError(N_("A line is too long: at most %(count)s characters a line."),
+                             count=MAX_SCRIPT_ITEM)
+        return value
+
+    @field_validator("questions_th")
+    @classmethod
+    def _some_questions(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise FieldError(N_("Write at least one question in Thai, one per line."))
+        return value

@@ -91,6 +91,150 @@ AGENCY_SERVICES = {
 }
 
 
+# Opening hours of the demo agencies, as the directory shows them on the guided-intake panel.
+AGENCY_HOURS = {
+    "OSCC Buddhachinaraj Hospital": "ตลอด 24 ชั่วโมง",
+    "Mueang Phitsanulok Police Station": "ตลอด 24 ชั่วโมง",
+    "Phitsanulok Damrongtham Centre": "จ.–ศ. 08.30–16.30 น.",
+    "Phitsanulok MSDHS office": "จ.–ศ. 08.30–16.30 น.",
+    "Chiang Mai Damrongtham Centre": "จ.–ศ. 08.30–16.30 น.",
+    "Mental health hotline 1323": "ตลอด 24 ชั่วโมง",
+}
+
+# Guided-intake scripts (admin/scripts.py), version 1 of a few categories: the questions to
+# ask and the rights and benefits to explain, in Thai and English (same order).
+INTAKE_SCRIPTS = {
+    "welfare_request": {
+        "questions_th": [
+            "กรุณาสอบถามชื่อ อายุ และที่อยู่ปัจจุบันของผู้ประสบปัญหา (จังหวัด อำเภอ)",
+            "ผู้ประสบปัญหาเดือดร้อนเรื่องใด ตั้งแต่เมื่อใด",
+            "ครอบครัวมีรายได้เดือนละเท่าใด และมีผู้ที่ต้องดูแลกี่คน",
+            "เคยได้รับเงินสงเคราะห์หรือสวัสดิการอื่นแล้วหรือไม่ (เช่น เบี้ยยังชีพ "
+            "บัตรสวัสดิการแห่งรัฐ)",
+            "ผู้ประสบปัญหามีบัตรประจำตัวประชาชนและทะเบียนบ้านหรือไม่",
+        ],
+        "questions_en": [
+            "Ask for the name, age and current address of the person in need (province, "
+            "district).",
+            "What is the hardship, and since when?",
+            "What is the household's monthly income, and how many people does it support?",
+            "Have they already received a relief subsidy or other welfare (e.g. an allowance, "
+            "the state welfare card)?",
+            "Do they have a national ID card and a house registration?",
+        ],
+        "rights_th": [
+            "ผู้มีรายได้น้อยที่ประสบความเดือดร้อนยื่นขอรับเงินสงเคราะห์ได้ที่ สนง.พมจ. "
+            "หรือองค์กรปกครองส่วนท้องถิ่นในพื้นที่",
+            "เจ้าหน้าที่จะเยี่ยมบ้านเพื่อสอบข้อเท็จจริงก่อนพิจารณาให้เงินสงเคราะห์",
+            "เอกสารที่ควรเตรียม: บัตรประจำตัวประชาชน ทะเบียนบ้าน และสมุดบัญชีเงินฝากธนาคาร "
+            "(ถ้ามี)",
+            "กรุณาอย่ารับรองจำนวนเงินหรือวันที่จะได้รับ: แจ้งผู้โทรว่าเป็นไปตามผลการพิจารณา",
+        ],
+        "rights_en": [
+            "People on a low income in hardship can apply for a relief subsidy at the "
+            "provincial social development office or their local government.",
+            "An officer visits the home to establish the facts before a subsidy is decided.",
+            "Documents to prepare: national ID card, house registration and a bank book "
+            "(if any).",
+            "Never promise an amount or a date: tell the caller it depends on the decision.",
+        ],
+    },
+    "children": {
+        "questions_th": [
+            "เด็กหรือเยาวชนอายุเท่าใด ขณะนี้อยู่ที่ใดและอยู่กับผู้ใด",
+            "ขณะนี้เด็กได้รับบาดเจ็บหรืออยู่ในอันตรายหรือไม่ (หากใช่ กรุณารับแจ้งเหตุ"
+            "เพื่อสั่งการหน่วยเคลื่อนที่เร็ว)",
+            "เรื่องนี้เกิดขึ้นบ่อยเพียงใด และผู้กระทำเป็นใคร",
+            "มีผู้ใหญ่ที่ไว้ใจได้ช่วยดูแลเด็กในขณะนี้หรือไม่",
+            "ผู้แจ้งประสงค์ให้เจ้าหน้าที่ติดต่อกลับหรือไม่ ทางหมายเลขใด",
+        ],
+        "questions_en": [
+            "How old is the child, where are they now and who is with them?",
+            "Is the child hurt or in danger now? (If so, log an incident so that a "
+            "rapid-response unit is dispatched.)",
+            "How often has it happened, and who is doing it?",
+            "Is a trusted adult looking after the child now?",
+            "Would the caller like an officer to call back, and on which number?",
+        ],
+        "rights_th": [
+            "เด็กมีสิทธิได้รับการคุ้มครองตาม พ.ร.บ.คุ้มครองเด็ก พ.ศ. 2546 ผู้แจ้งโดยสุจริต"
+            "ได้รับความคุ้มครอง",
+            "ข้อมูลของผู้แจ้งและของเด็กจะถูกเก็บเป็นความลับ",
+            "ครอบครัวที่ยากจนขอรับเงินสงเคราะห์เพื่อการเลี้ยงดูเด็กได้ที่ สนง.พมจ.",
+            "เด็กแรกเกิดในครัวเรือนรายได้น้อยมีสิทธิได้รับเงินอุดหนุนเพื่อการเลี้ยงดูเด็กแรกเกิด "
+            "ลงทะเบียนที่องค์กรปกครองส่วนท้องถิ่น",
+        ],
+        "rights_en": [
+            "Children are protected under the Child Protection Act B.E. 2546 (2003); "
+            "whoever reports in good faith is protected.",
+            "The caller's and the child's details are kept confidential.",
+            "Poor families can apply for a child-support subsidy at the provincial social "
+            "development office.",
+            "Newborns in low-income households are entitled to the child support grant: "
+            "register at the local government.",
+        ],
+    },
+    "elderly": {
+        "questions_th": [
+            "ผู้สูงอายุอายุเท่าใด อาศัยอยู่กับผู้ใด หรืออยู่ลำพัง",
+            "ขณะนี้ผู้สูงอายุเจ็บป่วยหรือต้องการความช่วยเหลือเร่งด่วนหรือไม่",
+            "ได้รับเบี้ยยังชีพผู้สูงอายุแล้วหรือไม่",
+            "มีญาติหรือผู้ดูแลที่ติดต่อได้หรือไม่",
+        ],
+        "questions_en": [
+            "How old is the older person, and do they live with someone or alone?",
+            "Are they ill now, or do they need help urgently?",
+            "Do they already receive the old-age allowance?",
+            "Is there a relative or carer who can be reached?",
+        ],
+        "rights_th": [
+            "ผู้มีอายุ 60 ปีขึ้นไปมีสิทธิได้รับเบี้ยยังชีพผู้สูงอายุ ลงทะเบียนที่องค์กรปกครอง"
+            "ส่วนท้องถิ่นตามทะเบียนบ้าน",
+            "ผู้สูงอายุที่ประสบความเดือดร้อนขอรับเงินสงเคราะห์ผู้สูงอายุได้ที่ สนง.พมจ.",
+            "ผู้สูงอายุที่ถูกทารุณกรรม ถูกแสวงหาประโยชน์โดยมิชอบ หรือถูกทอดทิ้ง ได้รับความคุ้มครอง"
+            "ตาม พ.ร.บ.ผู้สูงอายุ พ.ศ. 2546",
+        ],
+        "rights_en": [
+            "People aged 60 and over are entitled to the old-age allowance: register at the "
+            "local government of their house registration.",
+            "Older people in hardship can apply for an elderly relief subsidy at the provincial "
+            "social development office.",
+            "Older people who are abused, exploited or abandoned are protected under the Older "
+            "Persons Act B.E. 2546 (2003).",
+        ],
+    },
+    "domestic_violence": {
+        "questions_th": [
+            "ขณะนี้ผู้ประสบปัญหาปลอดภัยหรือไม่ ผู้กระทำยังอยู่ที่นั่นหรือไม่ (หากไม่ปลอดภัย "
+            "กรุณารับแจ้งเหตุทันที)",
+            "มีผู้บาดเจ็บที่ต้องรักษาพยาบาลหรือไม่",
+            "มีเด็กและเยาวชน ผู้สูงอายุ หรือคนพิการอยู่ในบ้านด้วยหรือไม่",
+            "ความรุนแรงเกิดขึ้นครั้งแรกหรือเกิดซ้ำ",
+        ],
+        "questions_en": [
+            "Is the person safe now, and is the one who hurt them still there? (If not safe, "
+            "log an incident at once.)",
+            "Is anyone hurt and in need of medical care?",
+            "Are there children, older people or people with disabilities in the home?",
+            "Is this the first time, or has it happened before?",
+        ],
+        "rights_th": [
+            "ผู้ถูกกระทำด้วยความรุนแรงในครอบครัวได้รับความคุ้มครองตาม พ.ร.บ.ส่งเสริมการพัฒนา"
+            "และคุ้มครองสถาบันครอบครัว พ.ศ. 2562 และร้องทุกข์ต่อพนักงานสอบสวนได้",
+            "ผู้บาดเจ็บรับการรักษาและความช่วยเหลือได้ที่ศูนย์พึ่งได้ (OSCC) ของโรงพยาบาล",
+            "หากต้องการที่พักที่ปลอดภัย เจ้าหน้าที่ประสานบ้านพักเด็กและครอบครัวจังหวัดให้ได้",
+        ],
+        "rights_en": [
+            "Victims of domestic violence are protected under the Promotion of Family "
+            "Institution Development and Protection Act B.E. 2562 (2019) and can file a "
+            "complaint with the police.",
+            "The injured get care and help at the hospital's One Stop Crisis Centre (OSCC).",
+            "If they need a safe place to stay, the officer can arrange the provincial "
+            "Children and Family Shelter.",
+        ],
+    },
+}
+
 # Who holds which subsidy approval level in Phitsanulok (the default chain: team head, then
 # the provincial office): username, province, level.
 SUBSIDY_APPROVERS = [("supervisor", "65", "team_head"), ("pmj", "65", "provincial_office")]
@@ -175,8 +319,15 @@ def load_demo(session: Session, *, password_hash: str | None = None) -> dict[str
         if name_en not in known:
             session.add(Agency(name_th=name_th, name_en=name_en, kind=kind,
                                phone=agency_phone(phone), province_code=prov,
-                               services=AGENCY_SERVICES.get(name_en, [])))
+                               services=AGENCY_SERVICES.get(name_en, []),
+                               hours=AGENCY_HOURS.get(name_en, "")))
             added["agencies"] += 1
+    from admin.models import IntakeScript
+
+    scripted = set(session.scalars(select(IntakeScript.category)))
+    for category, content in INTAKE_SCRIPTS.items():
+        if category not in scripted:
+            session.add(IntakeScript(category=category, version=1, note="", **content))
     if session.scalar(select(EscalationStep.id).where(EscalationStep.province_code == "65")
                       .limit(1)) is None:
         for position, (action, wait, name, phone) in enumerate(P1_LADDER_65):

@@ -52,6 +52,8 @@ class Call(Base):
     recording_url: Mapped[str | None] = mapped_column(String(500))
     recording_seconds: Mapped[int | None] = mapped_column(Integer)
     needs_callback: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The guided-intake script version the call-taker had on screen (admin.models.IntakeScript).
+    script_version_id: Mapped[int | None] = mapped_column(ForeignKey("intake_script.id"))
 
 
 class CallEvent(Base):

@@ -93,6 +93,11 @@ class CallIn(Schema):
     answered_at: datetime | None = None
     # The voice call accepted from the screen pop: the form completes it instead of a new one.
     call_id: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True)
+    # The guided-intake script version the call-taker had on screen (an unknown one is refused).
+    script_version_id: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True)
+    # The agency the caller was also referred to, recorded alongside an incident (a call closed
+    # at intake names it in `agency_id`, below).
+    referral_agency_id: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True)
 
     @field_validator("answered_at")
     @classmethod
