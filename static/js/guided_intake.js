@@ -137,15 +137,40 @@
     load();
   }
 
+  /* The caller's district, also here: the call form's place fields are hidden when the call
+     is closed at intake. Kept the same as the form's district (its options copied). */
+  const district = $("gi-district");
+  function mirrorDistricts() {
+    const source = field("district_code");
+    if (!source) return;
+    const options = [...source.options].map((o) => `${o.value}|${o.text}`).join("\n");
+    if (district.dataset.options !== options) {
+      district.dataset.options = options;
+      district.replaceChildren(...[...source.options].map((o) => el("option", { value: o.value }, o.text)));
+    }
+    if (district.value !== source.value) district.value = source.value;
+  }
+  district.addEventListener("change", () => {
+    const source = field("district_code");
+    if (!source || source.value === district.value) return;
+    source.value = district.value;
+    source.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+
   choose.addEventListener("change", () => setCategory(choose.value, true));
   callForm.addEventListener("change", (ev) => {
     const name = ev.target && ev.target.name;
     if (name === "category") setCategory(ev.target.value, false);
     else if (name === "action") showReferral();
+    else if ((name === "district_code" || name === "province_code") && state.category) {
+      mirrorDistricts();
+      load();
+    }
   });
   // NOTE: the place pickers are also set by the place search and the map (no change event):
   // the area is compared now and then, and the agencies reloaded when it moved.
   setInterval(() => {
+    mirrorDistricts();
     const { province, district } = area();
     if (state.category && (province !== state.province || district !== state.district)) load();
   }, 1000);

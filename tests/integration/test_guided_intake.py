@@ -79,6 +79,8 @@ def test_saving_a_script_makes_a_new_version_and_keeps_the_old_one(app, session,
                       headers=JSON).json["script"]["version"] == 1
     overview = admin.get("/admin/intake-scripts").get_data(as_text=True)
     assert 'data-testid="script-labour"' in overview
+    # The categories page links to the scripts.
+    assert "/admin/intake-scripts" in admin.get("/admin/categories").get_data(as_text=True)
 
 
 def test_a_bad_script_is_refused_per_field_and_nothing_is_written(app, session, login_as):
