@@ -151,6 +151,7 @@ def _timer_loop(app: Flask) -> None:
     from console.db import utcnow
     from dispatch import flows as dispatch_flows
     from dispatch import service as dispatch_service
+    from roster import flows as roster_flows
 
     log = logging.getLogger("console.timers")
     while True:
@@ -179,6 +180,7 @@ def _timer_loop(app: Flask) -> None:
                 session.close()
             _case_timer_pass(app, log)
             _simulated_hold_pass(app, log)
+            roster_flows.timer_pass(app, log)  # duty rosters: short shifts, teams on call
 
 
 def _simulated_hold_pass(app: Flask, log) -> None:
@@ -231,6 +233,10 @@ def _subscribe_domain_events() -> None:
     from dispatch import case_alarms
 
     domain_events.subscribe(domain_events.CASE_OVERDUE, case_alarms.on_case_overdue)
+    from dispatch import roster_alarms
+
+    domain_events.subscribe(domain_events.ROSTER_SHORT, roster_alarms.on_roster_short)
+    domain_events.subscribe(domain_events.SHIFT_STARTED, roster_alarms.on_shift_started)
 
 
 def session_lifetimes(config) -> Any:
@@ -421,6 +427,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from admin.routes import bp as admin_bp  # the centre's data (issue 14)
 
     app.register_blueprint(admin_bp)
+    from roster.routes import bp as roster_bp  # duty rosters (issue 14)
+
+    app.register_blueprint(roster_bp)
     health.register(app)
     sockets.register()
     if jobs_enabled and not app.config.get("TESTING"):

@@ -22,6 +22,11 @@ CALL_CLOSED = "call.closed"
 # A case's referral step or plan action stayed late past its grace: facts province_code,
 # case_id, step, level ('supervisor' or 'office'), now, link_base (cases/reminders.py).
 CASE_OVERDUE = "case.overdue"
+# A roster's shift is about to start short of people on a role (roster/flows.py): facts
+# province_code, shift_id, starts_at, ends_at, short ({role: how many missing}), now, link_base.
+ROSTER_SHORT = "roster.short"
+# A roster's shift has started: facts province_code, shift_id, team_ids (teams on call), now.
+SHIFT_STARTED = "roster.shift_started"
 
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 

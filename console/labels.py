@@ -135,6 +135,7 @@ LABELS = {
         "unoffered": _l("Not yet offered to any team"),
         "case_overdue": _l("A case's referral or plan action is late"),
         "case_office": _l("Still late: the provincial social development office is alerted"),
+        "roster_short": _l("A shift is about to start short of people"),
     },
     "timeline": {
         "created": _l("Recorded"),

@@ -208,6 +208,7 @@ class AlarmKind(StrEnum):
     UNOFFERED = "unoffered"  # nobody offered the incident to a team within the first rung's wait
     CASE_OVERDUE = "case_overdue"  # a case's referral step or plan action is late (supervisor)
     CASE_OFFICE = "case_office"  # still late after the grace: the provincial office (สนง.พมจ.)
+    ROSTER_SHORT = "roster_short"  # a shift about to start below its staffing minimum (roster/)
 
 
 class EscalationAction(StrEnum):

@@ -134,6 +134,8 @@ def alarm_sms_job(ctx: JobContext, payload: dict) -> None:
     locale = person.locale or "th"
     with force_locale(locale):
         kind = label("alarm", alarm.kind)
+        if alarm.kind is AlarmKind.ROSTER_SHORT:
+            kind = f"{kind}: {alarm.note}"
         if alarm.kind is AlarmKind.ESCALATED:
             kind = " ".join(x for x in (kind + ":", label("escalation_action", alarm.note),
                                         alarm.contact_name, alarm.contact_phone) if x)

@@ -1,0 +1,53 @@
+"""What dispatch does about the duty roster's facts (domain events from roster/flows.py): a
+shift about to start short of people raises an alarm to the province's supervisors, on the
+same banner and by the same SMS as dispatch's own alarms; teams on call for a shift that
+starts become available (unless busy or taken out of service)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from dispatch import flows
+from dispatch.enums import AlarmKind, TeamStatus
+from dispatch.models import Alarm, Team
+from dispatch.service import _raise_alarm, _team_transition
+
+
+def _in_service(session: Session, team_id: int) -> bool:
+    """Whether the admin pages keep the team in service (no profile row: in service). Read
+    from the table, not admin's service: dispatch must not import admin (admin imports it)."""
+    from sqlalchemy import select
+
+    from console.db import Base
+
+    profile = Base.metadata.tables.get("team_profile")
+    if profile is None:
+        return True
+    active = session.scalar(select(profile.c.active).where(profile.c.team_id == team_id))
+    return active is not False
+
+
+def on_roster_short(*, session: Session, province_code: str, shift_id: int, note: str,
+                    now: datetime, link_base: str, **_facts) -> Alarm:
+    """Raise the short-staffed shift's alarm and queue its SMS to the province's supervisors."""
+    alarm = _raise_alarm(session, kind=AlarmKind.ROSTER_SHORT, province_code=province_code,
+                         now=now, note=note)
+    flows.notify_alarm(session=session, alarm_id=alarm.id, link_base=link_base)
+    return alarm
+
+
+def on_shift_started(*, session: Session, province_code: str, team_ids: list[int],
+                     now: datetime, **_facts) -> list[int]:
+    """Teams on call for the shift that were off duty become available; returns them (a team
+    taken out of service stays off duty: admin/service.py keeps it so on every flush)."""
+    made = []
+    for team_id in team_ids:
+        team = session.get(Team, team_id)
+        if (team is None or team.province_code != province_code
+                or team.status is not TeamStatus.OFF_DUTY or not _in_service(session, team_id)):
+            continue
+        _team_transition(session=session, team=team, to=TeamStatus.AVAILABLE, at=now, by=None)
+        made.append(team_id)
+    return made

@@ -1,0 +1,120 @@
+"""The roster page (issue 14): a week of shifts, adding and removing people, swaps, staffing
+minimums, CSV export that imports back unchanged, bad lines named and nothing half-imported,
+every change audited, a provincial supervisor kept to their province."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from console.models import AuditLog, User
+from roster.models import DutyAssignment, StaffingLevel
+
+WEEK = "2026-11-30"  # a Monday
+DAY = "2026-12-03"
+
+
+def _id(session, username: str) -> int:
+    return session.scalar(select(User.id).where(User.username == username))
+
+
+def _count(session) -> int:
+    session.rollback()
+    return session.scalar(select(func.count()).select_from(DutyAssignment))
+
+
+def test_the_week_page_add_swap_remove_and_minimums(login_as, session):
+    sup = login_as("supervisor")
+    page = sup.get(f"/desk/roster?week={WEEK}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "08.30–16.30" in text and "16.30–08.30" in text
+    resp = sup.post("/desk/roster/assignments", data={
+        "day": DAY, "shift": "08.30-16.30", "role": "call_taker",
+        "user_id": _id(session, "calltaker"), "week": WEEK, "csrf_token": sup.token})
+    assert resp.status_code == 302
+    row = session.scalar(select(DutyAssignment))
+    text = sup.get(f"/desk/roster?week={WEEK}").get_data(as_text=True)
+    assert "สมศรี รับสาย" in text and f'assignment-{row.id}"' in text
+    resp = sup.post(f"/desk/roster/assignments/{row.id}/swap",
+                    json={"substitute_id": _id(session, "pmj")})
+    assert resp.status_code == 200 and resp.get_json()["substitute_id"] == _id(session, "pmj")
+    resp = sup.post("/desk/roster/staffing", json={"call_taker": 2, "dispatcher": 1,
+                                                   "supervisor": 0})
+    assert resp.status_code == 200
+    session.rollback()
+    assert session.get(StaffingLevel, ("65", "call_taker")).minimum == 2
+    text = sup.get(f"/desk/roster?week={WEEK}").get_data(as_text=True)
+    assert f"short-{DAY}-call_taker" in text
+    bad = sup.post("/desk/roster/staffing", json={"call_taker": "many"})
+    assert bad.status_code == 422 and "call_taker" in bad.get_json()["fields"]
+    assert sup.post(f"/desk/roster/assignments/{row.id}/remove", json={}).status_code == 200
+    assert _count(session) == 0
+    actions = session.scalars(select(AuditLog.action).where(AuditLog.entity == "roster",
+                              AuditLog.action.like("roster.%")).order_by(AuditLog.id)).all()
+    assert actions == ["roster.assigned", "roster.swap_approved", "roster.staffing",
+                       "roster.unassigned"]
+
+
+def test_bad_input_is_refused_with_the_field_and_nothing_written(login_as, session):
+    sup = login_as("supervisor")
+    resp = sup.post("/desk/roster/assignments", json={"day": "tomorrow", "shift": "x",
+                                                       "role": "call_taker"})
+    assert resp.status_code == 422
+    assert {"day", "shift", "user_id"} <= set(resp.get_json()["fields"])
+    # A dispatcher cannot be rostered as the supervisor on duty.
+    resp = sup.post("/desk/roster/assignments", json={
+        "day": DAY, "shift": "08.30-16.30", "role": "supervisor",
+        "user_id": _id(session, "dispatcher")})
+    assert resp.status_code == 422 and "user" in resp.get_json()["fields"]
+    assert _count(session) == 0
+
+
+def test_a_provincial_supervisor_changes_only_their_province(login_as, session):
+    sup = login_as("supervisor")
+    from dispatch.models import Team
+
+    cm_team = session.scalar(select(Team.id).where(Team.code == "CMI-1"))
+    resp = sup.post("/desk/roster/assignments?province=50", json={
+        "day": DAY, "shift": "08.30-16.30", "role": "team", "team_id": cm_team})
+    # The province a provincial supervisor works on is always their own: CMI's team is refused.
+    assert resp.status_code == 422 and _count(session) == 0
+    nat = login_as("national")
+    assert nat.get(f"/desk/roster?province=50&week={WEEK}").status_code == 200
+    resp = sup.post("/desk/roster/import", data=(
+        "province_code,date,start,end,role,who,substitute,attendance\r\n"
+        f"50,{DAY},08.30,16.30,dispatcher,cm.dispatcher,,\r\n").encode(),
+        headers={"Content-Type": "text/csv", "Accept": "application/json"})
+    assert resp.status_code == 422 and _count(session) == 0
+
+
+def test_csv_export_imports_back_unchanged_and_bad_lines_change_nothing(login_as, session):
+    sup = login_as("supervisor")
+    good = ("province_code,date,start,end,role,who,substitute,attendance\r\n"
+            f"65,{DAY},08.30,16.30,call_taker,calltaker,,checked_in\r\n"
+            f"65,{DAY},16.30,08.30,dispatcher,dispatcher,,\r\n"
+            f"65,{DAY},16.30,08.30,call_taker,supervisor,pmj,\r\n"
+            f"65,{DAY},08.30,16.30,team,PSL-1,,\r\n")
+    headers = {"Content-Type": "text/csv", "Accept": "application/json"}
+    resp = sup.post("/desk/roster/import", data=good.encode(), headers=headers)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert resp.get_json() == {"created": 4, "updated": 0, "unchanged": 0}
+    exported = sup.get(f"/desk/roster/export.csv?week={WEEK}")
+    assert exported.status_code == 200
+    text = exported.get_data(as_text=True)
+    assert text.startswith("\ufeffprovince_code,date,start,end,role,who,substitute,attendance")
+    assert "65,2026-12-03,16.30,08.30,call_taker,supervisor,pmj," in text
+    again = sup.post("/desk/roster/import", data=text.encode("utf-8"), headers=headers)
+    assert again.get_json() == {"created": 0, "updated": 0, "unchanged": 4}
+    bad = ("province_code,date,start,end,role,who,substitute,attendance\r\n"
+           "65,2026-12-04,08.30,16.30,call_taker,calltaker,,\r\n"
+           "65,04/12/2026,8.30,16.30,cook,calltaker,,\r\n"
+           "65,2026-12-04,08.30,16.30,call_taker,nobody,,late\r\n")
+    resp = sup.post("/desk/roster/import", data=bad.encode(), headers=headers)
+    assert resp.status_code == 422
+    lines = resp.get_json()["lines"]
+    assert {(p["line"], p["field"]) for p in lines} == {
+        (3, "date"), (3, "role"), (4, "who"), (4, "attendance")}
+    assert _count(session) == 4  # nothing of the bad file stayed
+    th = sup.post("/desk/roster/import", data=bad.encode(),
+                  headers={**headers, "Accept-Language": "th"})
+    assert th.status_code == 422
