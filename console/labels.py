@@ -403,6 +403,29 @@ FIELD_LABELS.update({
     "payment_ref": _l("Payment reference"), "file": _l("Document"),
 })
 
+# Every intake source (issue 14): where an incident came from, and the likely-duplicate reasons
+# the desks show (dispatch/fusion.py).
+LABELS["source"] = {
+    "hotline": _l("Hotline 1300 call"),
+    "ess": _l("ESS Help Me report"),
+    "line": _l("ESS Help Me on LINE"),
+    "app": _l("ESS Help Me app"),
+    "walk_in": _l("Walk-in"),
+    "letter": _l("Letter"),
+    "damrongdhama": _l("Referral from a Damrongdhama Centre"),
+    "surveillance": _l("News or social-media item"),
+    "agency": _l("Referral from another agency"),
+    "volunteer": _l("Social development volunteer"),
+}
+LABELS["fusion_reason"] = {
+    "same_caller": _l("same caller number"),
+    "same_place": _l("same place"),
+    "same_category": _l("same category"),
+}
+FIELD_LABELS.update({
+    "source_link": _l("Link to the item"), "source_org": _l("Referred by"),
+})
+
 # The heading of an error page, in words (the status code stays small beside it).
 ERROR_TITLES = {
     400: _l("The request could not be read"), 403: _l("Not allowed"), 404: _l("Not found"),

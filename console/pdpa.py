@@ -51,6 +51,7 @@ ACTION_LABELS = {
     "attachment.viewed": _l("Viewed a photo"),
     "case.national_id_revealed": _l("Showed a national ID in full"),
     "read.person_duplicates": _l("Possible duplicates of a person"),
+    "read.incident_duplicates": _l("Likely duplicates of an incident"),
     "read.case_transfers": _l("Case transfers waiting for the province"),
     "read.case_handovers": _l("Cases offered to me or by me (hand-over)"),
     "read.subsidies": _l("Subsidy requests of a case"),

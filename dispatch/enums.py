@@ -38,6 +38,21 @@ class Source(StrEnum):
     ESS = "ess"
     LINE = "line"
     APP = "app"
+    # Other ways a matter reaches the centre, recorded on the desk's one intake form (issue 14).
+    WALK_IN = "walk_in"
+    LETTER = "letter"
+    DAMRONGDHAMA = "damrongdhama"  # a referral from a ศูนย์ดำรงธรรม (Damrongdhama Centre)
+    SURVEILLANCE = "surveillance"  # a news or social-media item (its https link is kept)
+    AGENCY = "agency"  # another agency
+    VOLUNTEER = "volunteer"  # an อพม. volunteer
+
+
+# Sources the desk's intake form offers (citizen reports come through ESS / LINE / the app).
+INTAKE_SOURCES = (Source.HOTLINE, Source.WALK_IN, Source.LETTER, Source.DAMRONGDHAMA,
+                  Source.SURVEILLANCE, Source.AGENCY, Source.VOLUNTEER)
+# Sources that name who referred the matter, and the one that needs its link.
+SOURCES_WITH_ORG = frozenset({Source.DAMRONGDHAMA, Source.AGENCY, Source.VOLUNTEER,
+                              Source.LETTER})
 
 
 class AgeGroup(StrEnum):

@@ -51,6 +51,8 @@ def incident_payload(incident: Incident) -> dict[str, Any]:
         "category": incident.category.value,
         "priority": incident.priority.value,
         "source": incident.source.value,
+        "source_link": incident.source_link,
+        "source_org": incident.source_org,
         "summary": mask_national_ids(incident.summary),
         "notes": mask_national_ids(incident.notes),
         "province_code": incident.province_code,

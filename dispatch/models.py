@@ -71,6 +71,10 @@ class Incident(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str | None] = mapped_column(String(32), unique=True)
     source: Mapped[Source] = mapped_column(str_enum(Source), default=Source.HOTLINE)
+    # The news / social-media item's https link, and who referred it (agency, Damrongdhama
+    # Centre, volunteer, letter's sender) for the sources that have one (issue 14).
+    source_link: Mapped[str | None] = mapped_column(String(500))
+    source_org: Mapped[str | None] = mapped_column(String(200))
     call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id"))
     category: Mapped[Category] = mapped_column(str_enum(Category))
     priority: Mapped[Priority] = mapped_column(str_enum(Priority, length=2))

@@ -73,6 +73,41 @@ def reporter_contact(incident_id: int):
     return jsonify({"incident_id": incident.id, "contacts": contacts})
 
 
+def _fusion_settings():
+    from dispatch.fusion import FusionSettings
+
+    cfg = current_app.config
+    return FusionSettings(meters=cfg["ESS_DEDUPE_METERS"], minutes=cfg["ESS_DEDUPE_MINUTES"])
+
+
+@bp.get("/incidents/<int(max=2147483647):incident_id>/duplicates")
+@login_required
+def duplicates(incident_id: int):
+    """Open incidents of the same province likely to be the same matter, with the reasons
+    (the call-taker after saving, the dispatcher desk and the incident page)."""
+    from dispatch import fusion
+
+    found = fusion.likely_duplicates(session=db(), incident_id=incident_id, user=current_user,
+                                     settings=_fusion_settings())
+    log_read("incident_duplicates", entity="incident", entity_id=incident_id,
+             subjects={"incident": [d.incident_id for d in found]})
+    return jsonify({"incident_id": incident_id,
+                    "duplicates": [fusion.duplicate_payload(d) for d in found]})
+
+
+@bp.get("/incidents/duplicates")
+@desk_required("dispatch")
+def board_duplicates():
+    """For each open incident of the board, its likely duplicates (ids and reasons; the board
+    already shows their rows)."""
+    from dispatch import fusion
+
+    found = fusion.board_duplicates(session=db(), user=current_user,
+                                    settings=_fusion_settings())
+    return jsonify({str(incident_id): [fusion.duplicate_payload(d) for d in items]
+                    for incident_id, items in found.items()})
+
+
 @bp.post("/incidents/<int(max=2147483647):incident_id>/assign")
 @desk_required("dispatch")
 @idempotent

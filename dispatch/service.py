@@ -280,16 +280,19 @@ def _team_transition(
 
 def create_incident(
     *, session: Session, data: IncidentIn, by: User, call_id: int | None = None,
-    source: Source = Source.HOTLINE, summary: str,
+    source: Source = Source.HOTLINE, summary: str, source_link: str | None = None,
+    source_org: str | None = None,
 ) -> Incident:
-    """Record an incident from intake; its province's dispatchers see it at once."""
+    """Record an incident from intake (a call, or a walk-in, letter, referral, news item or
+    volunteer recorded on the same form); its province's dispatchers see it at once."""
     return _new_incident(session=session, data=data, by=by, call_id=call_id, source=source,
-                         summary=summary)
+                         summary=summary, source_link=source_link, source_org=source_org)
 
 
 def _new_incident(
     *, session: Session, data: IncidentIn, by: User | None, call_id: int | None,
     source: Source, summary: str, same_reporter: Incident | None = None,
+    source_link: str | None = None, source_org: str | None = None,
 ) -> Incident:
     """Shared by intake and citizen reports: resolve the place, insert, timeline, event."""
     loc = data.location
@@ -303,6 +306,8 @@ def _new_incident(
     now = utcnow()
     incident = Incident(
         source=source,
+        source_link=source_link,
+        source_org=source_org,
         call_id=call_id,
         category=data.category,
         priority=data.priority,
@@ -331,7 +336,8 @@ def _new_incident(
     session.flush()
     incident.ref = f"{place.province_code}-{_be_year(now)}-{incident.id:06d}"
     _timeline(session, incident, kind="created", by=by, at=now, to_status=IncidentStatus.NEW,
-              detail={"priority": data.priority.value, "category": data.category.value})
+              detail={"priority": data.priority.value, "category": data.category.value,
+                      "source": source.value})
     session.flush()
     events.incident_created(session=session, incident=incident)
     return incident

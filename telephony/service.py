@@ -29,7 +29,7 @@ from console.models import User
 from console.privacy import phone_tail
 from console.service import record_audit
 from dispatch import service as dispatch_service
-from dispatch.enums import OPEN_STATUSES, Source
+from dispatch.enums import OPEN_STATUSES
 from dispatch.models import Incident
 from dispatch.schemas import CallWithIncidentIn
 from telephony import events
@@ -86,13 +86,30 @@ def _new_call(session: Session, data, by: User) -> Call:
     return call
 
 
+def _check_intake_refs(session: Session, data) -> None:
+    """The agency and the guided-intake script version named on the form must exist."""
+    from admin.models import IntakeScript
+
+    errors = {}
+    for name in ("agency_id", "referral_agency_id"):
+        agency_id = getattr(data, name, None)
+        if agency_id is not None and session.get(Agency, agency_id) is None:
+            errors[name] = (N_("Unknown agency."), {})
+    if data.script_version_id is not None \
+            and session.get(IntakeScript, data.script_version_id) is None:
+        errors["script_version_id"] = (N_("Unknown script version: please reload the page and "
+                                          "choose the category again."), {})
+    if errors:
+        raise ValidationFailed(errors)
+
+
 def close_at_intake(*, session: Session, data: CloseCallIn, by: User) -> Call:
     """Log a call that needs no team (advice, referral elsewhere, hoax...) and close it."""
-    if data.agency_id is not None and session.get(Agency, data.agency_id) is None:
-        raise ValidationFailed({"agency_id": (N_("Unknown agency."), {})})
+    _check_intake_refs(session, data)
     call = _new_call(session, data, by)
     call.outcome = data.outcome
     call.agency_id = data.agency_id
+    call.script_version_id = data.script_version_id
     call.province_code = data.province_code or call.province_code or by.province_code
     call.closed_at = utcnow() if call.call_sid else call.created_at
     session.add(call)
@@ -108,15 +125,19 @@ def close_at_intake(*, session: Session, data: CloseCallIn, by: User) -> Call:
 def log_call_with_incident(
     *, session: Session, data: CallWithIncidentIn, by: User
 ) -> tuple[Call, Incident]:
-    """Log a call and open its incident in one transaction."""
+    """Log a call and open its incident in one transaction (with the agency the caller was
+    also referred to, if any)."""
+    _check_intake_refs(session, data)
     call = _new_call(session, data, by)
     call.outcome = CallOutcome.INCIDENT_CREATED
+    call.agency_id = data.referral_agency_id
+    call.script_version_id = data.script_version_id
     session.add(call)
     session.flush()
     try:
         incident = dispatch_service.create_incident(
-            session=session, data=data.incident, by=by, call_id=call.id, source=Source.HOTLINE,
-            summary=data.summary,
+            session=session, data=data.incident, by=by, call_id=call.id, source=data.source,
+            summary=data.summary, source_link=data.source_link, source_org=data.source_org,
         )
     except ValidationFailed as exc:
         raise prefixed(exc, "incident.") from None

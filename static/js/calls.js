@@ -10,6 +10,17 @@ function showAction() {
 }
 form.querySelectorAll('input[name="action"]').forEach((r) => r.addEventListener("change", showAction));
 
+/* Where the matter came from (issue 14): the phone call unless the officer chooses a walk-in, a
+   letter, a referral, a news or social-media item (its https link) or an อพม. volunteer; the
+   incident records it and goes through the same duplicate suggestions as a call. */
+const ORG_SOURCES = ["damrongdhama", "agency", "volunteer", "letter"];
+function showSource() {
+  const source = F("source").value;
+  document.getElementById("source-link-field").hidden = source !== "surveillance";
+  document.getElementById("source-org-field").hidden = !ORG_SOURCES.includes(source);
+}
+F("source").addEventListener("change", showSource);
+
 // NOTE: not named `fill`: that is console.js's pattern filler (waiting times use it).
 async function fillSelect(select, url) {
   select.replaceChildren(el("option", { value: "" }, "—"));
@@ -142,6 +153,10 @@ function payload() {
     return withExtras(body);
   }
   const prio = form.querySelector('input[name="priority"]:checked');
+  const source = F("source").value || "hotline";
+  body.source = source;
+  body.source_link = source === "surveillance" ? F("source_link").value.trim() : null;
+  body.source_org = ORG_SOURCES.includes(source) ? F("source_org").value.trim() : null;
   body.incident = {
     category: F("category").value || null,
     priority: prio ? prio.value : null,
@@ -182,6 +197,8 @@ form.addEventListener("submit", async (ev) => {
     msg.dataset.ref = r.data.incident ? r.data.incident.ref : "";
     const keepProvince = F("province_code").value;
     form.reset(); rows.replaceChildren(); answeredAt = null; F("province_code").value = keepProvince; showAction();
+    showSource();
+    showSavedDuplicates(r.data.incident);
     F("call_id").value = "";
     document.getElementById("caller-facts").hidden = true;
     Draft.clear();
@@ -194,12 +211,35 @@ form.addEventListener("submit", async (ev) => {
   }
 });
 showAction();
+showSource();
+
+/* Likely duplicates of the incident just saved (same caller number, same place and time, same
+   category): the call-taker sees them at once; the dispatcher merges them from the desk. */
+async function showSavedDuplicates(incident) {
+  const box = document.getElementById("saved-duplicates");
+  box.hidden = true;
+  if (!incident || !window.Fusion) return;
+  const r = await api("GET", `/api/incidents/${incident.id}/duplicates`);
+  if (!r.ok || !r.data.duplicates.length) return;
+  const mayMerge = ["supervisor", "admin"].includes(PAGE.user.role);
+  document.getElementById("saved-duplicates-title").textContent = fill(Fusion.text.of, { ref: incident.ref });
+  document.getElementById("saved-duplicate-list").replaceChildren(...r.data.duplicates.map((d) =>
+    Fusion.item(incident, d, mayMerge ? (res) => {
+      const msg = document.getElementById("form-message");
+      msg.className = `message ${res.ok ? "ok" : "error"}`;
+      msg.textContent = res.text;
+      if (res.ok) box.hidden = true;
+    } : null)));
+  document.getElementById("saved-duplicates-note").textContent = mayMerge ? "" : Fusion.text.dispatcher_merges;
+  box.hidden = false;
+}
 
 /* What the officer is typing is kept in this tab (sessionStorage: gone when the tab closes), so
    an ended session, logging in again or a reload never loses a half-typed call. */
 const Draft = {
   key: `draft:call-form:${PAGE.user ? PAGE.user.id : ""}`,
-  fields: ["call_id", "number", "caller_name", "summary", "advice", "action", "outcome",
+  fields: ["call_id", "source", "source_link", "source_org", "number", "caller_name", "summary",
+           "advice", "action", "outcome",
            "category", "priority", "province_code", "lat", "lon", "address_text", "notes"],
   save() {
     const data = {};
@@ -207,7 +247,8 @@ const Draft = {
       const field = F(name);
       if (field) data[name] = field.value;
     }
-    const typed = ["number", "caller_name", "summary", "advice", "address_text", "notes"]
+    const typed = ["number", "caller_name", "summary", "advice", "address_text", "notes",
+                   "source_link", "source_org"]
       .some((name) => data[name]);
     if (typed) sessionStorage.setItem(this.key, JSON.stringify(data));
   },
@@ -220,6 +261,7 @@ const Draft = {
       if (field && typeof data[name] === "string") field.value = data[name];
     }
     showAction();
+    showSource();
     return true;
   },
   clear() { sessionStorage.removeItem(this.key); },

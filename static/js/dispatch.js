@@ -44,6 +44,39 @@ function sameReporter(inc) {
     s.ref ? DT.same_reporter.replace("%(ref)s", s.ref) : DT.same_reporter_other);
 }
 
+/* Where the incident came from (issue 14): the source, who referred it, the news item's link. */
+function sourceLine(inc) {
+  return el("small", { class: "incident-source", "data-testid": `source-${inc.id}` },
+    label("source", inc.source), inc.source_org ? ` · ${inc.source_org}` : "",
+    inc.source_link ? [" · ", el("a", { href: inc.source_link, target: "_blank",
+      rel: "noopener noreferrer nofollow" }, Fusion.text.link)] : null);
+}
+
+/* Likely duplicates of each open incident (fusion.js), read again after the board changes. */
+const duplicates = new Map();  // incident id -> [{incident_id, ref, reasons, ...}]
+let duplicatesTimer = null;
+function refreshDuplicates() {
+  clearTimeout(duplicatesTimer);
+  duplicatesTimer = setTimeout(async () => {
+    const r = await api("GET", "/api/incidents/duplicates");
+    if (!r.ok) return;
+    duplicates.clear();
+    for (const [id, items] of Object.entries(r.data)) duplicates.set(Number(id), items);
+    render();
+  }, 300);
+}
+
+function duplicateList(inc) {
+  const items = (duplicates.get(inc.id) || []).filter((d) => incidents.has(d.incident_id));
+  if (!items.length || !window.Fusion) return null;
+  return el("div", { class: "duplicates", "data-testid": `duplicates-${inc.id}` },
+    el("small", {}, Fusion.text.title, ":"),
+    el("ul", {}, items.map((d) => Fusion.item(inc, d, (res) => {
+      message(res.text, res.ok ? "ok" : "error");
+      if (res.ok) { incidents.delete(res.dup.id); upsert(res.data); refreshDuplicates(); render(); }
+    }))));
+}
+
 const reportCounts = new Map();  // incident id -> citizen reports gathered (ESS Help Me)
 const suggestions = new Map();  // incident id -> [{team, distance_km, eta_minutes, ...}]
 let suggestTimer = null;
@@ -91,7 +124,8 @@ function render() {
     el("td", {}, el("a", { href: `/desk/incidents/${inc.id}` }, el("strong", {}, inc.ref)),
       (reportCounts.get(inc.id) || 0) > 1 ? el("span", { class: "count", "data-testid": `reports-${inc.id}` },
         ` ${reportCounts.get(inc.id)} ${T.reports}`) : null, el("br"),
-      el("small", {}, inc.summary), inc.same_reporter ? el("br") : null, sameReporter(inc)),
+      el("small", {}, inc.summary), el("br"), sourceLine(inc),
+      inc.same_reporter ? el("br") : null, sameReporter(inc), duplicateList(inc)),
     el("td", {}, label("category", inc.category)),
     el("td", {}, inc.place_unknown ? [el("strong", { class: "place-unknown-badge",
       "data-testid": `place-unknown-${inc.id}` }, DT.place_unknown), el("br")] : null,
@@ -140,6 +174,7 @@ Live.start({
     state.teams.forEach((t) => teams.set(t.id, t));
     render();
     refreshSuggestions();
+    refreshDuplicates();
     loadReportCounts(state.incidents.filter((i) => i.source !== "hotline").map((i) => i.id));
   },
   onEvent(name, data) {
@@ -148,6 +183,9 @@ Live.start({
     else upsert(data);
     render();
     if (name !== "incident.updated" || data.status === "new") refreshSuggestions();
+    if (name === "incident.created" || (name === "incident.updated" && !OPEN.includes(data.status))) {
+      refreshDuplicates();
+    }
   },
 }, ["incident.created", "incident.updated", "team.updated", "incident.reports"]);
 

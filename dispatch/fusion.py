@@ -1,0 +1,196 @@
+"""Fusion on the desk (issue 14): the open incidents that are likely the same matter as another
+(same caller number; same place within the dedupe distance and time window, the ESS dedupe
+settings; same category as an added reason), never across provinces. The dispatcher merges them
+with the existing merge route (ess/routes.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from console.enums import DESK_STAFF
+from console.errors import N_, Forbidden
+from console.models import User
+from console.privacy import mask_national_ids
+from dispatch.enums import OPEN_STATUSES, Category, Precision
+from dispatch.events import place_names
+from dispatch.models import Incident
+from dispatch.service import get_incident
+from geo import service as geo_service
+
+# Places precise enough to compare: a point, or a subdistrict's centre (two incidents placed in
+# the same subdistrict at the same time). A district or province centre says too little.
+_PLACED = frozenset({Precision.POINT, Precision.SUBDISTRICT})
+REASONS = ("same_caller", "same_place", "same_category")
+
+
+@dataclass(frozen=True)
+class FusionSettings:
+    """How near and how close in time two incidents must be to count as the same place."""
+
+    meters: float = 300.0
+    minutes: float = 30.0
+
+
+@dataclass(frozen=True)
+class Row:
+    """What the suggestion needs of one incident."""
+
+    id: int
+    province_code: str
+    lat: float | None
+    lon: float | None
+    precision: Precision
+    place_unknown: bool
+    category: Category
+    created_at: datetime
+    number: str | None
+
+
+@dataclass
+class Duplicate:
+    """A likely duplicate of an incident, with the reasons and how far apart they are."""
+
+    incident_id: int
+    reasons: list[str] = field(default_factory=list)
+    distance_m: float | None = None
+    incident: Incident | None = None
+
+
+def _placed(row: Row) -> bool:
+    return (row.lat is not None and row.lon is not None and not row.place_unknown
+            and row.precision in _PLACED)
+
+
+def _reasons(a: Row, b: Row, settings: FusionSettings) -> tuple[list[str], float | None]:
+    """Why b may be the same matter as a ([] when it is not a likely duplicate)."""
+    if a.id == b.id or a.province_code != b.province_code:
+        return [], None
+    reasons: list[str] = []
+    if a.number and a.number == b.number:
+        reasons.append("same_caller")
+    distance = None
+    if _placed(a) and _placed(b):
+        distance = geo_service.haversine_km(a.lat, a.lon, b.lat, b.lon) * 1000
+        close_in_time = abs((a.created_at - b.created_at).total_seconds()) <= settings.minutes * 60
+        if distance <= settings.meters and close_in_time:
+            reasons.append("same_place")
+    if not reasons:
+        return [], None
+    if a.category == b.category:
+        reasons.append("same_category")
+    return reasons, distance
+
+
+def pairs(rows: list[Row], settings: FusionSettings) -> dict[int, list[Duplicate]]:
+    """Every row's likely duplicates among the rows: most reasons first, then nearest, then
+    newest. Pure: rows in, suggestions out (same province only)."""
+    by_province: dict[str, list[Row]] = {}
+    for row in rows:
+        by_province.setdefault(row.province_code, []).append(row)
+    found: dict[int, list[Duplicate]] = {}
+    window = timedelta(minutes=settings.minutes)
+    for group in by_province.values():
+        group.sort(key=lambda r: (r.created_at, r.id))
+        by_number: dict[str, list[Row]] = {}
+        for row in group:
+            if row.number:
+                by_number.setdefault(row.number, []).append(row)
+        candidates: dict[int, set[int]] = {}
+        for same in by_number.values():
+            for a in same:
+                candidates.setdefault(a.id, set()).update(b.id for b in same if b.id != a.id)
+        # NOTE: sorted by time, each row is compared with those opened within the window after
+        # it only (not every pair of a busy province's board).
+        for i, a in enumerate(group):
+            for b in group[i + 1:]:
+                if b.created_at - a.created_at > window:
+                    break
+                candidates.setdefault(a.id, set()).add(b.id)
+                candidates.setdefault(b.id, set()).add(a.id)
+        index = {r.id: r for r in group}
+        for a_id, others in candidates.items():
+            for b_id in others:
+                reasons, distance = _reasons(index[a_id], index[b_id], settings)
+                if reasons:
+                    found.setdefault(a_id, []).append(Duplicate(b_id, reasons, distance))
+    for items in found.values():
+        items.sort(key=lambda d: (-len(d.reasons), d.distance_m if d.distance_m is not None
+                                  else float("inf"), -d.incident_id))
+    return found
+
+
+def _rows_stmt():
+    from telephony.models import Call
+
+    return (select(Incident.id, Incident.province_code, Incident.lat, Incident.lon,
+                   Incident.precision, Incident.place_unknown, Incident.category,
+                   Incident.created_at, Call.number)
+            .outerjoin(Call, Call.id == Incident.call_id))
+
+
+def _row(values) -> Row:
+    return Row(*values)
+
+
+def _attach(session: Session, found: list[Duplicate]) -> list[Duplicate]:
+    ids = list({d.incident_id for d in found})
+    if ids:
+        loaded = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(ids)))}
+        for d in found:
+            d.incident = loaded.get(d.incident_id)
+    return [d for d in found if d.incident is not None]
+
+
+def _check_role(user: User) -> None:
+    if user.role not in DESK_STAFF:
+        raise Forbidden(N_("Your role cannot use this desk."))
+
+
+def likely_duplicates(*, session: Session, incident_id: int, user: User,
+                      settings: FusionSettings) -> list[Duplicate]:
+    """The open incidents of the same province that are likely the same matter as this one."""
+    from telephony.models import Call
+
+    _check_role(user)
+    incident = get_incident(session=session, incident_id=incident_id, user=user)
+    subject = session.execute(_rows_stmt().where(Incident.id == incident.id)).one()
+    window = timedelta(minutes=settings.minutes)
+    near_in_time = Incident.created_at.between(incident.created_at - window,
+                                               incident.created_at + window)
+    stmt = _rows_stmt().where(Incident.province_code == incident.province_code,
+                              Incident.status.in_(OPEN_STATUSES), Incident.id != incident.id)
+    stmt = stmt.where(or_(near_in_time, Call.number == subject.number) if subject.number
+                      else near_in_time)
+    rows = [_row(subject), *(_row(r) for r in session.execute(stmt))]
+    return _attach(session, pairs(rows, settings).get(incident.id, []))
+
+
+def board_duplicates(*, session: Session, user: User,
+                     settings: FusionSettings) -> dict[int, list[Duplicate]]:
+    """For each open incident of the user's scope, its likely duplicates (ids and reasons)."""
+    _check_role(user)
+    stmt = _rows_stmt().where(Incident.status.in_(OPEN_STATUSES))
+    if not user.is_national:
+        stmt = stmt.where(Incident.province_code == user.province_code)
+    found = pairs([_row(r) for r in session.execute(stmt)], settings)
+    _attach(session, [d for items in found.values() for d in items])
+    return found
+
+
+def duplicate_payload(d: Duplicate) -> dict:
+    """A suggestion as the desks show it (no caller number: the reasons say it is the same)."""
+    body: dict = {"incident_id": d.incident_id, "reasons": list(d.reasons),
+                  "distance_m": round(d.distance_m) if d.distance_m is not None else None}
+    i = d.incident
+    if i is not None:
+        body.update({"ref": i.ref, "status": i.status.value, "category": i.category.value,
+                     "priority": i.priority.value, "source": i.source.value,
+                     "summary": mask_national_ids(i.summary),
+                     "created_at": i.created_at.isoformat(),
+                     "place": place_names(i.province_code, i.district_code,
+                                          i.subdistrict_code)})
+    return body
