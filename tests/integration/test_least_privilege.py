@@ -618,6 +618,8 @@ def probes(w: dict) -> dict[str, list[Probe]]:
         "dispatch.handle_alarm": [Probe("POST", f"/api/alarms/{w['alarm']}/handle",
                                         PSL_DISPATCH)],
         "dispatch.recommendations": [Probe("GET", f"{inc}/recommendations", PSL_DISPATCH)],
+        "dispatch.duplicates": [Probe("GET", f"{inc}/duplicates", PSL_DESK)],
+        "dispatch.board_duplicates": [Probe("GET", "/api/incidents/duplicates", DISPATCH_DESK)],
         "dispatch.assign": [Probe("POST", f"{inc}/assign", PSL_DISPATCH,
                                   {"team_id": w["team3"]})],
         "dispatch.step": [Probe("POST", f"{inc}/steps/en-route", PSL_DISPATCH | {"team2"},
@@ -798,6 +800,15 @@ def probes(w: dict) -> dict[str, list[Probe]]:
         "admin.import_file": [Probe("POST", "/admin/teams/import", SUPERVISORS, {}),
                               Probe("POST", "/admin/categories/import", frozenset({"admin"}),
                                     {})],
+        # Guided intake (test_guided_intake): scripts kept by administrators (changed by
+        # national ones); the desk's panel for the call-takers and supervisors of the province.
+        "admin.scripts_page": [Probe("GET", "/admin/intake-scripts", frozenset({"admin"}))],
+        "admin.script_page": [Probe("GET", "/admin/intake-scripts/children",
+                                    frozenset({"admin"}))],
+        "admin.save_script": [Probe("POST", "/admin/intake-scripts/children",
+                                    frozenset({"admin"}), {})],
+        "admin.intake_guide": [Probe("GET", "/admin/api/intake-guide?category=children"
+                                     "&province_code=65", PSL_CALLS)],
         # Duty rosters (test_roster_page): supervisors and admins, a provincial supervisor
         # only their own province's roster.
         "roster.page": [Probe("GET", "/desk/roster", SUPERVISORS)],
