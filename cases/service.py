@@ -75,7 +75,8 @@ def on_call_closed(*, session: Session, call, by: User | None) -> Case | None:
         return None
     now = utcnow()
     case = Case(
-        call_id=call.id, source=CaseSource.CALL, status=CaseStatus.INTAKE, category="other",
+        call_id=call.id, source=CaseSource.CALL, status=CaseStatus.INTAKE,
+        category=_call_category(session, call),
         priority="P4", summary=call.summary, notes=call.advice or "",
         province_code=call.province_code or (by.province_code if by else None) or "10",
         address_text="", precision="none", opened_at=now, status_changed_at=now,
@@ -87,6 +88,17 @@ def on_call_closed(*, session: Session, call, by: User | None) -> Case | None:
         detail={"call_id": call.id, "outcome": call.outcome.value,
                 "caller_name": call.caller_name or "", "agency_id": call.agency_id}))
     return _opened(session, case, now, detail={"call_id": call.id})
+
+
+def _call_category(session: Session, call) -> str:
+    """The problem of a call closed at intake: the category of the guided-intake script the
+    call-taker followed (admin/scripts.py), else 'other'."""
+    if getattr(call, "script_version_id", None) is None:
+        return "other"
+    from admin.models import IntakeScript
+
+    script = session.get(IntakeScript, call.script_version_id)
+    return script.category if script is not None else "other"
 
 
 def _opened(session: Session, case: Case, now: datetime, detail: dict) -> Case:

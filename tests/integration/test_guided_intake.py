@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 
 from admin.models import IntakeScript
 from cases.enums import AgencyKind
-from cases.models import Agency
+from cases.models import Agency, Case
 from console.models import AuditLog
+from telephony.models import Call
+from tests.conftest import incident_body
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -115,6 +117,54 @@ def test_a_bad_script_is_refused_per_field_and_nothing_is_written(app, session, 
                     headers=JSON).status_code == 403
     assert count(session, IntakeScript) == n
     assert count(session, AuditLog, AuditLog.action == "intake_script.created") == 0
+
+
+def test_the_call_keeps_the_script_version_used_and_a_referral_opens_a_case(
+        app, session, login_as):
+    taker = login_as("calltaker")
+    script = current(session, "welfare_request")
+    office = session.scalar(select(Agency).where(Agency.name_en == "Phitsanulok MSDHS office"))
+    resp = taker.post("/api/calls", json={
+        "action": "close", "number": "081-234-5678", "summary": "ขอรับเงินสงเคราะห์",
+        "outcome": "referred_elsewhere", "agency_id": office.id,
+        "script_version_id": script.id})
+    assert resp.status_code == 201, resp.json
+    session.expire_all()
+    call = session.get(Call, resp.json["call_id"])
+    assert (call.script_version_id, call.agency_id, call.outcome.value) == (
+        script.id, office.id, "referred_elsewhere")
+    case = session.scalar(select(Case).where(Case.call_id == call.id))
+    # The case workflow follows the referral up, under the problem of the script followed.
+    assert case is not None and case.category == "welfare_request"
+
+    # A new version later does not change what the call was taken with.
+    login_as("admin").post("/admin/intake-scripts/welfare_request", json=SCRIPT, headers=JSON)
+    session.expire_all()
+    assert session.get(Call, call.id).script_version_id == script.id
+
+    # With an incident: the version and the agency referred to alongside are kept.
+    body = incident_body(script_version_id=script.id, referral_agency_id=office.id)
+    resp = taker.post("/api/calls", json=body)
+    assert resp.status_code == 201, resp.json
+    session.expire_all()
+    call = session.get(Call, resp.json["call_id"])
+    assert (call.script_version_id, call.agency_id) == (script.id, office.id)
+
+
+def test_an_unknown_script_version_is_a_field_error_and_nothing_is_written(
+        app, session, login_as):
+    taker = login_as("calltaker")
+    taker.http.set_cookie("lang", "th")
+    calls, cases = count(session, Call), count(session, Case)
+    for bad, status in ((999999, 422), ("12", 422), (0, 422)):
+        resp = taker.post("/api/calls", json={
+            "action": "close", "summary": "ถามสิทธิ", "outcome": "needs_follow_up",
+            "script_version_id": bad})
+        assert resp.status_code == status, (bad, resp.json)
+        assert "script_version_id" in resp.json["fields"], resp.json
+    resp = taker.post("/api/calls", json=incident_body(script_version_id=999999))
+    assert resp.status_code == 422 and "กรุณา" in resp.json["fields"]["script_version_id"]
+    assert (count(session, Call), count(session, Case)) == (calls, cases)
 
 
 def _agency(session, code, name, province=None, districts=(), services=("children",),
