@@ -237,6 +237,7 @@ def _subscribe_domain_events() -> None:
 
     domain_events.subscribe(domain_events.ROSTER_SHORT, roster_alarms.on_roster_short)
     domain_events.subscribe(domain_events.SHIFT_STARTED, roster_alarms.on_shift_started)
+    domain_events.subscribe(domain_events.SHIFT_ENDING, roster_alarms.on_shift_ending)
 
 
 def session_lifetimes(config) -> Any:

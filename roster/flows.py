@@ -128,6 +128,32 @@ def start_shifts(*, session: Session, now: datetime) -> list[int]:
     return started
 
 
+def remind_ending(*, session: Session, now: datetime, before: timedelta, link_base: str
+                  ) -> list[int]:
+    """Announce once each shift with teams on call that ends within `before` (so the teams are
+    reminded to hand over and set their status)."""
+    reminded = []
+    rows = session.execute(
+        select(DutyShift.id, DutyShift.province_code, DutyShift.ends_at)
+        .join(DutyAssignment.shift)
+        .where(DutyShift.ends_at > now, DutyShift.ends_at <= now + before,
+               DutyShift.teams_reminded_at.is_(None), DutyAssignment.team_id.is_not(None))
+        .distinct()).all()
+    for shift_id, province, ends_at in rows:
+        claimed = session.execute(update(DutyShift).where(
+            DutyShift.id == shift_id, DutyShift.teams_reminded_at.is_(None))
+            .values(teams_reminded_at=now)).rowcount
+        if claimed != 1:
+            continue
+        team_ids = sorted(session.scalars(select(DutyAssignment.team_id).where(
+            DutyAssignment.shift_id == shift_id, DutyAssignment.team_id.is_not(None))))
+        domain_events.announce(session, domain_events.SHIFT_ENDING, province_code=province,
+                               shift_id=shift_id, team_ids=team_ids, ends_at=ends_at, now=now,
+                               link_base=link_base)
+        reminded.append(shift_id)
+    return reminded
+
+
 def timer_pass(app, logger=None) -> None:
     """From the console's timer loop: at most every CHECK_EVERY_SECONDS, in its own
     transaction (a fault here never undoes another package's timers)."""
@@ -138,9 +164,11 @@ def timer_pass(app, logger=None) -> None:
     try:
         now = utcnow()
         lead = timedelta(minutes=_setting(app, "ROSTER_ALARM_LEAD_MINUTES", 60))
-        check_upcoming(session=session, now=now, lead=lead,
-                       link_base=app.config.get("PUBLIC_BASE_URL") or "http://localhost")
+        link_base = app.config.get("PUBLIC_BASE_URL") or "http://localhost"
+        check_upcoming(session=session, now=now, lead=lead, link_base=link_base)
         start_shifts(session=session, now=now)
+        remind_ending(session=session, now=now, link_base=link_base,
+                      before=timedelta(minutes=_setting(app, "ROSTER_END_REMINDER_MINUTES", 15)))
         session.commit()
     except Exception:  # noqa: BLE001
         session.rollback()

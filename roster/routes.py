@@ -39,9 +39,15 @@ FIELD_NAMES = {"province_code": _l("Province"), "date": _l("Date"), "day": _l("D
 
 def _province() -> str:
     """The province the page is about: the user's own, or the one a national user chose."""
+    from geo import gazetteer
+
     if not current_user.is_national:
         return current_user.province_code
-    return (request.values.get("province") or "65").strip()[:2]
+    codes = [p.code for p in gazetteer.provinces()]
+    chosen = (request.values.get("province") or codes[0]).strip()
+    if chosen not in codes:
+        raise ValidationFailed({"province": (N_("Please choose a province."), {})})
+    return chosen
 
 
 def _monday() -> date:
@@ -199,6 +205,22 @@ def staffing():
         return _refused(province, exc)
     db().commit()
     return {r.value: v for r, v in levels.items()} if wants_json() else _back(province)
+
+
+@bp.post("/patterns")
+@desk_required("centre")
+def set_patterns():
+    """Set the province's shifts of the day ('08.30-16.30, 16.30-08.30'; the night one ends
+    the next day)."""
+    province = _province()
+    try:
+        shifts = schemas.parse_patterns(_data().get("patterns"))
+        result = service.set_patterns(session=db(), actor=current_user, province_code=province,
+                                      shifts=shifts)
+    except ValidationFailed as exc:
+        return _refused(province, exc)
+    db().commit()
+    return {"patterns": [p.label for p in result]} if wants_json() else _back(province)
 
 
 @bp.get("/export.csv")

@@ -69,6 +69,25 @@ def parse_attendance(value: Any) -> Attendance | None:
                                                {})}) from None
 
 
+def parse_patterns(value: Any) -> list[tuple[int, int]]:
+    """'08.30-16.30, 16.30-08.30' (or a list of such) -> [(510, 990), (990, 510)]."""
+    items = value if isinstance(value, list) else str(value or "").replace(";", ",").split(",")
+    shifts = []
+    for item in items:
+        text = str(item).strip().replace("–", "-").removesuffix("น.").strip()
+        if not text:
+            continue
+        start_text, _, end_text = text.partition("-")
+        start, end = parse_clock(start_text), parse_clock(end_text)
+        if start is None or end is None or start == end:
+            raise ValidationFailed({"patterns": (N_("Please write each shift as 08.30-16.30, "
+                                                    "separated by commas."), {})})
+        shifts.append((start, end))
+    if not shifts:
+        raise ValidationFailed({"patterns": (N_("Please keep at least one shift."), {})})
+    return shifts
+
+
 def parse_staffing(data: dict[str, Any]) -> dict[DutyRole, int]:
     """The minimum per staff role (whole numbers 0–50)."""
     out: dict[DutyRole, int] = {}

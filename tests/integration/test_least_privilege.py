@@ -820,6 +820,7 @@ def probes(w: dict) -> dict[str, list[Probe]]:
         "roster.attendance": [Probe("POST", "/desk/roster/assignments/999999/attendance",
                                     SUPERVISORS, {})],
         "roster.staffing": [Probe("POST", "/desk/roster/staffing", SUPERVISORS, {})],
+        "roster.set_patterns": [Probe("POST", "/desk/roster/patterns", SUPERVISORS, {})],
         "roster.import_file": [Probe("POST", "/desk/roster/import", SUPERVISORS, {})],
         # PDPA (test_pdpa): the access log and a person's requests, supervisors and admins.
         "pdpa.access_log_page": [Probe("GET", "/desk/access-log?by=phone&q=0819990065",

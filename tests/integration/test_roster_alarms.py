@@ -84,3 +84,28 @@ def test_teams_on_call_become_available_when_their_shift_starts(app, session):
     assert flows.start_shifts(session=session, now=started + timedelta(minutes=5)) == []
     assert session.scalar(select(func.count()).select_from(Alarm)
                           .where(Alarm.kind == AlarmKind.ROSTER_SHORT)) == 0
+
+
+def test_teams_on_call_are_reminded_once_before_their_shift_ends(app, session):
+    from telephony.models import OutboundMessage
+    from tests.jobs_helpers import run_jobs
+
+    sup = _user(session, "supervisor")
+    team = session.scalar(select(Team).where(Team.code == "PSL-1"))
+    roster.assign(session=session, actor=sup, province_code="65", day=DAY, start_minute=510,
+                  end_minute=990, role=DutyRole.TEAM, team_id=team.id)
+    soon = BEFORE_NIGHT + timedelta(minutes=20)  # 16.20 น.: ten minutes before 16.30
+    before = timedelta(minutes=15)
+    assert flows.remind_ending(session=session, now=BEFORE_NIGHT, before=before,
+                               link_base="http://localhost") == []
+    assert len(flows.remind_ending(session=session, now=soon, before=before,
+                                   link_base="http://localhost")) == 1
+    assert flows.remind_ending(session=session, now=soon, before=before,
+                               link_base="http://localhost") == []
+    session.commit()
+    assert run_jobs(app) >= 1
+    session.expire_all()
+    body = session.scalar(select(OutboundMessage.body).where(
+        OutboundMessage.team_id == team.id).order_by(OutboundMessage.id.desc()).limit(1))
+    assert body == ("1300: เวรของทีม ทีม พม. หนึ่งเดียว พิษณุโลก 1 จะสิ้นสุดเวลา 16.30 น. "
+                    "กรุณาแจ้งสถานะทีมในระบบก่อนออกเวร")

@@ -118,3 +118,21 @@ def test_csv_export_imports_back_unchanged_and_bad_lines_change_nothing(login_as
     th = sup.post("/desk/roster/import", data=bad.encode(),
                   headers={**headers, "Accept-Language": "th"})
     assert th.status_code == 422
+
+
+def test_custom_shifts_of_the_day_and_the_page_in_thai(login_as, session):
+    sup = login_as("supervisor")
+    resp = sup.post("/desk/roster/patterns", json={"patterns": "07.00-19.00, 19.00-07.00"})
+    assert resp.status_code == 200 and resp.get_json()["patterns"] == ["07.00–19.00",
+                                                                      "19.00–07.00"]
+    bad = sup.post("/desk/roster/patterns", json={"patterns": "07.00-20.00, 19.00-07.00"})
+    assert bad.status_code == 422 and "patterns" in bad.get_json()["fields"]
+    bad = sup.post("/desk/roster/patterns", json={"patterns": "morning"})
+    assert bad.status_code == 422
+    sup.http.set_cookie("lang", "th")
+    text = sup.get(f"/desk/roster?week={WEEK}").get_data(as_text=True)
+    assert "ตารางเวร" in text and "07.00–19.00 น." in text and "19.00–07.00 น." in text
+    nat = login_as("national")
+    assert nat.get(f"/desk/roster?week={WEEK}").status_code == 200  # the first province
+    assert nat.get(f"/desk/roster?province=99&week={WEEK}").status_code == 422
+    assert nat.get(f"/desk/roster?province=65&week={WEEK}").status_code == 200
