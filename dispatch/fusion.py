@@ -1,11 +1,11 @@
 """Fusion on the desk (issue 14): the open incidents that are likely the same matter as another
-(same caller number; same place within the dedupe distance and time window, the ESS dedupe
-settings; same category as an added reason), never across provinces. The dispatcher merges them
-with the existing merge route (ess/routes.py)."""
+(same caller number, a citizen report's contact included; same place within the dedupe distance
+and time window, the ESS dedupe settings; same category as an added reason), never across
+provinces. The dispatcher merges them with the existing merge route (ess/routes.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -47,7 +47,8 @@ class Row:
     place_unknown: bool
     category: Category
     created_at: datetime
-    number: str | None
+    # The caller's number (E.164) and the contacts citizen reports gave, read as Thai numbers.
+    numbers: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -70,7 +71,7 @@ def _reasons(a: Row, b: Row, settings: FusionSettings) -> tuple[list[str], float
     if a.id == b.id or a.province_code != b.province_code:
         return [], None
     reasons: list[str] = []
-    if a.number and a.number == b.number:
+    if a.numbers & b.numbers:
         reasons.append("same_caller")
     distance = None
     if _placed(a) and _placed(b):
@@ -97,8 +98,8 @@ def pairs(rows: list[Row], settings: FusionSettings) -> dict[int, list[Duplicate
         group.sort(key=lambda r: (r.created_at, r.id))
         by_number: dict[str, list[Row]] = {}
         for row in group:
-            if row.number:
-                by_number.setdefault(row.number, []).append(row)
+            for number in row.numbers:
+                by_number.setdefault(number, []).append(row)
         candidates: dict[int, set[int]] = {}
         for same in by_number.values():
             for a in same:
@@ -133,7 +134,43 @@ def _rows_stmt():
 
 
 def _row(values) -> Row:
-    return Row(*values)
+    *fields, number = values
+    return Row(*fields, numbers=frozenset({number}) if number else frozenset())
+
+
+def _phone(text: str | None) -> str | None:
+    from telephony.schemas import FieldError, normalize_thai_phone
+
+    try:
+        return normalize_thai_phone(text or "")
+    except FieldError:
+        return None
+
+
+def _spellings(number: str) -> list[str]:
+    """How a citizen may have typed this E.164 Thai number as their report's contact."""
+    from telephony.schemas import format_thai_phone
+
+    national = "0" + number[3:] if number.startswith("+66") else number
+    return sorted({number, national, format_thai_phone(number), national.replace("-", " ")})
+
+
+def _with_report_numbers(session: Session, rows: list[Row]) -> list[Row]:
+    """The rows with the contacts of their citizen reports added to their numbers."""
+    from ess.models import Report
+
+    ids = [r.id for r in rows]
+    extra: dict[int, set[str]] = {}
+    for start in range(0, len(ids), 1000):
+        for incident_id, contact in session.execute(
+                select(Report.incident_id, Report.contact).where(
+                    Report.incident_id.in_(ids[start:start + 1000]),
+                    Report.contact.is_not(None))):
+            number = _phone(contact)
+            if number:
+                extra.setdefault(incident_id, set()).add(number)
+    return [replace(r, numbers=r.numbers | frozenset(extra[r.id])) if r.id in extra else r
+            for r in rows]
 
 
 def _attach(session: Session, found: list[Duplicate]) -> list[Duplicate]:
@@ -153,19 +190,24 @@ def _check_role(user: User) -> None:
 def likely_duplicates(*, session: Session, incident_id: int, user: User,
                       settings: FusionSettings) -> list[Duplicate]:
     """The open incidents of the same province that are likely the same matter as this one."""
+    from ess.models import Report
     from telephony.models import Call
 
     _check_role(user)
     incident = get_incident(session=session, incident_id=incident_id, user=user)
-    subject = session.execute(_rows_stmt().where(Incident.id == incident.id)).one()
+    subject = _with_report_numbers(session, [
+        _row(session.execute(_rows_stmt().where(Incident.id == incident.id)).one())])[0]
     window = timedelta(minutes=settings.minutes)
-    near_in_time = Incident.created_at.between(incident.created_at - window,
-                                               incident.created_at + window)
+    wanted = [Incident.created_at.between(incident.created_at - window,
+                                          incident.created_at + window)]
+    if subject.numbers:
+        spellings = sorted({s for n in subject.numbers for s in _spellings(n)})
+        wanted += [Call.number.in_(sorted(subject.numbers)), Incident.id.in_(
+            select(Report.incident_id).where(Report.contact.in_(spellings)))]
     stmt = _rows_stmt().where(Incident.province_code == incident.province_code,
-                              Incident.status.in_(OPEN_STATUSES), Incident.id != incident.id)
-    stmt = stmt.where(or_(near_in_time, Call.number == subject.number) if subject.number
-                      else near_in_time)
-    rows = [_row(subject), *(_row(r) for r in session.execute(stmt))]
+                              Incident.status.in_(OPEN_STATUSES), Incident.id != incident.id,
+                              or_(*wanted))
+    rows = [subject, *_with_report_numbers(session, [_row(r) for r in session.execute(stmt)])]
     return _attach(session, pairs(rows, settings).get(incident.id, []))
 
 
@@ -176,7 +218,8 @@ def board_duplicates(*, session: Session, user: User,
     stmt = _rows_stmt().where(Incident.status.in_(OPEN_STATUSES))
     if not user.is_national:
         stmt = stmt.where(Incident.province_code == user.province_code)
-    found = pairs([_row(r) for r in session.execute(stmt)], settings)
+    rows = _with_report_numbers(session, [_row(r) for r in session.execute(stmt)])
+    found = pairs(rows, settings)
     _attach(session, [d for items in found.values() for d in items])
     return found
 

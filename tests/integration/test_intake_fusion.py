@@ -145,7 +145,7 @@ def test_closed_incidents_and_other_provinces_are_never_suggested(login_as):
 def test_pairs_never_cross_a_province_even_at_the_same_point():
     at = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
     row = dict(lat=16.8, lon=100.26, precision=Precision.POINT, place_unknown=False,
-               category=Category.HOMELESS, created_at=at, number="+66812345678")
+               category=Category.HOMELESS, created_at=at, numbers=frozenset({"+66812345678"}))
     found = pairs([Row(1, "65", **row), Row(2, "64", **row), Row(3, "65", **row)],
                   FusionSettings())
     assert [d.incident_id for d in found[1]] == [3] and 2 not in found
@@ -167,3 +167,36 @@ def test_the_board_lists_duplicates_and_a_merge_leaves_one(login_as, session):
     assert first["id"] in open_ids and second["id"] not in open_ids
     assert str(first["id"]) not in dispatcher.get("/api/incidents/duplicates").json
     assert dupes(dispatcher, first["id"]) == {}
+
+
+def test_app_reports_take_part_and_a_joined_report_can_be_split_from_the_page(
+        app, login_as, tmp_path):
+    """An app report of another category at the same place is suggested beside the hotline
+    call; two app reports the ESS dedupe joined show a split button each on the page."""
+    from tests.ess_helpers import make_api_key, report_body
+
+    app.config["ESS_ATTACHMENT_DIR"] = str(tmp_path / "attachments")
+    http, key = app.test_client(), {"X-Api-Key": make_api_key(app)}
+    calltaker, dispatcher = login_as("calltaker"), login_as("dispatcher")
+    hotline = call(calltaker, number="081-666-0001", at=PSL, category="homeless")
+    first = http.post("/api/v1/reports", json=report_body(PSL_NEAR, category="elderly"),
+                      headers=key)
+    second = http.post("/api/v1/reports", json=report_body(PSL_NEAR, category="elderly"),
+                       headers=key)
+    assert first.status_code == second.status_code == 201
+    found = dupes(dispatcher, hotline["id"])
+    assert list(found.values()) == [["same_place"]]
+    app_incident = next(iter(found))
+    # A report elsewhere whose contact is the caller's number, typed the Thai way.
+    far = http.post("/api/v1/reports", json=report_body(PSL_FAR, category="children",
+                                                        contact="081 666 0001"), headers=key)
+    assert far.status_code == 201
+    found = dupes(dispatcher, hotline["id"])
+    far_incident = next(i for i in found if i != app_incident)
+    assert found[far_incident] == ["same_caller"]
+    assert dupes(dispatcher, far_incident) == {hotline["id"]: ["same_caller"]}
+    board = dispatcher.get("/api/incidents/duplicates").json
+    assert {d["incident_id"] for d in board[str(hotline["id"])]} == {app_incident, far_incident}
+    page = dispatcher.get(f"/desk/incidents/{app_incident}").get_data(as_text=True)
+    assert page.count('class="link split-report"') == 2
+    assert 'data-live="timeline"' in page and "incident_detail.js" in page
