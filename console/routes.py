@@ -247,7 +247,34 @@ def supervisor_desk():
     shift = shift_start(utcnow())
     return render_template("supervisor.html", live_map=live_map, provinces=provinces,
                            heat_count=len(heat), ctx=page_context(),
-                           shift=shift_name(shift, next_shift(shift)))
+                           shift=shift_name(shift, next_shift(shift)), duty=_duty_report())
+
+
+def _duty_report() -> dict | None:
+    """The roster's part of the shift report (a provincial supervisor's province): who is on
+    duty now with attendance, and roles below the minimum; None without a roster now."""
+    from sqlalchemy import select
+
+    from console.models import User
+    from dispatch.models import Team
+    from roster import service as roster_service
+    from roster.routes import ATTENDANCE_NAMES, ROLE_NAMES
+
+    if current_user.is_national:
+        return None
+    session = db()
+    summary = roster_service.shift_summary(session, current_user.province_code, utcnow())
+    if summary.shift is None:
+        return None
+    ids = {p[1] for p in summary.people if p[1]}
+    names = dict(session.execute(select(User.id, User.display_name)
+                                 .where(User.id.in_(ids))).all()) if ids else {}
+    teams = dict(session.execute(select(Team.id, Team.name).where(
+        Team.id.in_({p[2] for p in summary.people if p[2]}))).all())
+    if ids:
+        log_read("users", entity="roster", subjects={"user": sorted(ids)})
+    return {"summary": summary, "role_names": ROLE_NAMES, "attendance_names": ATTENDANCE_NAMES,
+            "names": names, "teams": teams}
 
 
 @bp.get("/desk/incidents/<int(max=2147483647):incident_id>")

@@ -449,3 +449,34 @@ def week(session: Session, province_code: str, monday: date) -> list[list[Cell]]
             cell.short = shortfall(cell.shift, levels)
         days.append([cells[k] for k in sorted(cells)])
     return days
+
+
+@dataclass
+class ShiftSummary:
+    """The shift holding an instant, for the supervisor's shift report: who is on it (with
+    swaps and attendance), the counts of attendance, and how far it is below the minimums."""
+
+    shift: DutyShift | None
+    people: list[tuple[DutyRole, int | None, int | None, Attendance | None]]
+    checked_in: int
+    absent: int
+    unrecorded: int
+    short: dict[DutyRole, int]
+
+
+def shift_summary(session: Session, province_code: str, at: datetime) -> ShiftSummary:
+    """Who is rostered on the province's shift now: (role, person on duty, team, attendance)."""
+    shift = session.scalar(select(DutyShift).where(
+        DutyShift.province_code == province_code, DutyShift.starts_at <= at,
+        DutyShift.ends_at > at).order_by(DutyShift.starts_at.desc()).limit(1))
+    people = []
+    counts = {Attendance.CHECKED_IN: 0, Attendance.ABSENT: 0, None: 0}
+    for a in (shift.assignments if shift else []):
+        people.append((a.role, holder(a) if a.team_id is None else None, a.team_id,
+                       a.attendance))
+        if a.team_id is None:
+            counts[a.attendance] += 1
+    order = list(DutyRole)
+    people.sort(key=lambda p: order.index(p[0]))
+    return ShiftSummary(shift, people, counts[Attendance.CHECKED_IN], counts[Attendance.ABSENT],
+                        counts[None], shortfall(shift, staffing(session, province_code)))

@@ -136,3 +136,35 @@ def test_custom_shifts_of_the_day_and_the_page_in_thai(login_as, session):
     assert nat.get(f"/desk/roster?week={WEEK}").status_code == 200  # the first province
     assert nat.get(f"/desk/roster?province=99&week={WEEK}").status_code == 422
     assert nat.get(f"/desk/roster?province=65&week={WEEK}").status_code == 200
+
+
+def test_the_supervisor_desk_shift_report_shows_who_is_on_duty_and_attendance(login_as,
+                                                                               session):
+    from datetime import timedelta
+
+    from console.db import utcnow
+    from roster import service as roster
+    from roster.enums import Attendance, DutyRole
+
+    sup_user = session.scalar(select(User).where(User.username == "supervisor"))
+    now = utcnow()
+    day, minute = roster.local_day(now), roster.minute_of(now)
+    start, end = (510, 990) if 510 <= minute < 990 else (990, 510)
+    if minute < 510:
+        day -= timedelta(days=1)
+    row = roster.assign(session=session, actor=sup_user, province_code="65", day=day,
+                        start_minute=start, end_minute=end, role=DutyRole.CALL_TAKER,
+                        user_id=_id(session, "calltaker"))
+    roster.record_attendance(session=session, actor=sup_user, assignment_id=row.id,
+                             attendance=Attendance.CHECKED_IN)
+    roster.set_staffing(session=session, actor=sup_user, province_code="65",
+                        minimums={DutyRole.DISPATCHER: 1})
+    session.commit()
+    sup = login_as("supervisor")
+    text = sup.get("/desk/supervisor").get_data(as_text=True)
+    assert 'data-testid="duty-list"' in text and "สมศรี รับสาย" in text
+    assert "ลงเวลาแล้ว 1 คน ไม่มา 0 คน ยังไม่บันทึก 0 คน" in text
+    assert 'data-testid="duty-short-dispatcher"' in text
+    # A national supervisor's desk has no single province's roster.
+    assert 'data-testid="duty-list"' not in login_as("national").get(
+        "/desk/supervisor").get_data(as_text=True)
