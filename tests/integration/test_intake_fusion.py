@@ -200,3 +200,21 @@ def test_app_reports_take_part_and_a_joined_report_can_be_split_from_the_page(
     page = dispatcher.get(f"/desk/incidents/{app_incident}").get_data(as_text=True)
     assert page.count('class="link split-report"') == 2
     assert 'data-live="timeline"' in page and "incident_detail.js" in page
+
+
+def test_the_grid_finds_every_pair_the_pair_by_pair_check_finds():
+    """A bad day's board: 600 incidents of one province within the window, a few near each
+    other; the grid's answer equals comparing every pair."""
+    import random
+
+    from dispatch.fusion import _reasons
+
+    rng = random.Random(14)
+    at = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
+    rows = [Row(i, "65", 16.8 + rng.random() * 0.2, 100.2 + rng.random() * 0.2, Precision.POINT,
+                False, Category.HOMELESS, at + timedelta(seconds=rng.random() * 3600),
+                frozenset({f"+66810{rng.randrange(300):06d}"})) for i in range(600)]
+    found = {(a, d.incident_id) for a, items in pairs(rows, FusionSettings()).items()
+             for d in items}
+    expected = {(a.id, b.id) for a in rows for b in rows if _reasons(a, b, FusionSettings())[0]}
+    assert found == expected and len(expected) > 20
