@@ -103,6 +103,15 @@ def test_a_second_report_shows_the_first_and_the_dispatcher_merges_them(
     # The kept incident's page follows live: the merge is on its timeline, no reload.
     detail.wait_for_selector("[data-testid=incident-timeline] li[data-kind=merged]")
     assert second in detail.inner_text("[data-testid=incident-timeline]")
+    # A team assigned from the desk: the page's status and team follow, still no reload.
+    team = dispatch.evaluate("""async () => (await api('GET', '/api/teams')).data.find(
+        (t) => t.status === 'available' && t.province_code === '65')""")
+    assert dispatch.evaluate(f"""async () => (await api('POST', '/api/incidents/{id1}/assign',
+        {{ team_id: {team['id']} }})).ok""")
+    detail.wait_for_function(
+        "(text) => document.querySelector('[data-testid=incident-status]').textContent === text",
+        arg=label(detail, "status", "assigned"))
+    assert detail.inner_text("[data-testid=incident-team]") == team["name"]
     assert detail.evaluate("window.__sameDocument") is True
     detail.goto(f"{base}/desk/incidents/{id2}")
     assert label(detail, "status", "cancelled") in detail.inner_text(
