@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from admin.service import ImportFailed
@@ -175,6 +175,59 @@ def swap(assignment_id: int):
     db().commit()
     return {"id": row.id, "substitute_id": row.substitute_id} if wants_json() \
         else _back(province)
+
+
+def _desk_staff() -> None:
+    """Desk staff only (call-takers, dispatchers, supervisors, admins): their own duties."""
+    from console.enums import DESK_STAFF
+    from console.errors import Forbidden
+
+    if current_user.role not in DESK_STAFF:
+        raise Forbidden(N_("Your role cannot use this desk."))
+
+
+@bp.get("/mine")
+@login_required
+def mine():
+    """My duties of the last day and the next four weeks, and asking for a swap."""
+    _desk_staff()
+    now = utcnow()
+    duties = service.my_duties(db(), current_user, now - timedelta(days=1),
+                               now + timedelta(days=28))
+    ids = {a.substitute_id for _, a in duties} | {a.user_id for _, a in duties}
+    pools = {}
+    for shift, a in duties:
+        key = (shift.province_code, a.role)
+        if key not in pools and a.role is not DutyRole.TEAM:
+            pools[key] = [u for u in service.colleagues(db(), *key) if u.id != current_user.id]
+    names = {u.id: u.display_name for pool in pools.values() for u in pool}
+    missing = ids - set(names) - {None}
+    if missing:
+        names.update(dict(db().execute(select(User.id, User.display_name)
+                                       .where(User.id.in_(missing))).all()))
+    return render_template("roster_mine.html", duties=duties, pools=pools, names=names,
+                           role_names=ROLE_NAMES, now=now, DutyRole=DutyRole,
+                           clock=service.clock, minute_of=service.minute_of)
+
+
+@bp.post("/assignments/<int:assignment_id>/request-swap")
+@login_required
+def request_swap(assignment_id: int):
+    """The person on a duty asks for a colleague to stand in (a supervisor approves it)."""
+    _desk_staff()
+    try:
+        row = service.request_swap(session=db(), actor=current_user,
+                                   assignment_id=assignment_id,
+                                   substitute_id=schemas._int(_data().get("substitute_id")))
+    except ValidationFailed as exc:
+        if wants_json():
+            raise
+        db().rollback()
+        return error_response(422, next(iter(exc.errors.values()))[0])
+    db().commit()
+    if wants_json():
+        return {"id": row.id, "substitute_id": row.substitute_id, "approved": False}
+    return redirect(url_for("roster.mine", saved=1))
 
 
 @bp.post("/assignments/<int:assignment_id>/attendance")

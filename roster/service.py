@@ -311,6 +311,53 @@ def approve_swap(*, session: Session, actor: User, assignment_id: int,
     return row
 
 
+def request_swap(*, session: Session, actor: User, assignment_id: int,
+                 substitute_id: int | None) -> DutyAssignment:
+    """The person on a duty asks for a colleague to stand in (None: withdraw the request);
+    it counts only once a supervisor approves it (approve_swap). Audited."""
+    row = session.get(DutyAssignment, assignment_id)
+    if row is None or row.user_id != actor.id:
+        raise NotFound("assignment")  # NOTE: another person's duty is not theirs to see.
+    if row.shift.ends_at <= utcnow():
+        raise ValidationFailed({"substitute_id": (N_("This shift is over."), {})})
+    if row.swap_approved_at is not None:
+        raise Conflict(N_("A supervisor already approved a swap for this duty: please ask "
+                          "the supervisor to change it."))
+    if substitute_id is not None:
+        if substitute_id == row.user_id:
+            raise ValidationFailed({"substitute_id": (N_("A substitute must be another "
+                                                         "person."), {})})
+        _person(session, substitute_id, row.shift.province_code, row.role, "substitute_id")
+    row.substitute_id = substitute_id
+    session.flush()
+    _audit(session, actor, "swap_requested" if substitute_id else "swap_withdrawn", row.id,
+           {"shift_id": row.shift_id, "substitute_id": substitute_id})
+    return row
+
+
+def my_duties(session: Session, user: User, since: datetime, until: datetime
+              ) -> list[tuple[DutyShift, DutyAssignment]]:
+    """A person's duties (their own, or as an approved substitute) of shifts ending after
+    `since` and starting before `until`, in time order."""
+    from sqlalchemy import or_
+
+    return list(session.execute(
+        select(DutyShift, DutyAssignment).join(DutyAssignment.shift)
+        .where(or_(DutyAssignment.user_id == user.id,
+                   (DutyAssignment.substitute_id == user.id)
+                   & DutyAssignment.swap_approved_at.is_not(None)),
+               DutyShift.ends_at > since, DutyShift.starts_at < until)
+        .order_by(DutyShift.starts_at)).all())
+
+
+def colleagues(session: Session, province_code: str, role: DutyRole) -> list[User]:
+    """Who may stand in for a duty of this role in the province."""
+    return list(session.scalars(select(User).where(
+        User.active, User.role.in_(HOLDERS[role]),
+        (User.province_code == province_code) | User.province_code.is_(None))
+        .order_by(User.display_name)))
+
+
 def record_attendance(*, session: Session, actor: User, assignment_id: int,
                       attendance: Attendance | None) -> DutyAssignment:
     """Record that the person on an assignment checked in, or was absent (None: clear)."""

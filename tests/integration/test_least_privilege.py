@@ -821,6 +821,10 @@ def probes(w: dict) -> dict[str, list[Probe]]:
                                     SUPERVISORS, {})],
         "roster.staffing": [Probe("POST", "/desk/roster/staffing", SUPERVISORS, {})],
         "roster.set_patterns": [Probe("POST", "/desk/roster/patterns", SUPERVISORS, {})],
+        # A person's own duties and asking for a swap: every desk staff member (their own).
+        "roster.mine": [Probe("GET", "/desk/roster/mine", CALLS_DESK | DISPATCH_DESK)],
+        "roster.request_swap": [Probe("POST", "/desk/roster/assignments/999999/request-swap",
+                                      CALLS_DESK | DISPATCH_DESK, {})],
         "roster.import_file": [Probe("POST", "/desk/roster/import", SUPERVISORS, {})],
         # PDPA (test_pdpa): the access log and a person's requests, supervisors and admins.
         "pdpa.access_log_page": [Probe("GET", "/desk/access-log?by=phone&q=0819990065",

@@ -168,3 +168,43 @@ def test_the_supervisor_desk_shift_report_shows_who_is_on_duty_and_attendance(lo
     # A national supervisor's desk has no single province's roster.
     assert 'data-testid="duty-list"' not in login_as("national").get(
         "/desk/supervisor").get_data(as_text=True)
+
+
+def test_a_call_taker_asks_for_a_swap_and_a_supervisor_approves_it(login_as, session):
+    from datetime import timedelta
+
+    from console.db import utcnow
+    from roster import service as roster
+    from roster.enums import DutyRole
+
+    sup_user = session.scalar(select(User).where(User.username == "supervisor"))
+    tomorrow = roster.local_day(utcnow()) + timedelta(days=1)
+    row = roster.assign(session=session, actor=sup_user, province_code="65", day=tomorrow,
+                        start_minute=510, end_minute=990, role=DutyRole.CALL_TAKER,
+                        user_id=_id(session, "calltaker"))
+    session.commit()
+    taker = login_as("calltaker")
+    page = taker.get("/desk/roster/mine")
+    assert page.status_code == 200 and f'duty-{row.id}"' in page.get_data(as_text=True)
+    # Only the person on the duty may ask; a dispatcher cannot stand in for a call-taker.
+    assert login_as("dispatcher").post(f"/desk/roster/assignments/{row.id}/request-swap",
+                                       json={"substitute_id": _id(session, "pmj")}
+                                       ).status_code == 404
+    bad = taker.post(f"/desk/roster/assignments/{row.id}/request-swap",
+                     json={"substitute_id": _id(session, "dispatcher")})
+    assert bad.status_code == 422 and "substitute_id" in bad.get_json()["fields"]
+    resp = taker.post(f"/desk/roster/assignments/{row.id}/request-swap",
+                      json={"substitute_id": _id(session, "pmj")})
+    assert resp.status_code == 200 and resp.get_json()["approved"] is False
+    at = roster.shift_window(tomorrow, 600, 990)[0]
+    session.expire_all()
+    assert [d.user_id for d in roster.on_duty(session, "65", at)] == [_id(session, "calltaker")]
+    week = (tomorrow - timedelta(days=tomorrow.weekday())).isoformat()
+    sup = login_as("supervisor")
+    assert f"swap-asked-{row.id}" in sup.get(f"/desk/roster?week={week}").get_data(as_text=True)
+    assert sup.post(f"/desk/roster/assignments/{row.id}/swap",
+                    json={"substitute_id": _id(session, "pmj")}).status_code == 200
+    session.expire_all()
+    assert [d.user_id for d in roster.on_duty(session, "65", at)] == [_id(session, "pmj")]
+    late = taker.post(f"/desk/roster/assignments/{row.id}/request-swap", json={})
+    assert late.status_code == 409  # approved: only a supervisor changes it now
