@@ -1,0 +1,46 @@
+"""In Chromium: a supervisor puts a call-taker on tonight's shift from the roster page, sets a
+staffing minimum and sees the shift short of a dispatcher; the call-taker sees the duty on
+'My duties' and asks for a swap, which the roster page then shows. No CSP violation."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.test_browser_path import browser, live_server, open_desk  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+def test_supervisor_rosters_a_call_taker_and_the_call_taker_asks_for_a_swap(
+    browser, live_server  # noqa: F811
+):
+    errors: list[str] = []
+    page = open_desk(browser, live_server, "supervisor", "/desk/supervisor")
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.click("[data-testid=nav-roster]")
+    page.wait_for_selector("[data-testid=roster-week]")
+    assert "08.30–16.30 น." in page.inner_text("[data-testid=roster-week]")
+    day = page.locator("[data-testid=field-day] option").nth(6).get_attribute("value")
+    page.select_option("[data-testid=field-day]", day)
+    page.select_option("[data-testid=field-shift]", "16.30-08.30")
+    page.select_option("[data-testid=field-role]", "call_taker")
+    page.select_option("[data-testid=field-user]", label="สมศรี รับสาย (ผู้รับแจ้ง)")
+    page.click("[data-testid=roster-add-submit]")
+    page.wait_for_selector("[data-testid=saved]")
+    row = page.locator(f"tr[data-day='{day}'][data-shift='16.30–08.30']")
+    assert "สมศรี รับสาย" in row.inner_text()
+    page.fill("[data-testid=min-dispatcher]", "1")
+    page.locator("[data-testid=roster-staffing] button[type=submit]").click()
+    page.wait_for_selector(f"[data-testid=short-{day}-dispatcher]")
+    page.screenshot(path="/tmp/roster_page.png", full_page=True)
+
+    taker = open_desk(browser, live_server, "calltaker", "/desk/calls")
+    taker.click("[data-testid=nav-my-duties]")
+    taker.wait_for_selector("[data-testid=roster-mine] tr[data-testid^=duty-]")
+    form = taker.locator("[data-testid=roster-mine] form").first
+    form.locator("select[name=substitute_id]").select_option(label="อรุณี หัวหน้าเวร")
+    form.locator("button[type=submit]").click()
+    taker.wait_for_selector("[data-testid^=requested-]")
+    page.reload()
+    assert page.locator("[data-testid^=swap-asked-]").count() == 1
+    assert not [e for e in errors if "Content Security Policy" in e or "CSP" in e], errors
