@@ -14,12 +14,17 @@ form.querySelectorAll('input[name="action"]').forEach((r) => r.addEventListener(
    letter, a referral, a news or social-media item (its https link) or an อพม. volunteer; the
    incident records it and goes through the same duplicate suggestions as a call. */
 const ORG_SOURCES = ["damrongdhama", "agency", "volunteer", "letter"];
+// NOTE: the source is recorded on the incident: a call closed at intake is a call (the choice
+// hides then, so nothing chosen is silently dropped).
 function showSource() {
-  const source = F("source").value;
+  const incident = form.querySelector('input[name="action"]:checked').value === "incident";
+  const source = incident ? F("source").value : "hotline";
+  document.getElementById("source-field").hidden = !incident;
   document.getElementById("source-link-field").hidden = source !== "surveillance";
   document.getElementById("source-org-field").hidden = !ORG_SOURCES.includes(source);
 }
 F("source").addEventListener("change", showSource);
+form.querySelectorAll('input[name="action"]').forEach((r) => r.addEventListener("change", showSource));
 
 // NOTE: not named `fill`: that is console.js's pattern filler (waiting times use it).
 async function fillSelect(select, url) {
