@@ -109,3 +109,23 @@ def test_teams_on_call_are_reminded_once_before_their_shift_ends(app, session):
         OutboundMessage.team_id == team.id).order_by(OutboundMessage.id.desc()).limit(1))
     assert body == ("1300: เวรของทีม ทีม พม. หนึ่งเดียว พิษณุโลก 1 จะสิ้นสุดเวลา 16.30 น. "
                     "กรุณาแจ้งสถานะทีมในระบบก่อนออกเวร")
+
+
+def test_the_timer_loops_roster_pass_raises_the_alarm_in_its_own_transaction(app, session):
+    """What the console's timer loop calls (console/__init__.py _timer_loop)."""
+    sup = _user(session, "supervisor")
+    roster.set_staffing(session=session, actor=sup, province_code="65",
+                        minimums={DutyRole.SUPERVISOR: 1})
+    session.commit()
+    app.config["ROSTER_ALARM_LEAD_MINUTES"] = 24 * 60  # the next shift is always within a day
+    flows._last_pass["at"] = 0.0
+    with app.app_context():
+        flows.timer_pass(app)
+        flows.timer_pass(app)  # throttled: at most every CHECK_EVERY_SECONDS
+    session.expire_all()
+    assert len(_alarms(session)) == 2  # the two shifts of the coming day, once each
+    flows._last_pass["at"] = 0.0
+    with app.app_context():
+        flows.timer_pass(app)
+    session.expire_all()
+    assert len(_alarms(session)) == 2

@@ -4,6 +4,8 @@ every change audited, a provincial supervisor kept to their province."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select
 
 from console.models import AuditLog, User
@@ -11,6 +13,7 @@ from roster.models import DutyAssignment, StaffingLevel
 
 WEEK = "2026-11-30"  # a Monday
 DAY = "2026-12-03"
+DAY_DATE = date(2026, 12, 3)
 
 
 def _id(session, username: str) -> int:
@@ -208,3 +211,23 @@ def test_a_call_taker_asks_for_a_swap_and_a_supervisor_approves_it(login_as, ses
     assert [d.user_id for d in roster.on_duty(session, "65", at)] == [_id(session, "pmj")]
     late = taker.post(f"/desk/roster/assignments/{row.id}/request-swap", json={})
     assert late.status_code == 409  # approved: only a supervisor changes it now
+
+
+def test_another_provinces_assignment_cannot_be_changed(login_as, session):
+    from dispatch.models import Team
+    from roster import service as roster
+    from roster.enums import DutyRole
+
+    national = session.scalar(select(User).where(User.username == "national"))
+    team = session.scalar(select(Team.id).where(Team.code == "CMI-1"))
+    row = roster.assign(session=session, actor=national, province_code="50",
+                        day=DAY_DATE, start_minute=510,
+                        end_minute=990, role=DutyRole.TEAM, team_id=team)
+    session.commit()
+    sup = login_as("supervisor")
+    assert sup.post(f"/desk/roster/assignments/{row.id}/remove", json={}).status_code == 403
+    assert sup.post(f"/desk/roster/assignments/{row.id}/attendance",
+                    json={"attendance": "absent"}).status_code == 403
+    assert sup.get("/desk/roster/export.csv?province=50").get_data(as_text=True).count(
+        "CMI-1") == 0  # the supervisor's own province only
+    assert _count(session) == 1
