@@ -52,6 +52,19 @@ def first_wave(session: Session, call: Call, now: datetime) -> list[str] | None:
     return sorted(pop_room(uid) for uid in takers | sups)
 
 
+def held_for_on_duty(session: Session, call: Call, user_id: int, now: datetime) -> bool:
+    """Whether a waiting call is still the on-duty call-takers' alone and this user is not
+    one of them (their desk's waiting list leaves it out until the wait is over, as the pop)."""
+    from telephony.service import is_supervisor_queue
+
+    ring = call.ring_at or call.created_at
+    if (ring is None or is_supervisor_queue(call.queue)
+            or now >= ring + timedelta(seconds=fallback_seconds())):
+        return False
+    wave = first_wave(session, call, ring)
+    return wave is not None and pop_room(user_id) not in wave
+
+
 def schedule_fallback(session: Session, call: Call, now: datetime) -> datetime:
     """Queue the pop to the province's others for when the wait is over; returns that time."""
     due = now + timedelta(seconds=fallback_seconds())

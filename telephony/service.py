@@ -767,6 +767,13 @@ def waiting_calls(*, session: Session, user: User) -> list[Call]:
     calls = list(session.scalars(stmt.order_by(Call.created_at, Call.id)))
     if user.role not in _SUPERVISOR_ROLES:
         calls = [c for c in calls if not is_supervisor_queue(c.queue)]
+    if not user.is_national:
+        # NOTE: with a duty roster, a call is the on-duty call-takers' alone during the wait.
+        from telephony import routing
+
+        now = utcnow()
+        calls = [c for c in calls
+                 if not routing.held_for_on_duty(session, c, user.id, now)]
     return calls
 
 

@@ -104,3 +104,25 @@ def test_the_pop_room_is_joined_by_the_call_taker_and_replayed():
                       province_code="65", password_hash="x")
     assert "pops:7" in rooms_for_user(taker)
     assert not any(r.startswith("pops:") for r in rooms_for_user(dispatcher))
+
+
+def test_the_waiting_list_follows_the_roster_too(twilio, session, app, login_as):
+    """A desk that opens (or reloads) during the wait lists the call only for those on duty."""
+    from console.enums import Role
+    from console.service import create_user
+
+    _roster_now(session, "calltaker")
+    other = create_user(session=session, username="calltaker2", password="x",
+                        display_name="สมใจ รับสาย", role=Role.CALL_TAKER,
+                        province_code="65")
+    other.password_hash = session.scalar(select(User.password_hash)
+                                         .where(User.username == "calltaker"))
+    session.commit()
+    _ring(twilio, "CA73")
+    call_id = session.scalar(select(Call.id).where(Call.call_sid == "CA73"))
+    waiting = {name: [p["id"] for p in login_as(name).get("/api/calls/waiting").get_json()]
+               for name in ("calltaker", "calltaker2", "national")}
+    assert waiting == {"calltaker": [call_id], "calltaker2": [], "national": [call_id]}
+    app.config["ROSTER_POP_FALLBACK_SECONDS"] = 0  # the wait is over
+    assert [p["id"] for p in login_as("calltaker2").get("/api/calls/waiting").get_json()] == [
+        call_id]
