@@ -493,7 +493,8 @@ def week(session: Session, province_code: str, monday: date) -> list[list[Cell]]
                 cells[starts] = Cell(day, minute_of(starts), minute_of(shift.ends_at), starts,
                                      shift.ends_at, shift, {})
         for cell in cells.values():
-            cell.short = shortfall(cell.shift, levels)
+            # NOTE: a shift that is over is history: only current and coming shifts say short.
+            cell.short = shortfall(cell.shift, levels) if cell.ends_at > utcnow() else {}
         days.append([cells[k] for k in sorted(cells)])
     return days
 

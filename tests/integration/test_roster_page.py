@@ -26,6 +26,14 @@ def _count(session) -> int:
 
 
 def test_the_week_page_add_swap_remove_and_minimums(login_as, session):
+    from datetime import timedelta
+
+    from console.db import utcnow
+    from roster.service import local_day
+
+    # A day of next week: the page marks only current and coming shifts short.
+    coming = local_day(utcnow()) + timedelta(days=7)
+    DAY, WEEK = coming.isoformat(), (coming - timedelta(days=coming.weekday())).isoformat()  # noqa: N806
     sup = login_as("supervisor")
     page = sup.get(f"/desk/roster?week={WEEK}")
     assert page.status_code == 200
