@@ -15,7 +15,7 @@ INCIDENT_KEYS = {
     "team_id", "team_name", "people", "created_at", "triaged_at", "dispatched_at",
     "acknowledged_at", "en_route_at", "on_scene_at", "resolved_at", "handed_over_at",
     "cancelled_at", "updated_at", "offer_due_at", "checkin_due_at", "same_reporter",
-    "place_unknown",
+    "place_unknown", "source_link", "source_org",
 }
 
 
