@@ -131,8 +131,11 @@ def establish_session(user, next_url: str | None, *, second_factor: str | None =
     from console import account_service, sessions, throttle
 
     if record_login:
+        from roster import service as roster_service
+
         throttle.record_success(session=db(), username=user.username)
         account_service.record_login(session=db(), user=user, second_factor=second_factor)
+        roster_service.check_in_at_login(session=db(), user=user, now=utcnow())
     _row, token = sessions.start(session=db(), user=user, ip=request.remote_addr,
                                  user_agent=request.user_agent.string)
     db().commit()

@@ -371,6 +371,31 @@ def record_attendance(*, session: Session, actor: User, assignment_id: int,
     return row
 
 
+CHECK_IN_EARLY = timedelta(minutes=30)
+
+
+def check_in_at_login(*, session: Session, user: User, now: datetime) -> list[int]:
+    """Logging in during one's duty (or up to 30 minutes before it) records them checked in,
+    unless attendance is already recorded; audited. Returns the assignments checked in."""
+    from sqlalchemy import or_
+
+    rows = session.scalars(
+        select(DutyAssignment).join(DutyAssignment.shift)
+        .where(or_(DutyAssignment.user_id == user.id, DutyAssignment.substitute_id == user.id),
+               DutyAssignment.attendance.is_(None), DutyShift.starts_at <= now + CHECK_IN_EARLY,
+               DutyShift.ends_at > now)).all()
+    done = []
+    for row in rows:
+        if holder(row) != user.id:
+            continue  # NOTE: swapped out (approved): the substitute's login checks in.
+        row.attendance, row.attendance_at, row.attendance_by_id = (
+            Attendance.CHECKED_IN, now, user.id)
+        _audit(session, user, "checked_in", row.id, {"shift_id": row.shift_id, "via": "login"})
+        done.append(row.id)
+    session.flush()
+    return done
+
+
 def staffing(session: Session, province_code: str) -> dict[DutyRole, int]:
     """The province's minimum per staff role (0 when unset)."""
     levels = {r: 0 for r in STAFF_ROLES}

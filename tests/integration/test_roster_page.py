@@ -239,3 +239,34 @@ def test_another_provinces_assignment_cannot_be_changed(login_as, session):
     assert sup.get("/desk/roster/export.csv?province=50").get_data(as_text=True).count(
         "CMI-1") == 0  # the supervisor's own province only
     assert _count(session) == 1
+
+
+def test_logging_in_during_ones_duty_checks_one_in(login_as, session):
+    from datetime import timedelta
+
+    from console.db import utcnow
+    from roster import service as roster
+    from roster.enums import Attendance, DutyRole
+
+    sup_user = session.scalar(select(User).where(User.username == "supervisor"))
+    now = utcnow()
+    day, minute = roster.local_day(now), roster.minute_of(now)
+    start, end = (510, 990) if 510 <= minute < 990 else (990, 510)
+    if minute < 510:
+        day -= timedelta(days=1)
+    mine = roster.assign(session=session, actor=sup_user, province_code="65", day=day,
+                         start_minute=start, end_minute=end, role=DutyRole.CALL_TAKER,
+                         user_id=_id(session, "calltaker"))
+    swapped = roster.assign(session=session, actor=sup_user, province_code="65", day=day,
+                            start_minute=start, end_minute=end, role=DutyRole.DISPATCHER,
+                            user_id=_id(session, "dispatcher"),
+                            substitute_id=_id(session, "pmj"))
+    session.commit()
+    login_as("calltaker")
+    login_as("dispatcher")  # swapped out: not checked in by their login
+    session.expire_all()
+    assert session.get(DutyAssignment, mine.id).attendance is Attendance.CHECKED_IN
+    assert session.get(DutyAssignment, swapped.id).attendance is None
+    login_as("pmj")  # the approved substitute's login checks the duty in
+    session.expire_all()
+    assert session.get(DutyAssignment, swapped.id).attendance is Attendance.CHECKED_IN
