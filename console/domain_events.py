@@ -27,7 +27,8 @@ CASE_OVERDUE = "case.overdue"
 ROSTER_SHORT = "roster.short"
 # A roster's shift has started: facts province_code, shift_id, team_ids (teams on call), now.
 SHIFT_STARTED = "roster.shift_started"
-# A roster's shift ends soon: facts province_code, shift_id, team_ids, ends_at, now, link_base.
+# A roster's shift ends soon: facts province_code, shift_id, team_ids, ends_at, ends_clock
+# (Bangkok time as the centre writes it, '16.30'), now, link_base.
 SHIFT_ENDING = "roster.shift_ending"
 
 _handlers: dict[str, list[Handler]] = defaultdict(list)

@@ -58,8 +58,8 @@ def on_shift_started(*, session: Session, province_code: str, team_ids: list[int
     return made
 
 
-def on_shift_ending(*, session: Session, team_ids: list[int], ends_at: datetime,
-                    link_base: str, **_facts) -> int:
+def on_shift_ending(*, session: Session, team_ids: list[int], ends_clock: str,
+                    **_facts) -> int:
     """Queue a reminder SMS to each member (with a phone) of the teams on call whose shift ends
     soon; returns how many."""
     from telephony import service as telephony_service
@@ -71,7 +71,7 @@ def on_shift_ending(*, session: Session, team_ids: list[int], ends_at: datetime,
             continue
         for member in telephony_service.team_members_to_text(session=session, team_id=team_id):
             enqueue(session, ROSTER_REMINDER_SMS, {"team_id": team_id, "user_id": member.id,
-                                                   "ends_at": ends_at.isoformat()},
+                                                   "time": ends_clock},
                     province_code=team.province_code,
                     recipient=f"{member.display_name} ({team.name})")
             count += 1
@@ -83,15 +83,12 @@ def roster_reminder_job(ctx: JobContext, payload: dict) -> None:
     """The end-of-shift reminder to one team member, in their language."""
     from flask_babel import force_locale, gettext
 
-    from roster.service import clock, minute_of
-
     member = ctx.session.get(User, payload["user_id"])
     team = ctx.session.get(Team, payload["team_id"])
     if member is None or team is None or not member.active or not member.phone:
         raise Skip
-    ends = minute_of(datetime.fromisoformat(payload["ends_at"]))
     with force_locale(member.locale or "th"):
         body = gettext("1300: the shift of team %(team)s ends at %(time)s. Please set the "
                        "team's status before going off duty.") % {
-            "team": team.name, "time": clock(ends)}
+            "team": team.name, "time": payload["time"]}
     flows._send(ctx, to=member.phone, body=body, team_id=team.id, recipient_id=member.id)

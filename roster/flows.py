@@ -148,7 +148,8 @@ def remind_ending(*, session: Session, now: datetime, before: timedelta, link_ba
         team_ids = sorted(session.scalars(select(DutyAssignment.team_id).where(
             DutyAssignment.shift_id == shift_id, DutyAssignment.team_id.is_not(None))))
         domain_events.announce(session, domain_events.SHIFT_ENDING, province_code=province,
-                               shift_id=shift_id, team_ids=team_ids, ends_at=ends_at, now=now,
+                               shift_id=shift_id, team_ids=team_ids, ends_at=ends_at,
+                               ends_clock=clock(minute_of(ends_at)), now=now,
                                link_base=link_base)
         reminded.append(shift_id)
     return reminded
