@@ -63,7 +63,10 @@ def _data() -> dict:
     if request.is_json:
         from console.web import json_body
 
-        return json_body() or {}
+        data = json_body()
+        if not isinstance(data, dict):
+            raise ValidationFailed({"body": (N_("Send the data as JSON."), {})})
+        return data
     return request.form.to_dict()
 
 
@@ -151,7 +154,7 @@ def _assignment_province(assignment_id: int) -> str:
     return row.shift.province_code
 
 
-@bp.post("/assignments/<int:assignment_id>/remove")
+@bp.post("/assignments/<int(max=2147483647):assignment_id>/remove")
 @desk_required("centre")
 def remove(assignment_id: int):
     """Take a person (or team) off a shift."""
@@ -161,7 +164,7 @@ def remove(assignment_id: int):
     return {"removed": assignment_id} if wants_json() else _back(province)
 
 
-@bp.post("/assignments/<int:assignment_id>/swap")
+@bp.post("/assignments/<int(max=2147483647):assignment_id>/swap")
 @desk_required("centre")
 def swap(assignment_id: int):
     """Approve a swap: the substitute is on duty instead (empty: undo the swap)."""
@@ -210,7 +213,7 @@ def mine():
                            clock=service.clock, minute_of=service.minute_of)
 
 
-@bp.post("/assignments/<int:assignment_id>/request-swap")
+@bp.post("/assignments/<int(max=2147483647):assignment_id>/request-swap")
 @login_required
 def request_swap(assignment_id: int):
     """The person on a duty asks for a colleague to stand in (a supervisor approves it)."""
@@ -230,7 +233,7 @@ def request_swap(assignment_id: int):
     return redirect(url_for("roster.mine", saved=1))
 
 
-@bp.post("/assignments/<int:assignment_id>/attendance")
+@bp.post("/assignments/<int(max=2147483647):assignment_id>/attendance")
 @desk_required("centre")
 def attendance(assignment_id: int):
     """Record that the person checked in, or was absent (empty: clear)."""

@@ -10,10 +10,15 @@ from console.errors import N_, ValidationFailed
 from roster.enums import STAFF_ROLES, Attendance, DutyRole
 from roster.service import parse_clock
 
+MAX_ID = 2_147_483_647
+
 
 def _int(value: Any) -> int | None:
+    """A whole number as an id or count (None when it is none, or beyond any id)."""
     text = str(value if value is not None else "").strip()
-    return int(text) if text.isdigit() else None
+    if not text.isascii() or not text.isdigit() or len(text) > 10 or int(text) > MAX_ID:
+        return None
+    return int(text)
 
 
 @dataclass(frozen=True)

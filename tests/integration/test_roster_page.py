@@ -270,3 +270,16 @@ def test_logging_in_during_ones_duty_checks_one_in(login_as, session):
     login_as("pmj")  # the approved substitute's login checks the duty in
     session.expire_all()
     assert session.get(DutyAssignment, swapped.id).attendance is Attendance.CHECKED_IN
+
+
+def test_malformed_requests_are_refused_cleanly(login_as, session):
+    sup = login_as("supervisor")
+    assert sup.post("/desk/roster/assignments", json=[1, 2]).status_code == 422
+    resp = sup.post("/desk/roster/assignments", json={
+        "day": DAY, "shift": "08.30-16.30", "role": "call_taker", "user_id": "9" * 30})
+    assert resp.status_code == 422 and "user_id" in resp.get_json()["fields"]
+    assert sup.post(f"/desk/roster/assignments/{'9' * 30}/remove", json={}).status_code == 404
+    assert sup.post("/desk/roster/assignments/2147483647/swap",
+                    json={"substitute_id": "๑"}).status_code == 404
+    assert sup.post("/desk/roster/staffing", json={"call_taker": "9" * 30}).status_code == 422
+    assert _count(session) == 0
