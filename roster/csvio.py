@@ -71,9 +71,13 @@ def export_csv(*, session: Session, actor: User, province_code: str, span: Span)
 def _line(session: Session, actor: User, record: dict[str, str], result: ImportResult) -> None:
     """Store one line (or raise ValidationFailed naming its fields)."""
     from dispatch.models import Team
+    from geo import gazetteer
 
     errors: dict[str, tuple[str, dict]] = {}
     province = record["province_code"].strip()
+    if province not in {p.code for p in gazetteer.provinces()}:
+        errors["province_code"] = (N_("No province has this code (e.g. 65 for Phitsanulok)."),
+                                   {})
     try:
         day = date.fromisoformat(record["date"].strip())
     except ValueError:

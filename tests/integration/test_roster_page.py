@@ -119,12 +119,13 @@ def test_csv_export_imports_back_unchanged_and_bad_lines_change_nothing(login_as
     bad = ("province_code,date,start,end,role,who,substitute,attendance\r\n"
            "65,2026-12-04,08.30,16.30,call_taker,calltaker,,\r\n"
            "65,04/12/2026,8.30,16.30,cook,calltaker,,\r\n"
-           "65,2026-12-04,08.30,16.30,call_taker,nobody,,late\r\n")
+           "65,2026-12-04,08.30,16.30,call_taker,nobody,,late\r\n"
+           "X9,2026-12-04,08.30,16.30,call_taker,calltaker,,\r\n")
     resp = sup.post("/desk/roster/import", data=bad.encode(), headers=headers)
     assert resp.status_code == 422
     lines = resp.get_json()["lines"]
     assert {(p["line"], p["field"]) for p in lines} == {
-        (3, "date"), (3, "role"), (4, "who"), (4, "attendance")}
+        (3, "date"), (3, "role"), (4, "who"), (4, "attendance"), (5, "province_code")}
     assert _count(session) == 4  # nothing of the bad file stayed
     th = sup.post("/desk/roster/import", data=bad.encode(),
                   headers={**headers, "Accept-Language": "th"})
