@@ -66,6 +66,12 @@ def on_incident_resolved(*, session: Session, incident, by: User | None) -> Case
     return open_case_from_incident(session=session, incident=incident, by=by)
 
 
+# Where a call closed at intake came from (the desk's intake form) -> the case's source.
+_CALL_SOURCES = {"walk_in": CaseSource.WALK_IN, "letter": CaseSource.LETTER,
+                 "damrongdhama": CaseSource.AGENCY, "agency": CaseSource.AGENCY,
+                 "volunteer": CaseSource.VOLUNTEER}
+
+
 def on_call_closed(*, session: Session, call, by: User | None) -> Case | None:
     """Domain event `call.closed`: a call referred elsewhere or needing follow-up opens a case
     (the 1300 centre's advice-and-referral calls, which never need a team)."""
@@ -75,7 +81,8 @@ def on_call_closed(*, session: Session, call, by: User | None) -> Case | None:
         return None
     now = utcnow()
     case = Case(
-        call_id=call.id, source=CaseSource.CALL, status=CaseStatus.INTAKE,
+        call_id=call.id, source=_CALL_SOURCES.get(getattr(call, "source", None), CaseSource.CALL),
+        status=CaseStatus.INTAKE,
         category=_call_category(session, call),
         priority="P4", summary=call.summary, notes=call.advice or "",
         province_code=call.province_code or (by.province_code if by else None) or "10",

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import math
-from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from console.errors import N_
 from console.validation import FieldError, Schema
-from dispatch.enums import (
-    INTAKE_SOURCES,
-    SOURCES_WITH_ORG,
-    AgeGroup,
-    Category,
-    EscalationAction,
-    Priority,
-    Sex,
-    Source,
-    VulnerableGroup,
-)
+from dispatch.enums import AgeGroup, Category, EscalationAction, Priority, Sex, VulnerableGroup
 from telephony.schemas import CallIn, normalize_thai_phone
 
 
@@ -87,74 +76,11 @@ class IncidentIn(Schema):
     notes: str = Field(default="", max_length=4000)
 
 
-def https_link(raw: str | None) -> str | None:
-    """A news or social-media item's address: an https URL with a host and no credentials,
-    no spaces or control characters (the desks show it as a link), or None when blank; else
-    FieldError."""
-    url = (raw or "").strip()
-    if not url:
-        return None
-    bad = FieldError(N_("Give the item's full address starting with https://, e.g. "
-                        "https://www.facebook.com/..."))
-    if len(url) > 500 or any(ord(ch) <= 0x20 or ch == "\\" for ch in url):
-        raise bad
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise bad from None
-    host = (parts.hostname or "").rstrip(".")
-    if (parts.scheme.lower() != "https" or not host or "." not in host
-            or parts.username is not None or parts.password is not None
-            or port not in (None, 443)):
-        raise bad
-    return url
-
-
 class CallWithIncidentIn(CallIn):
     """A call (or another intake: walk-in, letter, referral, news item, volunteer) that turns
     into an incident, in one submission."""
 
     incident: IncidentIn
-    # Where the matter came from (the phone call unless the officer chose otherwise), the news
-    # or social-media item's link, and who referred it.
-    source: Source = Source.HOTLINE
-    source_link: str | None = Field(default=None, max_length=500, validate_default=True)
-    source_org: str | None = Field(default=None, max_length=200, validate_default=True)
-
-    @field_validator("source")
-    @classmethod
-    def _intake_source(cls, value: Source) -> Source:
-        if value not in INTAKE_SOURCES:
-            raise FieldError(N_("Choose where the matter came from."))
-        return value
-
-    @field_validator("source_link", "source_org", mode="before")
-    @classmethod
-    def _blank(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("source_link")
-    @classmethod
-    def _link(cls, value: str | None, info: ValidationInfo) -> str | None:
-        source = info.data.get("source")
-        if source is Source.SURVEILLANCE and not value:
-            raise FieldError(N_("Give the link of the news or social-media item."))
-        if source is not None and source is not Source.SURVEILLANCE and value:
-            raise FieldError(N_("A link is kept only for a news or social-media item: clear "
-                                "it or choose that source."))
-        return https_link(value)
-
-    @field_validator("source_org")
-    @classmethod
-    def _org(cls, value: str | None, info: ValidationInfo) -> str | None:
-        source = info.data.get("source")
-        if source is Source.AGENCY and not value:
-            raise FieldError(N_("Give the name of the agency that referred the matter."))
-        if source is not None and source not in SOURCES_WITH_ORG and value:
-            raise FieldError(N_("Who referred the matter is kept only for a referral, a letter "
-                                "or a volunteer: clear it or choose that source."))
-        return value
 
 
 class AssignIn(Schema):

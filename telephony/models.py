@@ -9,6 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from console.db import Base, UTCDateTime, str_enum, utcnow
+from dispatch.enums import Source
 from telephony.enums import (
     CallOutcome,
     CallReason,
@@ -52,6 +53,12 @@ class Call(Base):
     recording_url: Mapped[str | None] = mapped_column(String(500))
     recording_seconds: Mapped[int | None] = mapped_column(Integer)
     needs_callback: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Where the matter came from (issue 14): the phone unless the officer recorded a walk-in, a
+    # letter, a referral, a news item (its link) or an อพม. volunteer on the desk's form.
+    source: Mapped[Source] = mapped_column(str_enum(Source), default=Source.HOTLINE,
+                                           server_default=Source.HOTLINE.value)
+    source_link: Mapped[str | None] = mapped_column(String(500))
+    source_org: Mapped[str | None] = mapped_column(String(200))
     # The guided-intake script version the call-taker had on screen (admin.models.IntakeScript).
     script_version_id: Mapped[int | None] = mapped_column(ForeignKey("intake_script.id"))
 

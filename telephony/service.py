@@ -69,6 +69,9 @@ def _new_call(session: Session, data, by: User) -> Call:
             summary=data.summary,
             advice=data.advice,
             taken_by_id=by.id,
+            source=data.source,
+            source_link=data.source_link,
+            source_org=data.source_org,
             answered_at=data.answered_at or now,
             created_at=now,
         )
@@ -81,6 +84,8 @@ def _new_call(session: Session, data, by: User) -> Call:
         raise Conflict(N_("This call is already logged."))
     call.number = data.number or call.number
     call.caller_name = data.caller_name
+    call.source, call.source_link, call.source_org = (data.source, data.source_link,
+                                                      data.source_org)
     call.summary = data.summary
     call.advice = data.advice
     return call

@@ -14,17 +14,13 @@ form.querySelectorAll('input[name="action"]').forEach((r) => r.addEventListener(
    letter, a referral, a news or social-media item (its https link) or an อพม. volunteer; the
    incident records it and goes through the same duplicate suggestions as a call. */
 const ORG_SOURCES = ["damrongdhama", "agency", "volunteer", "letter"];
-// NOTE: the source is recorded on the incident: a call closed at intake is a call (the choice
-// hides then, so nothing chosen is silently dropped).
+// NOTE: kept on the call record either way, and on the incident when one is opened.
 function showSource() {
-  const incident = form.querySelector('input[name="action"]:checked').value === "incident";
-  const source = incident ? F("source").value : "hotline";
-  document.getElementById("source-field").hidden = !incident;
+  const source = F("source").value;
   document.getElementById("source-link-field").hidden = source !== "surveillance";
   document.getElementById("source-org-field").hidden = !ORG_SOURCES.includes(source);
 }
 F("source").addEventListener("change", showSource);
-form.querySelectorAll('input[name="action"]').forEach((r) => r.addEventListener("change", showSource));
 
 // NOTE: not named `fill`: that is console.js's pattern filler (waiting times use it).
 async function fillSelect(select, url) {
@@ -152,16 +148,16 @@ function payload() {
   const body = { action, number: F("number").value, caller_name: F("caller_name").value,
                  summary: F("summary").value, advice: F("advice").value, answered_at: answeredAt };
   if (F("call_id").value) body.call_id = Number(F("call_id").value);
+  const source = F("source").value || "hotline";
+  body.source = source;
+  body.source_link = source === "surveillance" ? F("source_link").value.trim() : null;
+  body.source_org = ORG_SOURCES.includes(source) ? F("source_org").value.trim() : null;
   if (action === "close") {
     body.outcome = F("outcome").value || null;
     body.agency_id = F("agency_id").value ? Number(F("agency_id").value) : null;
     return withExtras(body);
   }
   const prio = form.querySelector('input[name="priority"]:checked');
-  const source = F("source").value || "hotline";
-  body.source = source;
-  body.source_link = source === "surveillance" ? F("source_link").value.trim() : null;
-  body.source_org = ORG_SOURCES.includes(source) ? F("source_org").value.trim() : null;
   body.incident = {
     category: F("category").value || null,
     priority: prio ? prio.value : null,

@@ -43,11 +43,6 @@ def test_a_second_report_shows_the_first_and_the_dispatcher_merges_them(
     calls = open_desk(browser, base, "calltaker", "/desk/calls")
     dispatch = open_desk(browser, base, "dispatcher", "/desk/dispatch")
 
-    # The source is the incident's: closing a call at intake hides the choice.
-    calls.check("[data-testid=action-close]")
-    assert not calls.is_visible("[data-testid=source]")
-    calls.check("[data-testid=action-incident]")
-    assert calls.is_visible("[data-testid=source]")
     # A news item needs its https link: refused on its field, nothing saved.
     calls.select_option("[data-testid=source]", "surveillance")
     assert calls.is_visible("[data-testid=source-link]")

@@ -218,3 +218,35 @@ def test_the_grid_finds_every_pair_the_pair_by_pair_check_finds():
              for d in items}
     expected = {(a.id, b.id) for a in rows for b in rows if _reasons(a, b, FusionSettings())[0]}
     assert found == expected and len(expected) > 20
+
+
+def test_a_matter_closed_at_intake_keeps_its_source_and_its_case_says_where_it_came_from(
+        login_as, session):
+    """The same form closes a walk-in or a letter needing follow-up at intake: the call record
+    keeps the source, the case it opens says walk-in / letter; bad input writes nothing."""
+    from sqlalchemy import select
+
+    from cases.models import Case
+    from telephony.models import Call
+
+    calltaker = login_as("calltaker")
+    body = {"action": "close", "number": "", "caller_name": "ผู้มาติดต่อ",
+            "summary": "มาขอคำแนะนำเรื่องเงินสงเคราะห์", "advice": "",
+            "outcome": "needs_follow_up"}
+    before = counts(session)
+    bad = calltaker.post("/api/calls", json=dict(body, source="agency"))
+    assert bad.status_code == 422 and "source_org" in bad.json["fields"]
+    assert counts(session) == before
+    for source, org, case_source in (("walk_in", None, "walk_in"),
+                                     ("letter", "ผู้ใหญ่บ้านหมู่ 4", "letter")):
+        resp = calltaker.post("/api/calls", json=dict(body, source=source, source_org=org))
+        assert resp.status_code == 201, resp.json
+        session.expire_all()
+        call_row = session.get(Call, resp.json["call_id"])
+        assert (call_row.source.value, call_row.source_org) == (source, org)
+        case = session.scalar(select(Case).where(Case.call_id == call_row.id))
+        assert case is not None and case.source.value == case_source
+    incident = call(calltaker, source="volunteer", source_org="อพม. สมศรี")
+    session.expire_all()
+    row = session.get(Incident, incident["id"])
+    assert session.get(Call, row.call_id).source.value == "volunteer"
