@@ -116,6 +116,81 @@ function fmtAgo(iso) {
   return plural(T.ago, Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60000)));
 }
 
+/* Rows of a live board kept in place (issue 14: a bad day has 1,000 open incidents and 1,000
+   teams): one DOM node per key, in the board's sort order. A new or changed row goes to its
+   place by binary search on the sort key; no other row is rebuilt, nothing is re-sorted. */
+class KeyedRows {
+  constructor(container, compare) {
+    this.container = container; this.compare = compare;
+    this.order = [];          // [{key, item}] sorted by compare(item, item)
+    this.entries = new Map();  // key -> {key, item, node}
+  }
+  get size() { return this.entries.size; }
+  node(key) { const e = this.entries.get(key); return e ? e.node : null; }
+  bound(item) {  // the first index whose item does not sort before `item`
+    let lo = 0, hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.compare(this.order[mid].item, item) < 0) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+  indexOf(key) {
+    const e = this.entries.get(key);
+    if (!e) return -1;
+    for (let i = this.bound(e.item); i < this.order.length; i++) if (this.order[i] === e) return i;
+    return this.order.indexOf(e);  // NOTE: only if a caller changed an item in place
+  }
+  /* Put (or replace) one row; returns the node it replaced, if any. */
+  set(key, item, node) {
+    const old = this.entries.get(key);
+    let at = -1;
+    if (old) { at = this.indexOf(key); this.order.splice(at, 1); }
+    const e = { key, item, node };
+    const pos = this.bound(item);
+    this.order.splice(pos, 0, e);
+    this.entries.set(key, e);
+    if (old && at === pos && old.node.parentNode === this.container) old.node.replaceWith(node);
+    else {
+      if (old) old.node.remove();
+      const next = this.order[pos + 1];
+      this.container.insertBefore(node, next ? next.node : null);
+    }
+    return old ? old.node : null;
+  }
+  remove(key) {
+    const old = this.entries.get(key);
+    if (!old) return null;
+    this.order.splice(this.indexOf(key), 1);
+    this.entries.delete(key);
+    old.node.remove();
+    return old.node;
+  }
+  /* The whole board at once (a (re)load): one sort, one DOM write. */
+  reset(list) {  // list: [{key, item, node}]
+    this.order = list.slice().sort((a, b) => this.compare(a.item, b.item));
+    this.entries = new Map(this.order.map((e) => [e.key, e]));
+    this.container.replaceChildren(...this.order.map((e) => e.node));
+  }
+  keys() { return this.order.map((e) => e.key); }
+}
+
+/* The province's teams as a status list kept in place (dispatch and supervisor desks): `extra(t)`
+   adds a desk's own controls to a team's item. */
+const TEAM_COLLATOR = new Intl.Collator("th");
+class TeamRows {
+  constructor(list, extra) {
+    this.extra = extra;
+    this.rows = new KeyedRows(list, (a, b) => TEAM_COLLATOR.compare(a.name, b.name) || a.id - b.id);
+  }
+  item(t) {
+    return el("li", { class: `team team-${t.status}`, "data-testid": `team-${t.id}`, "data-status": t.status },
+      el("strong", {}, t.name), " · ", label("team_status", t.status), this.extra ? this.extra(t) : null);
+  }
+  set(t) { this.rows.set(t.id, t, this.item(t)); }
+  reset(teams) { this.rows.reset([...teams].map((t) => ({ key: t.id, item: t, node: this.item(t) }))); }
+}
+
 /* The province's teams as a status list (dispatch, supervisor and call-taker desks). */
 function renderTeamList(list, teams, emptyText) {
   const sorted = [...teams].sort((a, b) => a.name.localeCompare(b.name, "th"));

@@ -1,4 +1,6 @@
-/* Supervisor desk: live Leaflet map (rendered by folium) and counts by status and priority. */
+/* Supervisor desk: live Leaflet map (rendered by folium) and counts by status and priority. An
+   event changes only its own marker and team item (issue 14: 1,000 open incidents and 1,000 teams
+   on a bad day); a (re)load adds the markers to the cluster in one go. */
 "use strict";
 const BOX = document.getElementById("map-box");
 const MAP = window[BOX.dataset.mapName];
@@ -13,6 +15,8 @@ const teamMarkers = new Map();
 const callIds = new Set();    // this shift's calls, each counted once
 const handedIds = new Set();  // this shift's hand-overs, each counted once
 let shiftTimer = null;
+let bulk = null;  // markers made while the board (re)loads, added to the cluster at once
+const teamRows = new TeamRows(document.getElementById("team-list"));
 
 function incidentStyle(inc) {
   return { radius: inc.priority === "P1" ? 11 : 8, color: inc.status === "new" ? "#111" : COLORS[inc.priority],
@@ -44,7 +48,7 @@ function drawIncident(inc) {
   }
   if (old) { old.setLatLng([inc.lat, inc.lon]); old.setStyle(incidentStyle(inc)); old.setPopupContent(popup(inc)); return; }
   const m = L.circleMarker([inc.lat, inc.lon], incidentStyle(inc)).bindPopup(popup(inc));
-  CLUSTER.addLayer(m);
+  if (bulk) bulk.push(m); else CLUSTER.addLayer(m);
   markers.set(inc.id, m);
 }
 
@@ -53,11 +57,22 @@ if (FILTERS) FILTERS.addEventListener("change", () => {
   renderBoard();
 });
 
+function teamStyle(t) {
+  return { radius: 6, color: "#1a4fa0", fillColor: t.status === "available" ? "#5b8ee6" : "#1a4fa0", fillOpacity: 0.9, weight: 2 };
+}
+function teamText(t) {
+  return el("div", {}, el("strong", {}, t.name), el("br"), label("team_status", t.status));
+}
+
 function drawTeam(t) {
+  teamRows.set(t);
+  drawTeamMarker(t);
+}
+
+function drawTeamMarker(t) {
   const old = teamMarkers.get(t.id);
   if (t.lat === null || t.lat === undefined) return;
-  const style = { radius: 6, color: "#1a4fa0", fillColor: t.status === "available" ? "#5b8ee6" : "#1a4fa0", fillOpacity: 0.9, weight: 2 };
-  const text = el("div", {}, el("strong", {}, t.name), el("br"), label("team_status", t.status));
+  const style = teamStyle(t), text = teamText(t);
   if (old) { old.setLatLng([t.lat, t.lon]); old.setStyle(style); old.setPopupContent(text); return; }
   teamMarkers.set(t.id, L.circleMarker([t.lat, t.lon], style).bindPopup(text).addTo(MAP));
 }
@@ -72,7 +87,6 @@ function renderBoard() {
   document.querySelectorAll("td[data-priority]").forEach((td) => { td.textContent = byPrio[td.dataset.priority] || 0; });
   document.getElementById("calls-count").textContent = callIds.size;
   document.getElementById("handed-count").textContent = handedIds.size;
-  renderTeamList(document.getElementById("team-list"), teamsS.values());
   document.getElementById("map-box").dataset.markers = markers.size;
 }
 
@@ -86,10 +100,19 @@ function upsertIncident(inc) {
 
 Live.start({
   onState(state) {
-    for (const m of markers.values()) CLUSTER.removeLayer(m);
+    if (CLUSTER.clearLayers && CLUSTER !== MAP) CLUSTER.clearLayers();
+    else for (const m of markers.values()) CLUSTER.removeLayer(m);
     markers.clear(); incidentsS.clear();
-    state.incidents.forEach(upsertIncident);
-    state.teams.forEach((t) => { teamsS.set(t.id, t); drawTeam(t); });
+    bulk = [];
+    try { state.incidents.forEach(upsertIncident); } finally {
+      const made = bulk;
+      bulk = null;
+      if (CLUSTER.addLayers) CLUSTER.addLayers(made); else made.forEach((m) => CLUSTER.addLayer(m));
+    }
+    teamsS.clear();
+    state.teams.forEach((t) => teamsS.set(t.id, t));
+    teamRows.reset(teamsS.values());
+    state.teams.forEach(drawTeamMarker);
     const c = state.counts || {};
     callIds.clear(); handedIds.clear();
     (c.call_ids || []).forEach((id) => callIds.add(id));
