@@ -56,7 +56,9 @@ def test_unauthenticated_connections_are_refused(app):
     assert not anonymous.is_connected()
 
 
-def test_hello_names_only_the_allowed_rooms(app, login_as):
+def test_hello_names_only_the_allowed_rooms(app, session, login_as):
+    from console.models import User
+
     expected = {
         "calltaker": ["calltakers:65", "province:65"],
         "dispatcher": ["province:65"],
@@ -70,10 +72,17 @@ def test_hello_names_only_the_allowed_rooms(app, login_as):
     for name, rooms in expected.items():
         sock = sio(app, login_as(name))
         hello = [e for e in sock.get_received() if e["name"] == "hello"][0]["args"][0]
+        # Call-takers, supervisors and admins also get their own pop room (the duty roster's
+        # first wave), named by their own id only.
+        pops = [r for r in hello["rooms"] if r.startswith("pops:")]
+        user = session.scalar(select(User).where(User.username == name))
+        assert pops == ([f"pops:{user.id}"] if name in {"calltaker", "supervisor", "national",
+                                                         "admin"} else []), name
+        others = [r for r in hello["rooms"] if not r.startswith("pops:")]
         if rooms is None:
-            assert len(hello["rooms"]) == 1 and hello["rooms"][0].startswith("team:")
+            assert len(others) == 1 and others[0].startswith("team:")
         else:
-            assert hello["rooms"] == rooms, name
+            assert others == rooms, name
         sock.disconnect()
 
 
