@@ -292,6 +292,9 @@ function popItem(p) {
   if (p.flags.length) facts.push(el("span", { class: "flagged" }, `${CT.flags}: ` +
     p.flags.map((f) => `${label("flag_level", f.level)} (${f.reason})`).join("; ")));
   if (p.protected_because.length) facts.push(el("span", { class: "warn" }, CT.protected));
+  // The duty roster's second wave: nobody on duty took it, so the rest of the province is asked.
+  if (p.roster && p.roster.wave === "others") facts.push(el("span", { class: "warn",
+    "data-testid": "pop-second-wave" }, fill(CT.second_wave, { time: fmtWait(p.roster.waited_seconds || 0) })));
   const last = p.last_contacts.map((c) => `${fmtBE(c.at)} ${c.outcome ? label("outcome", c.outcome) : label("call_status", c.status)}`);
   if (last.length) facts.push(el("small", {}, last.join(" · ")));
   return el("li", { dataset: { callId: p.id, reason: p.reason || "" }, "data-testid": "pop" },

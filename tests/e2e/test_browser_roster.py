@@ -44,3 +44,21 @@ def test_supervisor_rosters_a_call_taker_and_the_call_taker_asks_for_a_swap(
     page.reload()
     assert page.locator("[data-testid^=swap-asked-]").count() == 1
     assert not [e for e in errors if "Content Security Policy" in e or "CSP" in e], errors
+
+
+def test_a_second_wave_pop_says_why_it_reached_this_desk(browser, live_server):  # noqa: F811
+    """The pop of the roster's second wave (nobody on duty took the call: telephony/events.py)
+    tells the call-taker so, with how long the caller waited, in Thai; a first-wave pop does
+    not."""
+    calls = open_desk(browser, live_server, "calltaker", "/desk/calls")
+    calls.wait_for_selector("body[data-live='1']")
+    base = {"reason": "danger", "times_called_before": 0, "linked_refs": [], "open_incidents": [],
+            "open_cases": [], "flags": [], "protected_because": [], "last_contacts": [],
+            "number_display": "089-555-0101", "ring_at": "2026-12-02T01:00:00+00:00"}
+    calls.evaluate("(p) => showPop(p)", {**base, "id": 990001,
+                                         "roster": {"wave": "others", "waited_seconds": 35}})
+    calls.evaluate("(p) => showPop(p)", {**base, "id": 990002, "number_display": "089-555-0102",
+                                         "roster": {"wave": "on_duty"}})
+    notice = calls.wait_for_selector("[data-testid=pop-second-wave]")
+    assert notice.inner_text() == "ผู้รับแจ้งที่อยู่เวรยังไม่รับสายนี้ จึงส่งถึงท่านหลังผู้โทรรอ 35 วินาที"
+    assert calls.locator("[data-testid=pop-second-wave]").count() == 1
