@@ -336,8 +336,13 @@ Live.start({
       reportCounts.set(data.incident_id, data.report_count);
       drawRow(data.incident_id);
     } else if (upsert(data)) drawRow(data.id);
-    if (name !== "incident.updated" || data.status === "new") refreshSuggestions();
-    if (name === "incident.created") wantSuggestions(data.id);
+    // A team's change may change every new incident's suggestions (those on screen are read
+    // again); an incident's own change only its own.
+    if (name === "team.updated") refreshSuggestions();
+    else if (name !== "incident.reports" && data.status === "new") {
+      suggestedGen.delete(data.id);
+      wantSuggestions(data.id);
+    }
     if (name === "incident.created" || (name === "incident.updated" && !OPEN.includes(data.status))) {
       refreshDuplicates();
     }
