@@ -43,6 +43,39 @@ def _decode(data: bytes) -> str:
                                  "import it again.")) from None
 
 
+def records(reader, header: list[str], problems: list[tuple[int, str, str, dict]],
+            max_rows: int | None = None):
+    """The lines after the header as (line number, {column: cell}): blank lines skipped; a line
+    that is not CSV, one too many or one with the wrong number of cells is added to `problems`
+    (the first two end the file). Shared by every CSV import (centre data, rosters)."""
+    max_rows = service.MAX_ROWS if max_rows is None else max_rows
+    count = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            problems.append((reader.line_num, "-", N_("This line could not be read as CSV."),
+                             {}))
+            return
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        count += 1
+        if count > max_rows:
+            problems.append((line, "-", N_("Too many lines: at most %(max)s per file."),
+                             {"max": max_rows}))
+            return
+        if len(cells) != len(header):
+            problems.append((line, "-", N_("This line has %(found)s cells; the first line "
+                                           "names %(expected)s columns."),
+                             {"found": len(cells), "expected": len(header)}))
+            continue
+        record: dict[str, Any] = dict(zip(header, cells, strict=True))
+        yield line, record
+
+
 def _column(path: str) -> str:
     """'services.1' -> 'services' (the CSV column of a field error)."""
     return path.split(".", 1)[0]
@@ -74,30 +107,7 @@ def import_csv(*, session: Session, actor: User, kind: str, data: bytes
     result = service.ImportResult()
     seen: dict[str, int] = {}
     left_out: list[tuple[int, list[int]]] = []
-    count = 0
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error:
-            problems.append((reader.line_num, "-", N_("This line could not be read as CSV."),
-                             {}))
-            break
-        line = reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        count += 1
-        if count > service.MAX_ROWS:
-            problems.append((line, "-", N_("Too many lines: at most %(max)s per file."),
-                             {"max": service.MAX_ROWS}))
-            break
-        if len(cells) != len(header):
-            problems.append((line, "-", N_("This line has %(found)s cells; the first line "
-                                           "names %(expected)s columns."),
-                             {"found": len(cells), "expected": len(header)}))
-            continue
-        record: dict[str, Any] = dict(zip(header, cells, strict=True))
+    for line, record in records(reader, header, problems):
         key = record.get(service.KEY[kind], "").strip().upper()
         if key and key in seen:
             problems.append((line, service.KEY[kind], N_("Also on line %(line)s: each row "

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from admin.csvio import BOM, _decode
-from admin.service import MAX_ROWS, ImportFailed, ImportResult
+from admin.csvio import BOM, _decode, records
+from admin.service import ImportFailed, ImportResult
 from console.errors import N_, DomainError, ValidationFailed
 from console.models import User
 from console.service import record_audit
@@ -168,30 +168,7 @@ def import_csv(*, session: Session, actor: User, data: bytes) -> ImportResult:
                                         "%(columns)s."), {"columns": ", ".join(COLUMNS)})])
     problems: list[tuple[int, str, str, dict]] = []
     result = ImportResult()
-    count = 0
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error:
-            problems.append((reader.line_num, "-", N_("This line could not be read as CSV."),
-                             {}))
-            break
-        line = reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        count += 1
-        if count > MAX_ROWS:
-            problems.append((line, "-", N_("Too many lines: at most %(max)s per file."),
-                             {"max": MAX_ROWS}))
-            break
-        if len(cells) != len(header):
-            problems.append((line, "-", N_("This line has %(found)s cells; the first line "
-                                           "names %(expected)s columns."),
-                             {"found": len(cells), "expected": len(header)}))
-            continue
-        record = dict(zip(header, cells, strict=True))
+    for line, record in records(reader, header, problems):
         try:
             # NOTE: a line is checked fully before it writes (no savepoints: SQLite's driver
             # would commit on releasing one); the caller rolls the file back on any problem.
