@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from admin import service
-from console.errors import N_, DomainError, ValidationFailed
+from console.errors import N_, DomainError, ImportFailed, ValidationFailed
 from console.models import User
 from console.service import record_audit
 
@@ -94,14 +94,14 @@ def import_csv(*, session: Session, actor: User, kind: str, data: bytes
     except (StopIteration, csv.Error):
         header = []
     if not header:
-        raise service.ImportFailed([(1, "-", N_("The first line must name these columns: "
+        raise ImportFailed([(1, "-", N_("The first line must name these columns: "
                                                 "%(columns)s."),
                                      {"columns": ", ".join(service.COLUMNS[kind])})])
     expected = service.COLUMNS[kind]
     missing = [c for c in expected if c not in header]
     unknown = [h for h in header if h not in expected]
     if missing or unknown:
-        raise service.ImportFailed([(1, ", ".join(missing or unknown), N_(
+        raise ImportFailed([(1, ", ".join(missing or unknown), N_(
             "The first line must name these columns: %(columns)s."),
             {"columns": ", ".join(expected)})])
     result = service.ImportResult()
@@ -138,7 +138,7 @@ def import_csv(*, session: Session, actor: User, kind: str, data: bytes
             for path, (message, params) in exc.errors.items():
                 problems.append((line, path, message, params))
     if problems:
-        raise service.ImportFailed(sorted(problems, key=lambda p: p[0]))
+        raise ImportFailed(sorted(problems, key=lambda p: p[0]))
     record_audit(session=session, actor_id=actor.id, action=f"{service.ENTITY[kind]}.imported",
                  entity=service.ENTITY[kind], entity_id=None,
                  detail={"created": result.created, "updated": result.updated,

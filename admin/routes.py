@@ -20,13 +20,12 @@ from admin import csvio, service
 from admin.schemas import SKILLS
 from cases.enums import AgencyKind, ContactChannel
 from console.access_log import log_read
-from console.errors import N_, DomainError, ValidationFailed
-from console.web import db, desk_required, error_response, translate, wants_json
+from console.errors import N_, ValidationFailed
+from console.web import csv_import, db, desk_required, error_response, translate, wants_json
 from dispatch.enums import Category, Priority, VulnerableGroup
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-MAX_UPLOAD = 2 * 1024 * 1024
 TITLES = {"teams": _l("Teams"), "agencies": _l("Agency directory"),
           "lines": _l("Hotline lines"), "categories": _l("Intake categories")}
 FIELD_NAMES = {
@@ -236,34 +235,9 @@ def export(kind: str):
 def import_file(kind: str):
     """Import a CSV file: every line or none; the bad lines listed with their fields."""
     service.check_open(current_user, kind)
-    upload = request.files.get("file")
-    data = upload.read(MAX_UPLOAD + 1) if upload is not None else (
-        request.get_data(cache=False)[:MAX_UPLOAD + 1] if request.mimetype == "text/csv"
-        else b"")
-    if not data:
-        return error_response(422, N_("Please choose a CSV file to import."))
-    if len(data) > MAX_UPLOAD:
-        return error_response(413, N_("The upload is too large."))
-    try:
-        result = csvio.import_csv(session=db(), actor=current_user, kind=kind, data=data)
-    except service.ImportFailed as exc:
-        db().rollback()
-        problems = [{"line": line, "field": column,
-                     "field_label": str(FIELD_NAMES.get(column, column)),
-                     "message": translate(message, params)}
-                    for line, column, message, params in exc.problems]
-        if wants_json():
-            return jsonify({"error": translate(exc.message), "lines": problems}), 422
-        return _page(kind, problems=problems, status=422)
-    except DomainError:
-        db().rollback()
-        raise
-    db().commit()
-    body = {"created": result.created, "updated": result.updated,
-            "unchanged": result.unchanged}
-    if wants_json():
-        return jsonify(body)
-    return _page(kind, result=body)
+    return csv_import(
+        lambda data: csvio.import_csv(session=db(), actor=current_user, kind=kind, data=data),
+        FIELD_NAMES, lambda **shown: _page(kind, **shown))
 
 
 @bp.get("/api/categories")

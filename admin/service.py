@@ -55,17 +55,6 @@ NATIONAL_ONLY = N_("Only a national administrator can change this.")
 MAX_ROWS = 2000
 
 
-class ImportFailed(ValidationFailed):
-    """A CSV file with bad lines: nothing was stored; one message per line and field."""
-
-    def __init__(self, problems: list[tuple[int, str, str, dict]]) -> None:
-        super().__init__({f"line {line}: {column}": (message, params)
-                          for line, column, message, params in problems})
-        self.message = N_("Nothing was imported: please correct the lines listed and import "
-                          "the file again.")
-        self.problems = problems
-
-
 @dataclass
 class ImportResult:
     """What an import did: how many rows it added, changed and found unchanged."""

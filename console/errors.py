@@ -57,6 +57,17 @@ class ValidationFailed(DomainError):
         self.errors = errors
 
 
+class ImportFailed(ValidationFailed):
+    """A CSV file with bad lines: nothing was stored; one message per line and field."""
+
+    def __init__(self, problems: list[tuple[int, str, str, dict]]) -> None:
+        super().__init__({f"line {line}: {column}": (message, params)
+                          for line, column, message, params in problems})
+        self.message = N_("Nothing was imported: please correct the lines listed and import "
+                          "the file again.")
+        self.problems = problems
+
+
 def prefixed(exc: ValidationFailed, prefix: str) -> ValidationFailed:
     """The same field errors under a parent field name (e.g. 'incident.')."""
     return ValidationFailed({prefix + key: value for key, value in exc.errors.items()})

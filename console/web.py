@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from console.enums import DESK_ROLES
-from console.errors import N_, DomainError, ValidationFailed
+from console.errors import N_, DomainError, ImportFailed, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,45 @@ def desk_required(desk: str) -> Callable:
         return wrapper
 
     return decorator
+
+
+MAX_UPLOAD = 2 * 1024 * 1024  # a CSV import: far above a province's teams or a month's roster
+
+
+def csv_import(run: Callable[[bytes], Any], field_names: dict[str, Any],
+               page: Callable[..., Any]):
+    """The body of every CSV import route: read the upload (a `file` field, or a text/csv body),
+    refuse an empty or too large one, run the import (all lines or none) and commit; the bad
+    lines come back with their line, field and message in the user's language. JSON for API
+    callers, else the import page (`page(problems=..., status=...)` or `page(result=...)`)."""
+    upload = request.files.get("file")
+    data = upload.read(MAX_UPLOAD + 1) if upload is not None else (
+        request.get_data(cache=False)[:MAX_UPLOAD + 1] if request.mimetype == "text/csv"
+        else b"")
+    if not data:
+        return error_response(422, N_("Please choose a CSV file to import."))
+    if len(data) > MAX_UPLOAD:
+        return error_response(413, N_("The upload is too large."))
+    try:
+        result = run(data)
+    except ImportFailed as exc:
+        db().rollback()
+        problems = [{"line": line, "field": column,
+                     "field_label": str(field_names.get(column, column)),
+                     "message": translate(message, params)}
+                    for line, column, message, params in exc.problems]
+        if wants_json():
+            return jsonify({"error": translate(exc.message), "lines": problems}), 422
+        return page(problems=problems, status=422)
+    except DomainError:
+        db().rollback()
+        raise
+    db().commit()
+    body = {"created": result.created, "updated": result.updated,
+            "unchanged": result.unchanged}
+    if wants_json():
+        return jsonify(body)
+    return page(result=body)
 
 
 def error_response(status: int, message: str, params: dict | None = None,

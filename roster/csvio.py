@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from admin.csvio import BOM, _decode, records
-from admin.service import ImportFailed, ImportResult
-from console.errors import N_, DomainError, ValidationFailed
+from admin.service import ImportResult
+from console.errors import N_, DomainError, ImportFailed, ValidationFailed
 from console.models import User
 from console.service import record_audit
 from roster import service

@@ -12,19 +12,17 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from admin.service import ImportFailed
 from console.access_log import log_read
 from console.db import utcnow
 from console.enums import Role
-from console.errors import N_, DomainError, ValidationFailed
+from console.errors import N_, ValidationFailed
 from console.models import User
-from console.web import db, desk_required, error_response, translate, wants_json
+from console.web import csv_import, db, desk_required, error_response, translate, wants_json
 from roster import csvio, schemas, service
 from roster.enums import STAFF_ROLES, Attendance, DutyRole
 
 bp = Blueprint("roster", __name__, url_prefix="/desk/roster")
 
-MAX_UPLOAD = 2 * 1024 * 1024
 ROLE_NAMES = {DutyRole.CALL_TAKER: _l("Call-taker"), DutyRole.DISPATCHER: _l("Dispatcher"),
               DutyRole.SUPERVISOR: _l("Supervisor on duty"), DutyRole.TEAM: _l("Team on call")}
 ATTENDANCE_NAMES = {Attendance.CHECKED_IN: _l("Checked in"), Attendance.ABSENT: _l("Absent")}
@@ -305,31 +303,6 @@ def export():
 def import_file():
     """Import a roster CSV: every line or none; the bad lines listed with their fields."""
     province = _province()
-    upload = request.files.get("file")
-    data = upload.read(MAX_UPLOAD + 1) if upload is not None else (
-        request.get_data(cache=False)[:MAX_UPLOAD + 1] if request.mimetype == "text/csv"
-        else b"")
-    if not data:
-        return error_response(422, N_("Please choose a CSV file to import."))
-    if len(data) > MAX_UPLOAD:
-        return error_response(413, N_("The upload is too large."))
-    try:
-        result = csvio.import_csv(session=db(), actor=current_user, data=data)
-    except ImportFailed as exc:
-        db().rollback()
-        problems = [{"line": line, "field": column,
-                     "field_label": str(FIELD_NAMES.get(column, column)),
-                     "message": translate(message, params)}
-                    for line, column, message, params in exc.problems]
-        if wants_json():
-            return {"error": translate(exc.message), "lines": problems}, 422
-        return _page(province, _monday(), problems=problems, status=422)
-    except DomainError:
-        db().rollback()
-        raise
-    db().commit()
-    body = {"created": result.created, "updated": result.updated,
-            "unchanged": result.unchanged}
-    if wants_json():
-        return body
-    return _page(province, _monday(), result=body)
+    return csv_import(
+        lambda data: csvio.import_csv(session=db(), actor=current_user, data=data),
+        FIELD_NAMES, lambda **shown: _page(province, _monday(), **shown))
