@@ -91,11 +91,7 @@ def check_upcoming(*, session: Session, now: datetime, lead: timedelta, link_bas
                 except ValidationFailed:
                     continue  # NOTE: overlaps a stored shift of an older pattern: that one counts.
             short = shortfall(shift, levels)
-            # NOTE: claim the shift's one alarm in the database: two processes never both raise.
-            claimed = session.execute(update(DutyShift).where(
-                DutyShift.id == shift.id, DutyShift.short_alarm_at.is_(None))
-                .values(short_alarm_at=now)).rowcount
-            if claimed != 1:
+            if not _claim_shift(session, shift.id, DutyShift.short_alarm_at, now):
                 continue
             domain_events.announce(session, domain_events.ROSTER_SHORT, province_code=province,
                                    shift_id=shift.id, starts_at=shift.starts_at,
@@ -104,6 +100,20 @@ def check_upcoming(*, session: Session, now: datetime, lead: timedelta, link_bas
                                    note=short_note(shift, short), now=now, link_base=link_base)
             announced.append(shift.id)
     return announced
+
+
+def _claim_shift(session: Session, shift_id: int, column, now: datetime) -> bool:
+    """Claim a shift's one-time step (its alarm, teams made available, teams reminded): stamp
+    `column` with `now` where it is still empty; True for the one process that stamped it."""
+    # NOTE: a conditional UPDATE in the database: two processes never both take the step.
+    return session.execute(update(DutyShift).where(DutyShift.id == shift_id, column.is_(None))
+                           .values({column: now})).rowcount == 1
+
+
+def _teams_on_call(session: Session, shift_id: int) -> list[int]:
+    """The teams on call for a shift, by id."""
+    return sorted(session.scalars(select(DutyAssignment.team_id).where(
+        DutyAssignment.shift_id == shift_id, DutyAssignment.team_id.is_not(None))))
 
 
 def start_shifts(*, session: Session, now: datetime) -> list[int]:
@@ -115,13 +125,9 @@ def start_shifts(*, session: Session, now: datetime) -> list[int]:
                DutyShift.teams_started_at.is_(None), DutyAssignment.team_id.is_not(None))
         .distinct()).all()
     for shift_id, province in rows:
-        claimed = session.execute(update(DutyShift).where(
-            DutyShift.id == shift_id, DutyShift.teams_started_at.is_(None))
-            .values(teams_started_at=now)).rowcount
-        if claimed != 1:
+        if not _claim_shift(session, shift_id, DutyShift.teams_started_at, now):
             continue
-        team_ids = sorted(session.scalars(select(DutyAssignment.team_id).where(
-            DutyAssignment.shift_id == shift_id, DutyAssignment.team_id.is_not(None))))
+        team_ids = _teams_on_call(session, shift_id)
         domain_events.announce(session, domain_events.SHIFT_STARTED, province_code=province,
                                shift_id=shift_id, team_ids=team_ids, now=now)
         started.append(shift_id)
@@ -140,13 +146,9 @@ def remind_ending(*, session: Session, now: datetime, before: timedelta, link_ba
                DutyShift.teams_reminded_at.is_(None), DutyAssignment.team_id.is_not(None))
         .distinct()).all()
     for shift_id, province, ends_at in rows:
-        claimed = session.execute(update(DutyShift).where(
-            DutyShift.id == shift_id, DutyShift.teams_reminded_at.is_(None))
-            .values(teams_reminded_at=now)).rowcount
-        if claimed != 1:
+        if not _claim_shift(session, shift_id, DutyShift.teams_reminded_at, now):
             continue
-        team_ids = sorted(session.scalars(select(DutyAssignment.team_id).where(
-            DutyAssignment.shift_id == shift_id, DutyAssignment.team_id.is_not(None))))
+        team_ids = _teams_on_call(session, shift_id)
         domain_events.announce(session, domain_events.SHIFT_ENDING, province_code=province,
                                shift_id=shift_id, team_ids=team_ids, ends_at=ends_at,
                                ends_clock=clock(minute_of(ends_at)), now=now,
