@@ -15,17 +15,21 @@ in province 65, copied from it and from a demo team with bulk SQL. One console p
 (CHROMIUM_PATH or `command -v chromium`) through Playwright opens:
 
 - the dispatcher desk as `dispatcher`: desk load = navigation start to the board holding all
-  its rows (performance.now() in a MutationObserver), `--loads` times;
+  its rows (performance.now() in a MutationObserver) and the next frame painted (a task posted
+  from a requestAnimationFrame callback: the style, layout and paint of 1,000 rows count),
+  `--loads` times;
 - then `--samples` times, a call-taker's save: the `calltaker` page sends POST /api/calls
   with an incident (fetch from its own page, with its CSRF token and an Idempotency-Key); the
-  dispatcher page's MutationObserver stamps the new row's arrival in #incident-rows. Both
+  dispatcher page's MutationObserver stamps the new row's arrival in #incident-rows, and the
+  next frame painted after it (the figure; the DOM-only one is kept as *_dom_ms). Both
   stamps are `performance.timeOrigin + performance.now()` of pages of the same browser (one
   clock; the bench checks that a stamp taken in one page falls between two taken in the other);
 - the same for the supervisor desk as `supervisor`: load = the map's markers all drawn (the
   desk's first write of #map-box data-markers, after its whole board), and save -> the
   marker count showing the new incident.
 
-Prints p50 / p95 / max in milliseconds, with the machine's load average before each tree.
+Prints p50 / p95 / max in milliseconds, with the machine's load average before each tree; the
+JSON (--out) also holds every sample in order.
 Desk load is also given to the desk saying it is live (its replay done: it follows events).
 Loopback only; bounded by the counts (a 15 s wait per sample, --live-wait per load).
 """
@@ -64,7 +68,21 @@ OBSERVER = """
 (() => {
   const want = %(want)d;
   const clock = () => performance.timeOrigin + performance.now();
-  window.__rows = {}; window.__markers = []; window.__loaded = null; window.__liveAt = null;
+  // After the next frame is painted: a task posted from a requestAnimationFrame callback runs
+  // once that frame's style, layout and paint are done (what the dispatcher sees, not only
+  // what the DOM holds).
+  const painted = (done) => requestAnimationFrame(() => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => done(clock());
+    ch.port2.postMessage(0);
+  });
+  window.__rows = {}; window.__rowsPainted = {};
+  window.__markers = []; window.__markersPainted = [];
+  window.__loaded = null; window.__loadedDom = null; window.__liveAt = null;
+  const loaded = () => {
+    window.__loadedDom = performance.now();
+    painted(() => { window.__loaded = performance.now(); });
+  };
   const watch = () => {
     new MutationObserver(() => {
       if (window.__liveAt === null && document.body.dataset.live === "1") {
@@ -77,17 +95,19 @@ OBSERVER = """
       const t = clock();
       for (const m of list) for (const n of m.addedNodes) {
         const id = n.dataset && n.dataset.id;
-        if (id && !(id in window.__rows)) window.__rows[id] = t;
+        if (id && !(id in window.__rows)) {
+          window.__rows[id] = t;
+          painted((p) => { window.__rowsPainted[id] = p; });
+        }
       }
-      if (window.__loaded === null && rows.children.length >= want) {
-        window.__loaded = performance.now();
-      }
+      if (window.__loadedDom === null && rows.children.length >= want) loaded();
     }).observe(rows, { childList: true });
     if (box) new MutationObserver(() => {
       const n = Number(box.dataset.markers || 0);
       window.__markers.push([clock(), n]);
+      painted((p) => window.__markersPainted.push([p, n]));
       // The desk sets the count once its whole board is drawn: the first change is the load.
-      if (window.__loaded === null) window.__loaded = performance.now();
+      if (window.__loadedDom === null) loaded();
     }).observe(box, { attributes: true, attributeFilter: ["data-markers"] });
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watch);
@@ -206,21 +226,22 @@ def desk(browser, base: str, user: str, path: str, want: int):
     return page
 
 
-def measure_loads(page, url: str, loads: int, live_wait: float) -> tuple[list, list, int]:
-    """Navigation start to the board holding all its rows / markers, and to the desk saying
-    it is live (replayed, following events), `loads` times; how many loads were not live
-    within `live_wait` seconds."""
-    shown, live, late = [], [], 0
+def measure_loads(page, url: str, loads: int, live_wait: float) -> dict:
+    """Navigation start to the board holding all its rows / markers (in the DOM, and the next
+    frame painted), and to the desk saying it is live (replayed, following events), `loads`
+    times; how many loads were not live within `live_wait` seconds."""
+    dom, shown, live, late = [], [], [], 0
     for _ in range(loads):
         page.goto(url)
         page.wait_for_function("() => window.__loaded !== null", timeout=60000)
+        dom.append(page.evaluate("window.__loadedDom"))
         shown.append(page.evaluate("window.__loaded"))
         try:
             page.wait_for_function("() => window.__liveAt !== null", timeout=live_wait * 1000)
             live.append(page.evaluate("window.__liveAt"))
         except Exception:  # noqa: BLE001 - a desk that never says live is a figure too
             late += 1
-    return shown, live, late
+    return {"dom": dom, "painted": shown, "live": live, "late": late}
 
 
 def clocks_agree(a, b) -> bool:
@@ -233,10 +254,10 @@ def clocks_agree(a, b) -> bool:
 
 
 def measure_saves(calls, watcher, kind: str, samples: int, rng: random.Random,
-                  start: int) -> tuple[list[float], list[float], int]:
-    """Save -> the row (kind 'rows') or the marker count (kind 'markers') showing it."""
-    lat, post = [], []
-    missed = 0
+                  start: int) -> dict:
+    """Save -> the row (kind 'rows') or the marker count (kind 'markers') showing it: in the
+    DOM, and the next frame painted; each sample in order (None: not seen within the wait)."""
+    dom, painted, post = [], [], []
     for i in range(samples):
         before = watcher.evaluate("Number(document.getElementById('map-box')?.dataset.markers"
                                   " || 0)") if kind == "markers" else 0
@@ -244,24 +265,43 @@ def measure_saves(calls, watcher, kind: str, samples: int, rng: random.Random,
         if sent["status"] != 201 and sent["status"] != 200:
             raise RuntimeError(f"save answered {sent}")
         post.append(sent["t1"] - sent["t0"])
+        if kind == "rows":
+            probe = (f"[window.__rows[{sent['id']!r}] ?? null, "
+                     f"window.__rowsPainted[{sent['id']!r}] ?? null]")
+        else:
+            find = f"(([t, n]) => t >= {sent['t0']} && n > {before})"
+            probe = (f"[(window.__markers.find({find}) || [null])[0], "
+                     f"(window.__markersPainted.find({find}) || [null])[0]]")
         deadline = time.monotonic() + SAMPLE_WAIT
-        seen = None
+        seen = [None, None]
         while time.monotonic() < deadline:
-            if kind == "rows":
-                seen = watcher.evaluate(f"window.__rows[{sent['id']!r}] ?? null")
-            else:
-                seen = watcher.evaluate(
-                    f"(window.__markers.find(([t, n]) => t >= {sent['t0']} && n > {before}) "
-                    "|| [null])[0]")
-            if seen is not None:
+            seen = watcher.evaluate(probe)
+            if seen[1] is not None:
                 break
             time.sleep(0.02)
-        if seen is None:
-            missed += 1
-        else:
-            lat.append(seen - sent["t0"])
+        dom.append(None if seen[0] is None else seen[0] - sent["t0"])
+        painted.append(None if seen[1] is None else seen[1] - sent["t0"])
         time.sleep(0.3)  # a dispatcher's pace, and the desks' debounced reads settle
-    return lat, post, missed
+    return {"dom": dom, "painted": painted, "post": post}
+
+
+def figures(loads: dict, saves: dict, shown: str) -> dict:
+    """The percentiles of one desk's loads and saves, and every sample in order (ms)."""
+    seen = [v for v in saves["painted"] if v is not None]
+    r1 = lambda v: None if v is None else round(v, 1)  # noqa: E731
+    return {"load_ms": pct(loads["painted"]), "load_dom_ms": pct(loads["dom"]),
+            "live_ms": pct(loads["live"]), "not_live_loads": loads["late"],
+            f"save_to_{shown}_ms": pct(seen),
+            f"save_to_{shown}_dom_ms": pct([v for v in saves["dom"] if v is not None]),
+            "post_ms": pct(saves["post"]), "missed": len(saves["painted"]) - len(seen),
+            "samples": {"load_ms": [r1(v) for v in loads["painted"]],
+                        "live_ms": [r1(v) for v in loads["live"]],
+                        f"save_to_{shown}_ms": [r1(v) for v in saves["painted"]]}}
+
+
+def brief(desk: dict) -> str:
+    """One desk's figures without the samples (for the log)."""
+    return json.dumps({k: v for k, v in desk.items() if k != "samples"})
 
 
 def bench_tree(label: str, tree: Path, args) -> dict:
@@ -295,26 +335,21 @@ def bench_tree(label: str, tree: Path, args) -> dict:
                 calls.goto(f"{base}/desk/calls")
                 # Dispatcher desk.
                 dispatch = desk(browser, base, "dispatcher", "/desk/dispatch", open_count)
-                loads, live, late = measure_loads(dispatch, f"{base}/desk/dispatch",
-                                                  args.loads, args.live_wait)
+                loads = measure_loads(dispatch, f"{base}/desk/dispatch", args.loads,
+                                      args.live_wait)
                 result["clocks_agree"] = clocks_agree(dispatch, calls)
-                lat, post, missed = measure_saves(calls, dispatch, "rows", args.samples, rng, 1)
-                result["dispatch"] = {"load_ms": pct(loads), "live_ms": pct(live),
-                                      "not_live_loads": late, "save_to_row_ms": pct(lat),
-                                      "post_ms": pct(post), "missed": missed}
-                log(f"{label}: dispatch {json.dumps(result['dispatch'])}")
+                saves = measure_saves(calls, dispatch, "rows", args.samples, rng, 1)
+                result["dispatch"] = figures(loads, saves, "row")
+                log(f"{label}: dispatch {brief(result['dispatch'])}")
                 dispatch.context.close()
                 # Supervisor desk (every incident has a place: each is a marker).
                 markers = open_count + args.samples
                 sup = desk(browser, base, "supervisor", "/desk/supervisor", markers)
-                loads, live, late = measure_loads(sup, f"{base}/desk/supervisor", args.loads,
-                                                  args.live_wait)
-                lat, post, missed = measure_saves(calls, sup, "markers", args.samples, rng,
-                                                  1000)
-                result["supervisor"] = {"load_ms": pct(loads), "live_ms": pct(live),
-                                        "not_live_loads": late, "save_to_marker_ms": pct(lat),
-                                        "post_ms": pct(post), "missed": missed}
-                log(f"{label}: supervisor {json.dumps(result['supervisor'])}")
+                loads = measure_loads(sup, f"{base}/desk/supervisor", args.loads,
+                                      args.live_wait)
+                saves = measure_saves(calls, sup, "markers", args.samples, rng, 1000)
+                result["supervisor"] = figures(loads, saves, "marker")
+                log(f"{label}: supervisor {brief(result['supervisor'])}")
             finally:
                 browser.close()
     finally:
