@@ -41,7 +41,7 @@ TEAMS = [
 
 # Demo phones are made-up numbers; the simulator never sends anything.
 PHONES = {"calltaker": "+66800001310", "supervisor": "+66800001300", "team1": "+66800001301",
-          "team2": "+66800001302", "cm.team1": "+66800001501"}
+          "team2": "+66800001302", "cm.team1": "+66800001501", "volunteer": "+66800001320"}
 
 USERS = [
     # username, display name, role, province, team code
@@ -57,7 +57,13 @@ USERS = [
     # The provincial office (สนง.พมจ.) level of Phitsanulok's subsidy approvals.
     ("pmj", "สุดารัตน์ สนง.พมจ.พิษณุโลก", Role.SUPERVISOR, "65", None),
     ("admin", "ผู้ดูแลระบบ", Role.ADMIN, None, None),
+    # A partner agency's officer: answers the referrals sent to their agency (AGENCY_OF).
+    ("oscc", "พยาบาลวิชาชีพ ศูนย์พึ่งได้ รพ.พุทธชินราช", Role.AGENCY, "65", None),
+    # An อพม. volunteer: sees only the follow-up visits given to them.
+    ("volunteer", "บุญมี อพม.ตำบลอรัญญิก", Role.VOLUNTEER, "65", None),
 ]
+# Which agency of the directory (by its English name) each agency user answers for.
+AGENCY_OF = {"oscc": "OSCC Buddhachinaraj Hospital"}
 
 AGENCIES = [
     ("ศูนย์พึ่งได้ (OSCC) โรงพยาบาลพุทธชินราช", "OSCC Buddhachinaraj Hospital", AgencyKind.OSCC,
@@ -322,6 +328,11 @@ def load_demo(session: Session, *, password_hash: str | None = None) -> dict[str
                                services=AGENCY_SERVICES.get(name_en, []),
                                hours=AGENCY_HOURS.get(name_en, "")))
             added["agencies"] += 1
+    session.flush()
+    agency_ids = dict(session.execute(select(Agency.name_en, Agency.id)).all())
+    for user in session.scalars(select(User).where(User.username.in_(AGENCY_OF),
+                                                   User.agency_id.is_(None))):
+        user.agency_id = agency_ids[AGENCY_OF[user.username]]
     from admin.models import IntakeScript
 
     scripted = set(session.scalars(select(IntakeScript.category)))

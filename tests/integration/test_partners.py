@@ -222,3 +222,20 @@ def test_the_caseload_filters_read_search_columns_kept_by_every_change(login_as,
     session.expire_all()
     assert session.get(Case, case.id).version == before  # search columns move no version
     assert search.stale_ids(session) == []
+
+
+def test_the_demo_has_a_user_for_every_role_and_the_partners_land_on_their_desks(
+        login_as, session):
+    """`make run` promises users for every role: the agency officer answers for a real agency
+    of the directory and lands on the referral list; the อพม. volunteer on their tasks."""
+    roles = set(session.scalars(select(User.role).where(User.demo.is_(True))))
+    assert roles == set(Role)
+    oscc = session.scalar(select(User).where(User.username == "oscc"))
+    agency = session.get(Agency, oscc.agency_id)
+    assert agency.name_en == "OSCC Buddhachinaraj Hospital" and agency.province_code == "65"
+    for username, desk in (("oscc", "/desk/agency"), ("volunteer", "/desk/tasks")):
+        client = login_as(username)
+        home = client.get("/")
+        assert home.status_code == 302 and home.headers["Location"].endswith(desk), username
+        assert client.get(desk).status_code == 200
+        assert client.get("/api/cases").status_code == 403  # the minimum, nothing more
