@@ -229,7 +229,12 @@ async function showSavedDuplicates(incident) {
       const msg = document.getElementById("form-message");
       msg.className = `message ${res.ok ? "ok" : "error"}`;
       msg.textContent = res.text;
-      if (res.ok) box.hidden = true;
+      if (!res.ok) return;
+      if (res.kind !== "dismiss") { box.hidden = true; return; }
+      // Not a duplicate: only that suggestion goes.
+      const list = document.getElementById("saved-duplicate-list");
+      list.querySelector(`[data-testid="duplicate-${incident.id}-${res.other.id}"]`)?.remove();
+      if (!list.children.length) box.hidden = true;
     } : null)));
   document.getElementById("saved-duplicates-note").textContent = mayMerge ? "" : Fusion.text.dispatcher_merges;
   box.hidden = false;
@@ -410,21 +415,17 @@ async function loadWaiting() {
   renderPops();
 }
 
-// The province's teams and their status, so a caller can be told whether help is on the way.
-const teamsS = new Map();
-function renderTeams() {
-  renderTeamList(document.getElementById("team-list"), teamsS.values(), CT.no_teams);
-}
+// The province's teams and their status, so a caller can be told whether help is on the way:
+// kept in place (TeamRows in console.js), a team's change redraws only its own item.
+const teamRows = new TeamRows(document.getElementById("team-list"), null, CT.no_teams);
 
 Live.start({
   onState(state) {
     loadWaiting(); loadCallbacks();
-    teamsS.clear();
-    (state.teams || []).forEach((t) => teamsS.set(t.id, t));
-    renderTeams();
+    teamRows.reset(state.teams || []);
   },
   onEvent(name, data) {
-    if (name === "team.updated") { teamsS.set(data.id, data); renderTeams(); }
+    if (name === "team.updated") teamRows.set(data);
     if (name === "call.ringing") showPop(data);
     if (name === "call.updated") {
       if (data.taken_by_id || FINAL.has(data.status)) dropPop(data.id);

@@ -91,10 +91,14 @@ function fmtRange(fromIso, toIso) {
     .replace("{h2}", b.hh).replace("{m2}", b.mm);
 }
 
-function fmtBE(iso) {
+function fmtBEDate(iso) {
   if (!iso) return "";
   const t = bangkok(iso);
-  return `${t.day} ${DATES.months[t.month - 1]} ${t.year + 543}${DATES.era} ${fmtClock(iso)}`;
+  return `${t.day} ${DATES.months[t.month - 1]} ${t.year + 543}${DATES.era}`;
+}
+
+function fmtBE(iso) {
+  return iso ? `${fmtBEDate(iso)} ${fmtClock(iso)}` : "";
 }
 
 function fmtDuration(seconds) {
@@ -175,30 +179,30 @@ class KeyedRows {
   keys() { return this.order.map((e) => e.key); }
 }
 
-/* The province's teams as a status list kept in place (dispatch and supervisor desks): `extra(t)`
-   adds a desk's own controls to a team's item. */
+/* The province's teams as a status list kept in place (dispatch, supervisor and call-taker
+   desks): `extra(t)` adds a desk's own controls to a team's item; `emptyText` shows while the
+   province has no team. */
 const TEAM_COLLATOR = new Intl.Collator("th");
 class TeamRows {
-  constructor(list, extra) {
+  constructor(list, extra, emptyText) {
     this.extra = extra;
     this.rows = new KeyedRows(list, (a, b) => TEAM_COLLATOR.compare(a.name, b.name) || a.id - b.id);
+    this.empty = emptyText ? el("li", { class: "muted", "data-testid": "no-teams" }, emptyText) : null;
   }
   item(t) {
     return el("li", { class: `team team-${t.status}`, "data-testid": `team-${t.id}`, "data-status": t.status },
       el("strong", {}, t.name), " · ", label("team_status", t.status), this.extra ? this.extra(t) : null);
   }
-  set(t) { this.rows.set(t.id, t, this.item(t)); }
-  reset(teams) { this.rows.reset([...teams].map((t) => ({ key: t.id, item: t, node: this.item(t) }))); }
-}
-
-/* The province's teams as a status list (dispatch, supervisor and call-taker desks). */
-function renderTeamList(list, teams, emptyText) {
-  const sorted = [...teams].sort((a, b) => a.name.localeCompare(b.name, "th"));
-  list.replaceChildren(...sorted.map((t) =>
-    el("li", { class: `team team-${t.status}`, "data-testid": `team-${t.id}`,
-               "data-status": t.status },
-      el("strong", {}, t.name), " · ", label("team_status", t.status))));
-  if (!sorted.length && emptyText) list.append(el("li", { class: "muted" }, emptyText));
+  showEmpty() {
+    if (!this.empty) return;
+    if (this.rows.size) this.empty.remove();
+    else if (!this.empty.parentNode) this.rows.container.append(this.empty);
+  }
+  set(t) { this.rows.set(t.id, t, this.item(t)); this.showEmpty(); }
+  reset(teams) {
+    this.rows.reset([...teams].map((t) => ({ key: t.id, item: t, node: this.item(t) })));
+    this.showEmpty();
+  }
 }
 
 function el(tag, attrs, ...children) {
@@ -384,7 +388,14 @@ const Live = {
     this.handlers = handlers;
     this.names = names;
     this.setConn("connecting");
-    await this.loadState();
+    // The socket connects while the board loads (a bad day's board of 1,000 incidents takes a
+    // while): events that come first wait in the buffer, and the replay starts from the board's
+    // head once it is drawn. NOTE: opened once every script of the page has run, so the names
+    // they add (extraNames) are heard.
+    const loaded = this.loadState();
+    if (document.readyState === "loading") {
+      await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
+    }
     // SOCKETIO_TRANSPORTS: websocket alone behind a load balancer (no sticky sessions).
     const socket = io({ transports: PAGE.transports || ["websocket", "polling"] });
     this.socket = socket;
@@ -395,7 +406,7 @@ const Live = {
     }
     socket.on("hello", (msg) => { if (msg && msg.heartbeat) this.heartbeat = msg.heartbeat; });
     socket.on("sync", (msg) => this.onSync(msg));
-    socket.on("connect", () => this.catchUp());
+    socket.on("connect", async () => { await loaded; this.catchUp(); });
     socket.on("disconnect", () => {
       this.replaying = true;  // events queued during the next handshake wait for the replay
       this.synced = false;

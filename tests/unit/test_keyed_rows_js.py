@@ -115,3 +115,82 @@ def test_the_desks_update_one_row_per_event_and_never_rebuild_the_board():
     # Before the (re)load's renderAll, the only wholesale replace is the lazily filled team list.
     assert re.findall(r"\w+\.replaceChildren", dispatch.split("function renderAll")[0]) == [
         "others.replaceChildren"]
+
+
+TEAMS_HARNESS = r"""
+const src = require("fs").readFileSync(process.argv[1], "utf8");
+class FakeNode {
+  constructor(text) { this.text = text; this.parentNode = null; }
+  remove() { if (this.parentNode) this.parentNode.drop(this); }
+  replaceWith(other) {
+    const p = this.parentNode, i = p.children.indexOf(this);
+    p.children[i] = other; other.parentNode = p; this.parentNode = null;
+  }
+}
+class FakeList {
+  constructor() { this.children = []; }
+  drop(n) { this.children.splice(this.children.indexOf(n), 1); n.parentNode = null; }
+  append(n) { this.insertBefore(n, null); }
+  insertBefore(n, ref) {
+    if (n.parentNode) n.parentNode.drop(n);
+    const i = ref ? this.children.indexOf(ref) : this.children.length;
+    this.children.splice(i, 0, n); n.parentNode = this;
+  }
+  replaceChildren(...nodes) {
+    for (const n of this.children) n.parentNode = null;
+    this.children = nodes; for (const n of nodes) n.parentNode = this;
+  }
+}
+// A node's text: what the list shows (el() and label() of a page, reduced to text).
+const el = (tag, attrs, ...children) => new FakeNode(children.flat()
+  .map((c) => (c instanceof FakeNode ? c.text : String(c ?? ""))).join(""));
+const label = (group, value) => value;
+const code = src.slice(src.indexOf("class KeyedRows"), src.indexOf("function el(tag"));
+const TeamRows = new Function("el", "label", code + "; return TeamRows;")(el, label);
+const list = new FakeList();
+const rows = new TeamRows(list, null, "no teams");
+const texts = () => list.children.map((n) => n.text);
+const out = {};
+rows.reset([]);
+out.empty = texts();
+rows.set({ id: 2, name: "ทีม ข", status: "available" });
+out.first = texts();
+rows.reset([{ id: 1, name: "ทีม ก", status: "available" }, { id: 2, name: "ทีม ข", status: "en_route" },
+            { id: 3, name: "ทีม ค", status: "available" }]);
+const kept = list.children[0], last = list.children[2];
+rows.set({ id: 2, name: "ทีม ข", status: "on_scene" });
+out.changed = texts();
+out.othersKept = list.children[0] === kept && list.children[2] === last;
+rows.set({ id: 4, name: "ทีม กข", status: "available" });
+out.added = texts();
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def test_team_rows_keep_the_list_in_place_and_say_when_there_is_none():
+    """TeamRows (the dispatcher's, supervisor's and call-taker's team lists): a team's change
+    replaces only its own item, a new team goes to its place by name, and the empty text shows
+    only while the province has no team."""
+    node = shutil.which("node") or shutil.which("nodejs")
+    if not node:
+        pytest.skip("Node.js is not installed (the browser tests run the same script)")
+    done = subprocess.run([node, "-e", TEAMS_HARNESS, str(CONSOLE)], capture_output=True,
+                          text=True, timeout=60, check=True)
+    out = json.loads(done.stdout)
+    assert out["empty"] == ["no teams"]
+    assert out["first"] == ["ทีม ข · available"]
+    assert out["changed"] == ["ทีม ก · available", "ทีม ข · on_scene", "ทีม ค · available"]
+    assert out["othersKept"]
+    assert out["added"] == ["ทีม ก · available", "ทีม กข · available", "ทีม ข · on_scene",
+                            "ทีม ค · available"]
+
+
+def test_the_call_takers_team_list_is_kept_in_place_too():
+    """calls.js uses the same TeamRows as the other desks: no wholesale redraw per event."""
+    js = Path(__file__).resolve().parents[2] / "static" / "js"
+    calls = (js / "calls.js").read_text(encoding="utf-8")
+    console = (js / "console.js").read_text(encoding="utf-8")
+    assert "new TeamRows(" in calls and "renderTeamList" not in calls
+    assert "function renderTeamList" not in console
+    on_event = calls[calls.index("onEvent(name, data) {"):]
+    assert "teamRows.set(data)" in on_event[:on_event.index("\n  },")]
