@@ -103,3 +103,32 @@ def test_a_transaction_that_publishes_does_not_hold_up_another_until_it_commits(
     worker.join(5)
     assert [env["data"]["id"] for _, env, _ in sent] == [31, 30]
     slow.close()
+
+
+def test_the_outbox_keeps_each_envelope_as_sent_and_starts_its_counter(app, sent):
+    """The outbox rows hold exactly what was sent (number, name, time, data, rooms), written
+    in one statement on PostgreSQL; a database without a counter row starts one."""
+    from console.models import RealtimeCounter
+
+    factory = app.extensions["db_factory"]
+    s = factory()
+    s.query(RealtimeCounter).delete()
+    s.commit()
+    data = [{"id": 40, "text": "เด็ก \"ร้อง\" ไห้ {seq}", "n": [1.5, None, True]},
+            {"id": 41, "nested": {"seq": "x", "rooms": []}}, {"id": 42}]
+    for item, province in zip(data, ("65", "10", "65"), strict=True):
+        realtime.publish(s, "test.event", item, desk_rooms(province))
+    s.commit()
+    assert [env["seq"] for _, env, _ in sent] == [1, 2, 3]
+    for i, item in enumerate(data):  # one transaction of two events, then one of one
+        realtime.publish(s, "test.event", {**item, "again": True}, desk_rooms("65"))
+        if i % 2:
+            s.commit()
+    s.commit()
+    assert [env["seq"] for _, env, _ in sent] == [1, 2, 3, 4, 5, 6]
+    s.expire_all()
+    rows = s.scalars(select(RealtimeEvent).order_by(RealtimeEvent.seq)).all()
+    assert [(r.seq, r.name, sorted(r.rooms), r.payload) for r in rows] == \
+        [(env["seq"], name, sorted(rooms), env) for name, env, rooms in sent]
+    assert realtime.head(s) == 6
+    s.close()
