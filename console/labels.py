@@ -422,6 +422,12 @@ LABELS["fusion_reason"] = {
     "same_place": _l("same place"),
     "same_category": _l("same category"),
 }
+# Not a duplicate, and a merge split again (issue 14), on the incident's timeline.
+LABELS["timeline"].update({
+    "not_duplicate": _l("Marked not a duplicate of another incident"),
+    "merge_split": _l("Merge undone: the merged incident was split off again"),
+    "restored": _l("Split off again from the incident it was merged into"),
+})
 FIELD_LABELS.update({
     "source_link": _l("Link to the item"), "source_org": _l("Referred by"),
 })

@@ -17,6 +17,9 @@ INCIDENT_CREATED = "incident.created"
 INCIDENT_UPDATED = "incident.updated"
 TEAM_UPDATED = "team.updated"
 ALARM_CHANGED = "alarm.changed"
+# Two incidents marked not a duplicate (or separated by splitting a merge): the desks stop
+# suggesting them together.
+NOT_DUPLICATE = "incident.not_duplicate"
 
 _TIMES = (
     "created_at", "triaged_at", "dispatched_at", "acknowledged_at", "en_route_at",
@@ -133,6 +136,19 @@ def incident_updated(
     for team_id in {incident.team_id, previous_team_id} - {None}:
         rooms.append(team_room(team_id))
     return realtime.publish(session, INCIDENT_UPDATED, incident_payload(incident), rooms)
+
+
+def not_duplicate(*, session: Session, dismissal, incidents: tuple[Incident, Incident]) -> dict:
+    """A pair of incidents is not the same matter: their province's desks hear it."""
+    refs = {i.id: i.ref for i in incidents}
+    ids = [dismissal.incident_a_id, dismissal.incident_b_id]
+    data = {"incident_ids": ids, "refs": [refs.get(i) for i in ids], "via": dismissal.via,
+            "province_code": incidents[0].province_code,
+            "at": _iso(dismissal.dismissed_at)}
+    provinces = {i.province_code for i in incidents}
+    # NOTE: a pair across provinces (merged by a national user) is heard by national desks only.
+    rooms = desk_rooms(incidents[0].province_code if len(provinces) == 1 else None)
+    return realtime.publish(session, NOT_DUPLICATE, data, rooms)
 
 
 def team_updated(*, session: Session, team: Team) -> dict:

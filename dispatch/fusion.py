@@ -1,7 +1,9 @@
 """Fusion on the desk (issue 14): the open incidents that are likely the same matter as another
 (same caller number, a citizen report's contact included; same place within the dedupe distance
 and time window, the ESS dedupe settings; same category as an added reason), never across
-provinces. The dispatcher merges them with the existing merge route (ess/routes.py)."""
+provinces. The dispatcher merges them with the existing merge route (ess/routes.py), or marks a
+pair "not a duplicate": a dismissed pair (fusion_dismissal, also written when a merge is split
+again) is never suggested again, on any desk, in any process."""
 
 from __future__ import annotations
 
@@ -12,14 +14,17 @@ from math import cos, floor, radians
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from console.db import utcnow
 from console.enums import DESK_STAFF
-from console.errors import N_, Forbidden
+from console.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from console.models import User
 from console.privacy import mask_national_ids
+from console.service import record_audit
+from dispatch import events
 from dispatch.enums import OPEN_STATUSES, Category, Precision
 from dispatch.events import place_names
-from dispatch.models import Incident
-from dispatch.service import get_incident
+from dispatch.models import FusionDismissal, Incident, TimelineEntry
+from dispatch.service import DISPATCH_ROLES, get_incident
 from geo import service as geo_service
 
 # Places precise enough to compare: a point, or a subdistrict's centre (two incidents placed in
@@ -228,7 +233,8 @@ def likely_duplicates(*, session: Session, incident_id: int, user: User,
                               Incident.status.in_(OPEN_STATUSES), Incident.id != incident.id,
                               or_(*wanted))
     rows = [subject, *_with_report_numbers(session, [_row(r) for r in session.execute(stmt)])]
-    return _attach(session, pairs(rows, settings).get(incident.id, []))
+    found = _without_dismissed(session, {incident.id: pairs(rows, settings).get(incident.id, [])})
+    return _attach(session, found.get(incident.id, []))
 
 
 def board_duplicates(*, session: Session, user: User,
@@ -239,7 +245,7 @@ def board_duplicates(*, session: Session, user: User,
     if not user.is_national:
         stmt = stmt.where(Incident.province_code == user.province_code)
     rows = _with_report_numbers(session, [_row(r) for r in session.execute(stmt)])
-    found = pairs(rows, settings)
+    found = _without_dismissed(session, pairs(rows, settings))
     _attach(session, [d for items in found.values() for d in items])
     return found
 
@@ -257,3 +263,125 @@ def duplicate_payload(d: Duplicate) -> dict:
                      "place": place_names(i.province_code, i.district_code,
                                           i.subdistrict_code)})
     return body
+
+
+def open_merges(incident: Incident) -> list[TimelineEntry]:
+    """The merges into this incident not split again (each its "merged" timeline entry; the
+    merge itself is ess/service.merge_incidents, the split ess/service.split_merge)."""
+    found: dict[int, TimelineEntry] = {}
+    for entry in incident.timeline:
+        other = (entry.detail or {}).get("merged_from")
+        if entry.kind == "merged" and other is not None:
+            found[other] = entry
+        elif entry.kind == "merge_split" and other is not None:
+            found.pop(other, None)
+    return list(found.values())
+
+
+# --- Not a duplicate ------------------------------------------------------------------------
+
+
+def pair_key(a: int, b: int) -> tuple[int, int]:
+    """The stored order of an unordered pair: the lower id first."""
+    return (a, b) if a < b else (b, a)
+
+
+def dismissed_pairs(session: Session, ids) -> set[tuple[int, int]]:
+    """The dismissed pairs (lower id first) that hold one of these incidents."""
+    ids = sorted(set(ids))
+    found: set[tuple[int, int]] = set()
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        found.update((a, b) for a, b in session.execute(
+            select(FusionDismissal.incident_a_id, FusionDismissal.incident_b_id).where(
+                or_(FusionDismissal.incident_a_id.in_(chunk),
+                    FusionDismissal.incident_b_id.in_(chunk)))))
+    return found
+
+
+def _without_dismissed(session: Session,
+                       found: dict[int, list[Duplicate]]) -> dict[int, list[Duplicate]]:
+    """The suggestions without the pairs a dispatcher marked not a duplicate."""
+    found = {a: items for a, items in found.items() if items}
+    gone = dismissed_pairs(session, found) if found else set()
+    if not gone:
+        return found
+    kept: dict[int, list[Duplicate]] = {}
+    for a, items in found.items():
+        left = [d for d in items if pair_key(a, d.incident_id) not in gone]
+        if left:
+            kept[a] = left
+    return kept
+
+
+def _other(session: Session, other_id: int, user: User, field: str) -> Incident:
+    """The second incident of a pair, refused on its field when the user cannot see it."""
+    try:
+        return get_incident(session=session, incident_id=other_id, user=user, lock=True)
+    except NotFound:
+        raise ValidationFailed({field: (N_("No incident you can see has this number."),
+                                        {})}) from None
+
+
+def record_dismissal(*, session: Session, a: Incident, b: Incident, by: User, reason: str = "",
+                     via: str = "desk") -> FusionDismissal | None:
+    """Store that a and b are not the same matter (None when the pair already was), with its
+    audit row and the realtime event the desks drop the suggestion on (sent after commit)."""
+    low, high = pair_key(a.id, b.id)
+    existing = session.scalar(select(FusionDismissal).where(
+        FusionDismissal.incident_a_id == low, FusionDismissal.incident_b_id == high))
+    if existing is not None:
+        return None
+    now = utcnow()
+    row = FusionDismissal(incident_a_id=low, incident_b_id=high, dismissed_by_id=by.id,
+                          dismissed_at=now, reason=reason, via=via)
+    session.add(row)
+    if via == "desk":
+        for this, other in ((a, b), (b, a)):
+            session.add(TimelineEntry(
+                incident=this, at=now, actor_id=by.id, kind="not_duplicate",
+                note=f"{other.ref}: {reason}" if reason else (other.ref or ""),
+                detail={"other_id": other.id, "ref": other.ref}))
+    record_audit(session=session, actor_id=by.id, action="incident.not_duplicate",
+                 entity="incident", entity_id=low, at=now,
+                 detail={"incident_ids": [low, high], "refs": [a.ref, b.ref] if a.id == low
+                         else [b.ref, a.ref], "reason": reason, "via": via})
+    session.flush()
+    events.not_duplicate(session=session, dismissal=row, incidents=(a, b))
+    return row
+
+
+def dismiss(*, session: Session, incident_id: int, other_id: int, by: User,
+            reason: str = "") -> FusionDismissal:
+    """A dispatcher or supervisor marks two open incidents of a province as not the same
+    matter: they are never suggested together again (audited, heard live by the desks)."""
+    if by.role not in DISPATCH_ROLES:
+        raise Forbidden(N_("Only dispatchers and supervisors mark incidents as not duplicates."))
+    if incident_id == other_id:
+        raise ValidationFailed({"other_id": (
+            N_("Choose the other incident: an incident is always the same matter as itself."),
+            {})})
+    # NOTE: both rows locked, the lower id first (two dispatchers on the same pair wait in turn).
+    if incident_id < other_id:
+        subject = get_incident(session=session, incident_id=incident_id, user=by, lock=True)
+        other = _other(session, other_id, by, "other_id")
+    else:
+        other = _other(session, other_id, by, "other_id")
+        subject = get_incident(session=session, incident_id=incident_id, user=by, lock=True)
+    for incident in (subject, other):
+        if incident.status not in OPEN_STATUSES:
+            raise Conflict(N_("Incident %(ref)s is already closed."), ref=incident.ref)
+    if subject.province_code != other.province_code:
+        raise Conflict(N_("Incidents of different provinces are never suggested as duplicates."))
+    row = record_dismissal(session=session, a=subject, b=other, by=by, reason=reason)
+    if row is None:
+        raise Conflict(N_("Incidents %(a)s and %(b)s are already marked as not duplicates."),
+                       a=subject.ref, b=other.ref)
+    return row
+
+
+def dismissal_payload(row: FusionDismissal) -> dict:
+    """A dismissal as the desks read it."""
+    return {"incident_ids": [row.incident_a_id, row.incident_b_id], "via": row.via,
+            "reason": mask_national_ids(row.reason),
+            "dismissed_at": row.dismissed_at.isoformat(), "dismissed_by_id": row.dismissed_by_id}

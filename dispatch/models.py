@@ -181,6 +181,24 @@ class TimelineEntry(Base):
     incident: Mapped[Incident] = relationship(back_populates="timeline")
 
 
+class FusionDismissal(Base):
+    """Two incidents a dispatcher marked "not a duplicate" (or separated by splitting a merge):
+    the pair is never suggested again. One row per unordered pair: the lower id first."""
+
+    __tablename__ = "fusion_dismissal"
+    __table_args__ = (
+        UniqueConstraint("incident_a_id", "incident_b_id", name="uq_fusion_dismissal_pair"),
+        CheckConstraint("incident_a_id < incident_b_id", name="pair_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_a_id: Mapped[int] = mapped_column(ForeignKey("incident.id"))
+    incident_b_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    dismissed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    dismissed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # "desk": marked on a desk; "split": a merge of the two was split again.
+    via: Mapped[str] = mapped_column(String(8), default="desk", server_default="desk")
 
 
 class TeamPosition(Base):

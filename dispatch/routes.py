@@ -15,12 +15,13 @@ from console.privacy import mask_national_ids
 from console.validation import parse
 from console.web import db, desk_required, json_body
 from dispatch import events, flows, service
-from dispatch.enums import IncidentStatus
+from dispatch.enums import OPEN_STATUSES, IncidentStatus
 from dispatch.schemas import (
     AssignIn,
     AvailabilityIn,
     CancelIn,
     LadderIn,
+    NotDuplicateIn,
     PositionIn,
     SosIn,
     StepIn,
@@ -54,6 +55,15 @@ def get_incident(incident_id: int):
         {"at": e.at.isoformat(), "kind": e.kind, "from": e.from_status, "to": e.to_status,
          "note": mask_national_ids(e.note), "actor_id": e.actor_id, "team_id": e.team_id}
         for e in incident.timeline
+    ]
+    # The incidents merged into this one that a dispatcher may split off again (issue 14).
+    from dispatch.fusion import open_merges
+
+    body["merges"] = [
+        {"incident_id": e.detail["merged_from"], "ref": e.detail.get("ref"),
+         "at": e.at.isoformat()}
+        for e in (open_merges(incident) if current_user.role in service.DISPATCH_ROLES
+                  and incident.status in OPEN_STATUSES else [])
     ]
     return jsonify(body)
 
@@ -106,6 +116,20 @@ def board_duplicates():
                                     settings=_fusion_settings())
     return jsonify({str(incident_id): [fusion.duplicate_payload(d) for d in items]
                     for incident_id, items in found.items()})
+
+
+@bp.post("/incidents/<int(max=2147483647):incident_id>/not-duplicate")
+@desk_required("dispatch")
+def not_duplicate(incident_id: int):
+    """Mark a suggested pair as not the same matter: never suggested together again."""
+    from dispatch import fusion
+
+    data = parse(NotDuplicateIn, json_body())
+    session = db()
+    row = fusion.dismiss(session=session, incident_id=incident_id, other_id=data.other_id,
+                         by=current_user, reason=data.reason)
+    session.commit()
+    return jsonify(fusion.dismissal_payload(row))
 
 
 @bp.post("/incidents/<int(max=2147483647):incident_id>/assign")

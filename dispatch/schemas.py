@@ -116,6 +116,18 @@ class CancelIn(Schema):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class NotDuplicateIn(Schema):
+    """Two incidents suggested as likely duplicates are not the same matter."""
+
+    other_id: int = Field(ge=1, le=2**31 - 1, strict=True)
+    reason: str = Field(default="", max_length=500)
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _trim(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+
 class AvailabilityIn(Schema):
     """On duty (available) or off duty."""
 

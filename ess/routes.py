@@ -27,7 +27,7 @@ from ess import flows as ess_flows
 from ess import service as ess_service
 from ess.enums import ReportSource
 from ess.models import IdempotencyRecord
-from ess.schemas import MergeIn, ReportIn
+from ess.schemas import MergeIn, ReportIn, SplitMergeIn
 
 api = Blueprint("ess_api", __name__, url_prefix="/api/v1")
 csrf.exempt(api)
@@ -317,6 +317,22 @@ def merge(incident_id: int):
                                        duplicate_id=data.duplicate_id, by=current_user)
     db().commit()
     return jsonify(dispatch_events.incident_payload(keep))
+
+
+@desk.post("/incidents/<int(max=2147483647):incident_id>/split")
+@desk_required("dispatch")
+def split_merge(incident_id: int):
+    """Split an incident merged into this one off again: it is restored, its reports go back,
+    and the pair is never suggested again."""
+    from dispatch import events as dispatch_events
+
+    data = parse(SplitMergeIn, request_json())
+    keep, restored = ess_service.split_merge(session=db(), keep_id=incident_id,
+                                             merged_id=data.merged_id, by=current_user,
+                                             reason=data.reason)
+    db().commit()
+    return jsonify({"kept": dispatch_events.incident_payload(keep),
+                    "restored": dispatch_events.incident_payload(restored)})
 
 
 @desk.post("/ess/reports/<int(max=2147483647):report_id>/split")

@@ -16,6 +16,8 @@ from console.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
 from console.models import User
 from console.privacy import mask_national_ids
 from console.service import record_audit
+from dispatch import events as dispatch_events
+from dispatch import fusion
 from dispatch import service as dispatch_service
 from dispatch.enums import OPEN_STATUSES, Category, IncidentStatus, Priority, Source
 from dispatch.models import Incident, TimelineEntry
@@ -412,15 +414,111 @@ def merge_incidents(*, session: Session, keep_id: int, duplicate_id: int, by: Us
                                      reason=f"merged into {keep.ref}")
     now = utcnow()
     duplicate.timeline[-1].detail = {"merged_into": keep.id, "ref": keep.ref}
+    # NOTE: the reports moved are recorded on the merge, so that a split moves back just these.
+    moved = sorted(session.scalars(select(Report.id).where(Report.incident_id == duplicate.id)))
     session.execute(update(Report).where(Report.incident_id == duplicate.id)
                     .values(incident_id=keep.id))
     dispatch_service._timeline(session, keep, kind="merged", by=by, at=now,
                                note=duplicate.ref or "",
-                               detail={"merged_from": duplicate.id, "ref": duplicate.ref})
+                               detail={"merged_from": duplicate.id, "ref": duplicate.ref,
+                                       "report_ids": moved})
     session.flush()
     events.incident_reports(session=session, incident=keep,
                             report_count=report_count(session=session, incident_id=keep.id))
     return keep
+
+
+def _merged_reports(session: Session, merge: TimelineEntry, merged: Incident,
+                    keep: Incident) -> tuple[list[int], bool]:
+    """The reports to move back: those the merge moved (recorded since issue 14), still on the
+    kept incident. A merge recorded before that names none: the reports the merged incident's
+    own timeline names (joined or split to it) are moved back; `False` says the list may miss
+    the report that opened it."""
+    recorded = (merge.detail or {}).get("report_ids")
+    complete = recorded is not None
+    if recorded is None:
+        recorded = [e.detail.get("report_id") for e in merged.timeline
+                    if e.kind in ("report_joined", "split_from") and e.detail]
+    ids = [i for i in recorded if isinstance(i, int)]
+    if not ids:
+        return [], complete
+    return sorted(session.scalars(select(Report.id).where(
+        Report.id.in_(ids), Report.incident_id == keep.id))), complete
+
+
+def split_merge(*, session: Session, keep_id: int, merged_id: int, by: User,
+                reason: str = "") -> tuple[Incident, Incident]:
+    """Undo a merge: the merged-away incident is open again (new: its team, if it had one, was
+    released by the merge), the reports the merge moved go back to it, both timelines and the
+    audit say so, and the pair is marked not a duplicate (never suggested again)."""
+    if by.role not in dispatch_service.DISPATCH_ROLES:
+        raise Forbidden(N_("Only dispatchers and supervisors split or merge incidents."))
+    if keep_id == merged_id:
+        raise ValidationFailed({"merged_id": (
+            N_("Choose the incident that was merged into this one, not this one itself."), {})})
+
+    def merged_one() -> Incident:
+        try:
+            return dispatch_service.get_incident(session=session, incident_id=merged_id,
+                                                 user=by, lock=True)
+        except NotFound:
+            raise ValidationFailed({"merged_id": (
+                N_("No incident you can see has this number."), {})}) from None
+
+    # NOTE: both rows locked, the lower id first (as a dismissal does).
+    if keep_id < merged_id:
+        keep = dispatch_service.get_incident(session=session, incident_id=keep_id, user=by,
+                                             lock=True)
+        merged = merged_one()
+    else:
+        merged = merged_one()
+        keep = dispatch_service.get_incident(session=session, incident_id=keep_id, user=by,
+                                             lock=True)
+    merge = next((e for e in fusion.open_merges(keep) if e.detail.get("merged_from") == merged.id),
+                 None)
+    if merge is None:
+        if any(e.kind == "merge_split" and (e.detail or {}).get("merged_from") == merged.id
+               for e in keep.timeline):
+            raise Conflict(N_("Incident %(dup)s was already split from %(keep)s."),
+                           dup=merged.ref, keep=keep.ref)
+        raise Conflict(N_("Incident %(dup)s was not merged into %(keep)s: there is nothing to "
+                          "split."), dup=merged.ref, keep=keep.ref)
+    if merged.status is not IncidentStatus.CANCELLED:
+        raise Conflict(N_("Incident %(dup)s was already split from %(keep)s."),
+                       dup=merged.ref, keep=keep.ref)
+    if keep.status not in OPEN_STATUSES:
+        raise Conflict(N_("Incident %(ref)s is already closed."), ref=keep.ref)
+    now = utcnow()
+    closing = next((e for e in reversed(merged.timeline)
+                    if e.to_status == IncidentStatus.CANCELLED.value), None)
+    before = closing.from_status if closing is not None else None
+    released = merged.team_id
+    report_ids, complete = _merged_reports(session, merge, merged, keep)
+    if report_ids:
+        session.execute(update(Report).where(Report.id.in_(report_ids))
+                        .values(incident_id=merged.id))
+    merged.status = IncidentStatus.NEW
+    merged.cancelled_at = None
+    merged.team_id = None
+    merged.offer_due_at = merged.checkin_due_at = None
+    merged.updated_at = keep.updated_at = now
+    detail = {"merged_from": merged.id, "ref": merged.ref, "report_ids": report_ids,
+              "reports_recorded": complete, "reason": reason}
+    note = f"{merged.ref}: {reason}" if reason else (merged.ref or "")
+    dispatch_service._timeline(session, keep, kind="merge_split", by=by, at=now, note=note,
+                               detail=detail)
+    dispatch_service._timeline(
+        session, merged, kind="restored", by=by, at=now, from_status=IncidentStatus.CANCELLED,
+        to_status=IncidentStatus.NEW, note=f"{keep.ref}: {reason}" if reason else (keep.ref or ""),
+        detail={"split_from": keep.id, "ref": keep.ref, "report_ids": report_ids,
+                "status_before_merge": before, "team_released": released})
+    session.flush()
+    fusion.record_dismissal(session=session, a=keep, b=merged, by=by, reason=reason, via="split")
+    for incident in (keep, merged):
+        dispatch_events.incident_updated(session=session, incident=incident)
+        events.incident_reports(session=session, incident=incident, report_count=report_count(
+            session=session, incident_id=incident.id))
+    return keep, merged
 
 
 def report_payload(report: Report) -> dict:

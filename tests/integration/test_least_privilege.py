@@ -620,6 +620,12 @@ def probes(w: dict) -> dict[str, list[Probe]]:
         "dispatch.recommendations": [Probe("GET", f"{inc}/recommendations", PSL_DISPATCH)],
         "dispatch.duplicates": [Probe("GET", f"{inc}/duplicates", PSL_DESK)],
         "dispatch.board_duplicates": [Probe("GET", "/api/incidents/duplicates", DISPATCH_DESK)],
+        # Fusion on the desk (test_fusion_dismiss_split): "not a duplicate" and a merge split
+        # again, the province's dispatchers and supervisors.
+        "dispatch.not_duplicate": [Probe("POST", f"{inc}/not-duplicate", PSL_DISPATCH,
+                                         {"other_id": w["case_incident"]})],
+        "ess_desk.split_merge": [Probe("POST", f"{inc}/split", PSL_DISPATCH,
+                                       {"merged_id": w["case_incident"]})],
         "dispatch.assign": [Probe("POST", f"{inc}/assign", PSL_DISPATCH,
                                   {"team_id": w["team3"]})],
         "dispatch.step": [Probe("POST", f"{inc}/steps/en-route", PSL_DISPATCH | {"team2"},
