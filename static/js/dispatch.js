@@ -75,18 +75,45 @@ function refreshDuplicates() {
   }, 300);
 }
 
+const notDuplicates = new Set();  // "low:high" pairs marked not duplicates since the desk loaded
+const pairKey = (a, b) => (a < b ? `${a}:${b}` : `${b}:${a}`);
 function duplicateList(inc) {
-  const items = (duplicates.get(inc.id) || []).filter((d) => incidents.has(d.incident_id));
+  const items = (duplicates.get(inc.id) || []).filter((d) => incidents.has(d.incident_id)
+    && !notDuplicates.has(pairKey(inc.id, d.incident_id)));
   if (!items.length || !window.Fusion) return null;
   return el("div", { class: "duplicates", "data-testid": `duplicates-${inc.id}` },
     el("small", {}, Fusion.text.title, ":"),
     el("ul", {}, items.map((d) => Fusion.item(inc, d, (res) => {
       message(res.text, res.ok ? "ok" : "error");
-      if (res.ok) {
-        incidents.delete(res.dup.id); drawRow(res.dup.id);
-        upsert(res.data); drawRow(res.data.id); refreshDuplicates();
-      }
+      if (!res.ok) return;
+      if (res.kind === "dismiss") { forgetPair(res.subject.id, res.other.id); return; }
+      incidents.delete(res.dup.id); drawRow(res.dup.id);
+      upsert(res.data); drawRow(res.data.id); refreshDuplicates();
+      // Merged by mistake: split it off again from here (or later from the incident page).
+      document.getElementById("desk-message").append(" ", el("button", {
+        type: "button", class: "link split-merge", "data-testid": `split-merge-${res.dup.id}`,
+        onclick: async () => {
+          const s = await Fusion.split(res.keep, res.dup);
+          if (!s) return;
+          message(s.text, s.ok ? "ok" : "error");
+          if (!s.ok) return;
+          for (const x of [s.data.kept, s.data.restored]) if (upsert(x)) drawRow(x.id);
+          forgetPair(res.keep.id, res.dup.id); refreshDuplicates();
+        } }, fill(Fusion.text.split_merge, { ref: res.dup.ref })));
     }))));
+}
+
+/* A pair marked not a duplicate: neither row lists the other any more. */
+function forgetPair(a, b) {
+  notDuplicates.add(pairKey(a, b));  // a read of the suggestions begun before still holds it
+  for (const [x, y] of [[a, b], [b, a]]) {
+    const items = duplicates.get(x);
+    if (!items) continue;
+    const left = items.filter((d) => d.incident_id !== y);
+    if (left.length === items.length) continue;
+    if (left.length) duplicates.set(x, left); else duplicates.delete(x);
+    drawRow(x);
+  }
 }
 
 const reportCounts = new Map();  // incident id -> citizen reports gathered (ESS Help Me)
@@ -331,6 +358,10 @@ Live.start({
     loadReportCounts(state.incidents.filter((i) => i.source !== "hotline").map((i) => i.id));
   },
   onEvent(name, data) {
+    // Marked not a duplicate (here or on another console), or a merge split again.
+    if (name === "incident.not_duplicate") { forgetPair(...data.incident_ids); return; }
+    // A merged incident split off again comes back: its likely duplicates are read again.
+    const back = name === "incident.updated" && !incidents.has(data.id) && OPEN.includes(data.status);
     if (name === "team.updated") onTeam(data);
     else if (name === "incident.reports") {
       reportCounts.set(data.incident_id, data.report_count);
@@ -343,11 +374,11 @@ Live.start({
       suggestedGen.delete(data.id);
       wantSuggestions(data.id);
     }
-    if (name === "incident.created" || (name === "incident.updated" && !OPEN.includes(data.status))) {
+    if (name === "incident.created" || back || (name === "incident.updated" && !OPEN.includes(data.status))) {
       refreshDuplicates();
     }
   },
-}, ["incident.created", "incident.updated", "team.updated", "incident.reports"]);
+}, ["incident.created", "incident.updated", "team.updated", "incident.reports", "incident.not_duplicate"]);
 
 async function loadReportCounts(ids) {
   for (const id of ids) {

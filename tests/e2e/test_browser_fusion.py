@@ -2,7 +2,8 @@
 same begging child at the same place (a phone call, then a walk-in) become two incidents; the
 second's call-taker is shown the first as a likely duplicate with the reasons; the dispatcher
 merges them from the desk and the board shows one; the kept incident's page, open meanwhile,
-shows the merge on its timeline without a reload."""
+shows the merge on its timeline without a reload. Then "not a duplicate" from the desk and a merge
+split again from the incident page, each heard live by a second console."""
 
 from __future__ import annotations
 
@@ -117,3 +118,79 @@ def test_a_second_report_shows_the_first_and_the_dispatcher_merges_them(
     assert label(detail, "status", "cancelled") in detail.inner_text(
         "[data-testid=incident-status]")
     assert label(detail, "source", "walk_in") in detail.inner_text("[data-testid=incident-source]")
+
+
+def test_not_a_duplicate_and_a_split_reach_a_second_console_live(browser, live_server):  # noqa: F811
+    """Two pairs of calls about the same corner. The dispatcher marks the first pair "not a
+    duplicate" on the desk: the suggestion goes from their board and, live, from a supervisor's
+    board on another console. The second pair is merged, then split off again from the kept
+    incident's page: the restored incident comes back on both boards, live, and the pair is not
+    suggested again."""
+    base = live_server
+    calls = open_desk(browser, base, "calltaker", "/desk/calls")
+    dispatch = open_desk(browser, base, "dispatcher", "/desk/dispatch")
+    second = open_desk(browser, base, "supervisor", "/desk/dispatch")
+
+    ref_a = log_call(calls, number="081-100-0001", lat="16.815")
+    ref_b = log_call(calls, number="089-100-0002", lat="16.8155")
+    id_a, id_b = row_id(dispatch, ref_a), row_id(dispatch, ref_b)
+    for page in (dispatch, second):
+        page.locator(f"[data-testid=duplicate-{id_b}-{id_a}]").wait_for()
+        page.locator(f"[data-testid=duplicate-{id_a}-{id_b}]").wait_for()
+
+    # Not a duplicate, with a reason, from the dispatcher's desk.
+    dispatch.once("dialog", lambda dialog: dialog.accept("คนละครอบครัว"))
+    dispatch.click(f"[data-testid=not-duplicate-{id_b}-{id_a}]")
+    dispatch.wait_for_function(
+        "() => document.getElementById('desk-message').classList.contains('ok')")
+    assert ref_a in dispatch.inner_text("#desk-message")
+    for page in (dispatch, second):  # the second console hears it, no reload
+        page.wait_for_selector(f"[data-testid=duplicates-{id_b}]", state="detached")
+        page.wait_for_selector(f"[data-testid=duplicates-{id_a}]", state="detached")
+        assert page.locator(f"tr[data-id='{id_a}']").count() == 1
+        assert page.locator(f"tr[data-id='{id_b}']").count() == 1
+    board = second.evaluate("async () => (await api('GET', '/api/incidents/duplicates')).data")
+    assert str(id_a) not in board and str(id_b) not in board  # nor after a reload
+
+    # The second pair, 2.7 km away: merged on the desk, then split off again.
+    ref_c = log_call(calls, number="081-100-0003", lat="16.840")
+    ref_d = log_call(calls, number="089-100-0004", lat="16.8405")
+    id_c, id_d = row_id(dispatch, ref_c), row_id(dispatch, ref_d)
+    merge = dispatch.locator(f"[data-testid=merge-{id_d}-{id_c}]")
+    merge.wait_for()
+    dispatch.once("dialog", lambda dialog: dialog.accept())
+    merge.click()
+    for page in (dispatch, second):
+        page.wait_for_selector(f"tr[data-id='{id_d}']", state="detached")
+    # The desk offers the split at once (used below from the kept incident's page).
+    dispatch.locator(f"#desk-message [data-testid=split-merge-{id_d}]").wait_for()
+
+    detail = dispatch.context.new_page()
+    detail.goto(f"{base}/desk/incidents/{id_c}")
+    detail.wait_for_selector("body[data-live='1']")
+    split = detail.locator(f"[data-testid=split-merge-{id_d}]")
+    split.wait_for()
+    assert ref_d in split.inner_text()
+    detail.once("dialog", lambda dialog: dialog.accept("คนละคน"))
+    split.click()
+    detail.wait_for_function(
+        "(ref) => document.getElementById('incident-notice').textContent.includes(ref)",
+        arg=ref_d)
+    assert "error" not in detail.get_attribute("[data-testid=incident-notice]", "class")
+    detail.wait_for_selector("[data-testid=incident-timeline] li[data-kind=merge_split]")
+    detail.wait_for_selector(f"[data-testid=split-merge-{id_d}]", state="detached")
+    for page in (dispatch, second):  # the restored incident is back on both boards, live
+        page.wait_for_selector(f"tr[data-id='{id_d}']")
+        page.wait_for_function(
+            "(id) => document.querySelector(`[data-testid=status-${id}]`).textContent.length",
+            arg=id_d)
+        assert page.inner_text(f"[data-testid=status-{id_d}]") == label(page, "status", "new")
+    # ... and the pair is not suggested again.
+    board = second.evaluate("async () => (await api('GET', '/api/incidents/duplicates')).data")
+    assert str(id_c) not in board and str(id_d) not in board
+    for page in (dispatch, second):
+        assert page.locator(f"[data-testid=duplicate-{id_c}-{id_d}]").count() == 0
+        assert page.locator(f"[data-testid=duplicate-{id_d}-{id_c}]").count() == 0
+    detail.goto(f"{base}/desk/incidents/{id_d}")
+    assert label(detail, "status", "new") in detail.inner_text("[data-testid=incident-status]")
+    assert detail.locator("[data-testid=incident-timeline] li[data-kind=restored]").count() == 1

@@ -97,6 +97,13 @@ const wait = (ms) => new Promise((r) => setTimeout(r, ms));
   Live.handlers.onState({});  // a reconnect that had to load the board again
   await wait(100);
   out.after_reconnect = fetches.length;
+  // Marked not a duplicate (or a merge split again): only a pair holding this incident counts.
+  Live.handlers.onEvent("incident.not_duplicate", { incident_ids: [3, 8] });
+  await wait(400);
+  out.after_other_pair = fetches.length;
+  Live.handlers.onEvent("incident.not_duplicate", { incident_ids: [7, 8] });
+  await wait(400);
+  out.after_own_pair = fetches.length;
   out.urls = [...new Set(fetches)];
   out.apis = [...new Set(apis)];
   process.stdout.write(JSON.stringify(out));
@@ -111,7 +118,8 @@ def test_the_incident_page_follows_its_own_incident_live():
     done = subprocess.run([node, "-e", HARNESS, str(SCRIPT)], capture_output=True, text=True,
                           timeout=30, check=True)
     out = json.loads(done.stdout)
-    assert out["names"] == ["incident.updated", "incident.reports", "alarm.changed"]
+    assert out["names"] == ["incident.updated", "incident.reports", "alarm.changed",
+                            "incident.not_duplicate"]
     assert out["after_state"] == 1 and out["replaced_first"] == 0  # nothing changed yet
     assert out["after_others"] == 1  # other incidents' events: nothing read
     assert out["after_burst"] == 2  # three events, one read
@@ -119,5 +127,6 @@ def test_the_incident_page_follows_its_own_incident_live():
     assert out["status"] == "assigned"
     assert out["after_reports_and_alarm"] == 4 and out["replaced_after"] == 2
     assert out["after_reconnect"] == 5
+    assert out["after_other_pair"] == 5 and out["after_own_pair"] == 6
     assert out["urls"] == ["/desk/incidents/7"]  # its own page, nothing else
     assert out["apis"] == []  # no duplicates list without fusion.js (not loaded here)
