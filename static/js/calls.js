@@ -415,21 +415,17 @@ async function loadWaiting() {
   renderPops();
 }
 
-// The province's teams and their status, so a caller can be told whether help is on the way.
-const teamsS = new Map();
-function renderTeams() {
-  renderTeamList(document.getElementById("team-list"), teamsS.values(), CT.no_teams);
-}
+// The province's teams and their status, so a caller can be told whether help is on the way:
+// kept in place (TeamRows in console.js), a team's change redraws only its own item.
+const teamRows = new TeamRows(document.getElementById("team-list"), null, CT.no_teams);
 
 Live.start({
   onState(state) {
     loadWaiting(); loadCallbacks();
-    teamsS.clear();
-    (state.teams || []).forEach((t) => teamsS.set(t.id, t));
-    renderTeams();
+    teamRows.reset(state.teams || []);
   },
   onEvent(name, data) {
-    if (name === "team.updated") { teamsS.set(data.id, data); renderTeams(); }
+    if (name === "team.updated") teamRows.set(data);
     if (name === "call.ringing") showPop(data);
     if (name === "call.updated") {
       if (data.taken_by_id || FINAL.has(data.status)) dropPop(data.id);
