@@ -240,6 +240,15 @@ async function showSavedDuplicates(incident) {
   box.hidden = false;
 }
 
+/* A pair marked not a duplicate on a desk: the suggestion shown after the save goes too. */
+function dropSavedDuplicate(a, b) {
+  const list = document.getElementById("saved-duplicate-list");
+  for (const id of [`duplicate-${a}-${b}`, `duplicate-${b}-${a}`]) {
+    list.querySelector(`[data-testid="${id}"]`)?.remove();
+  }
+  if (!list.children.length) document.getElementById("saved-duplicates").hidden = true;
+}
+
 /* What the officer is typing is kept in this tab (sessionStorage: gone when the tab closes), so
    an ended session, logging in again or a reload never loses a half-typed call. */
 const Draft = {
@@ -427,6 +436,7 @@ Live.start({
   onEvent(name, data) {
     if (name === "team.updated") teamRows.set(data);
     if (name === "call.ringing") showPop(data);
+    if (name === "incident.not_duplicate") dropSavedDuplicate(...data.incident_ids);
     if (name === "call.updated") {
       if (data.taken_by_id || FINAL.has(data.status)) dropPop(data.id);
       loadCallbacks();
@@ -438,7 +448,7 @@ Live.start({
       msg.textContent = data.kind === "telephony.callback" ? CT.callback_failed : CT.connect_failed;
     }
   },
-}, ["call.ringing", "call.updated", "team.updated", "outbound.failed"]);
+}, ["call.ringing", "call.updated", "team.updated", "outbound.failed", "incident.not_duplicate"]);
 loadFlags();
 // NOTE: last, once every part of the page (CT included) is set up.
 if (Draft.restore()) {

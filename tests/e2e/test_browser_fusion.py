@@ -123,9 +123,9 @@ def test_a_second_report_shows_the_first_and_the_dispatcher_merges_them(
 def test_not_a_duplicate_and_a_split_reach_a_second_console_live(browser, live_server):  # noqa: F811
     """Two pairs of calls about the same corner. The dispatcher marks the first pair "not a
     duplicate" on the desk: the suggestion goes from their board and, live, from a supervisor's
-    board on another console. The second pair is merged, then split off again from the kept
-    incident's page: the restored incident comes back on both boards, live, and the pair is not
-    suggested again."""
+    board on another console and from the call-taker's saved call. The second pair is merged,
+    then split off again from the kept incident's page: the restored incident comes back on both
+    boards, live, and the pair is not suggested again."""
     base = live_server
     calls = open_desk(browser, base, "calltaker", "/desk/calls")
     dispatch = open_desk(browser, base, "dispatcher", "/desk/dispatch")
@@ -137,6 +137,8 @@ def test_not_a_duplicate_and_a_split_reach_a_second_console_live(browser, live_s
     for page in (dispatch, second):
         page.locator(f"[data-testid=duplicate-{id_b}-{id_a}]").wait_for()
         page.locator(f"[data-testid=duplicate-{id_a}-{id_b}]").wait_for()
+    calls.locator(
+        f"[data-testid=saved-duplicates] [data-testid=duplicate-{id_b}-{id_a}]").wait_for()
 
     # Not a duplicate, with a reason, from the dispatcher's desk.
     dispatch.once("dialog", lambda dialog: dialog.accept("คนละครอบครัว"))
@@ -149,6 +151,8 @@ def test_not_a_duplicate_and_a_split_reach_a_second_console_live(browser, live_s
         page.wait_for_selector(f"[data-testid=duplicates-{id_a}]", state="detached")
         assert page.locator(f"tr[data-id='{id_a}']").count() == 1
         assert page.locator(f"tr[data-id='{id_b}']").count() == 1
+    # The call-taker who saved the second call no longer sees the first suggested beside it.
+    calls.wait_for_selector("[data-testid=saved-duplicates]", state="hidden")
     board = second.evaluate("async () => (await api('GET', '/api/incidents/duplicates')).data")
     assert str(id_a) not in board and str(id_b) not in board  # nor after a reload
 
