@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from math import cos, floor, radians
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from console.db import utcnow
@@ -335,7 +336,11 @@ def record_dismissal(*, session: Session, a: Incident, b: Incident, by: User, re
     now = utcnow()
     row = FusionDismissal(incident_a_id=low, incident_b_id=high, dismissed_by_id=by.id,
                           dismissed_at=now, reason=reason, via=via)
-    session.add(row)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None  # NOTE: the same pair dismissed at the same moment (SQLite): the other won.
     if via == "desk":
         for this, other in ((a, b), (b, a)):
             session.add(TimelineEntry(

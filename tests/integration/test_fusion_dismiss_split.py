@@ -340,3 +340,23 @@ def test_a_merge_recorded_before_the_split_existed_gives_back_what_its_timeline_
     split = session.get(Incident, keep_id).timeline[-1]
     assert split.kind == "merge_split" and split.detail["reports_recorded"] is False
     assert split.detail["report_ids"] == [ids[2]]
+
+
+def test_the_same_pair_dismissed_twice_at_once_keeps_one_row(login_as, session, monkeypatch):
+    """Two consoles dismiss the same pair at the same moment: the one that read "not yet" and
+    wrote second gets nothing (the unique pair refuses it), and writes nothing else."""
+    from console.models import User
+    from dispatch import fusion
+
+    first, second = pair(login_as("calltaker"))
+    assert login_as("dispatcher").post(f"/api/incidents/{first['id']}/not-duplicate",
+                                       json={"other_id": second["id"]}).status_code == 200
+    session.expire_all()
+    user = session.scalar(select(User).where(User.username == "supervisor"))
+    a, b = session.get(Incident, first["id"]), session.get(Incident, second["id"])
+    before = unchanged(session)
+    monkeypatch.setattr(session, "scalar", lambda *args, **kw: None)  # read before the commit
+    assert fusion.record_dismissal(session=session, a=a, b=b, by=user) is None
+    monkeypatch.undo()
+    session.commit()
+    assert unchanged(session) == before
