@@ -435,9 +435,9 @@ def line_webhook():
         # NOTE: a redelivery is refused by the unique event id itself (one round trip instead
         # of a look-up first); earlier events of this body are already committed.
         session.rollback()
-        session.add(LineEvent(webhook_event_id=event_id, received_at=utcnow()))
         try:
-            session.flush()
+            session.connection().execute(insert(LineEvent.__table__),
+                                         {"webhook_event_id": event_id, "received_at": utcnow()})
         except IntegrityError:
             session.rollback()  # NOTE: a concurrent redelivery got there first.
             continue
@@ -469,8 +469,8 @@ def line_webhook():
                 text = translate(outcome.message, outcome.params)
                 label = (translate(ess_service.LINE_SEND_LOCATION) if outcome.ask_location
                          else None)
-            province, incident_id = ess_service.report_place(session=session,
-                                                             report=outcome.report)
+            province, incident_id = ess_service.report_place(
+                session=session, report=outcome.report, incident=outcome.incident)
             ess_flows.queue_reply(session, reply_token=token, user_id=item.user_id, text=text,
                                   ask_location=label, province_code=province,
                                   incident_id=incident_id)

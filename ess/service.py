@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from console.db import utcnow
 from console.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
@@ -18,6 +18,7 @@ from console.privacy import mask_national_ids
 from console.service import record_audit
 from dispatch import events as dispatch_events
 from dispatch import fusion
+from dispatch import intake as dispatch_intake
 from dispatch import service as dispatch_service
 from dispatch.enums import OPEN_STATUSES, Category, IncidentStatus, Priority, Source
 from dispatch.models import Incident, TimelineEntry
@@ -263,8 +264,10 @@ def reporter_open_incident(*, session: Session, report: Report) -> Incident | No
 
 
 def _incident_for(session: Session, report: Report, *, by: User | None = None,
-                  same_reporter: Incident | None = None) -> Incident:
-    """Open a new incident for a report (its position is reverse-geocoded)."""
+                  same_reporter: Incident | None = None,
+                  report_count: int | None = None) -> Incident:
+    """Open a new incident for a report (its position is reverse-geocoded). With
+    `report_count` (intake) its incident.created event carries the count."""
     source = Source.LINE if report.source is ReportSource.LINE else Source.APP
     data = IncidentIn(
         category=report.category,
@@ -274,6 +277,10 @@ def _incident_for(session: Session, report: Report, *, by: User | None = None,
     )
     summary = (report.description or "").strip()[:200] or f"ESS Help Me ({source.value})"
     try:
+        if report_count is not None and by is None:
+            return dispatch_intake.open_incident(
+                session=session, data=data, source=source, summary=summary,
+                same_reporter=same_reporter, report_count=report_count)
         return dispatch_service.create_incident_from_report(
             session=session, data=data, source=source, summary=summary, by=by,
             same_reporter=same_reporter)
@@ -291,25 +298,59 @@ def link_report(*, session: Session, report: Report, settings: DedupeSettings,
 
 def _link(session: Session, report: Report, settings: DedupeSettings,
           now: datetime) -> tuple[Incident, bool]:
-    """link_report, answering the incident too. A report not yet in the session (the app's)
-    is added here, so it is written once, already linked."""
-    incident = find_open_incident(session=session, report=report, settings=settings, now=now)
+    """link_report, answering the incident too. A report not yet stored (the app's, a LINE
+    user's first message with its place) is written here once, already linked."""
+    # NOTE: nothing is flushed while choosing: the report's own row is written once, after.
+    with session.no_autoflush:
+        incident = find_open_incident(session=session, report=report, settings=settings,
+                                      now=now)
+        same = (reporter_open_incident(session=session, report=report)
+                if incident is None else None)
     created = incident is None
     if incident is None:
-        incident = _incident_for(session, report, same_reporter=reporter_open_incident(
-            session=session, report=report))
+        # NOTE: the new incident holds this report alone: its incident.created event says
+        # report_count 1, so no incident.reports event follows it (one event per report).
+        incident = _incident_for(session, report, same_reporter=same, report_count=1)
     report.incident_id = incident.id
     report.status = ReportStatus.LINKED
-    if report not in session:
-        session.add(report)
-    session.flush()
+    _write_report(session, report)
     if not created:
-        dispatch_service._timeline(session, incident, kind="report_joined", by=None, at=now,
-                                   detail={"report_id": report.id})
-    # NOTE: a new incident holds this report alone: no need to count.
-    count = 1 if created else report_count(session=session, incident_id=incident.id)
-    events.incident_reports(session=session, incident=incident, report_count=count)
+        dispatch_intake.timeline_rows(session, incident.id, kind="report_joined", at=now,
+                                      detail={"report_id": report.id})
+        events.incident_reports(session=session, incident=incident,
+                                report_count=report_count(session=session,
+                                                          incident_id=incident.id))
     return incident, created
+
+
+_REPORT = Report.__table__
+
+
+def _write_report(session: Session, report: Report) -> None:
+    """Store a report: a new one (not in the session) by one Core INSERT ... RETURNING, then
+    kept in the session as if loaded (photos added to it after are flushed as usual); one
+    already stored by the session's flush."""
+    if report in session or report.id is not None:
+        if report not in session:
+            session.add(report)
+        session.flush()
+        return
+    values = {}
+    for column in _REPORT.columns:
+        if column.key == "id":
+            continue
+        value = getattr(report, column.key)
+        if value is None and column.default is not None:
+            continue  # NOTE: the column's default is written (and read if ever asked).
+        values[column.key] = value
+    report.id = session.connection().execute(
+        insert(_REPORT).returning(_REPORT.c.id), values).scalar_one()
+    for key, value in values.items():
+        setattr(report, key, value)  # NOTE: set, so nothing is read back later
+    if "attachments" not in report.__dict__:
+        report.attachments = []
+    make_transient_to_detached(report)
+    session.add(report)
 
 
 def submit_report(
@@ -580,6 +621,7 @@ class LineOutcome:
     params: dict = field(default_factory=dict)
     ask_location: bool = False
     files: list[Path] = field(default_factory=list)
+    incident: Incident | None = None  # the incident the report was linked to now, if any
 
 
 def report_number(report: Report) -> str:
@@ -597,8 +639,10 @@ def _follow(session: Session, user_id: str, following: bool, at: datetime) -> No
 
 
 def _line_report(session: Session, item: LineInput, window_minutes: float,
-                 *, create: bool = True) -> Report | None:
-    """The user's report still open to new messages, or a new one (untouched: create=False)."""
+                 *, create: bool = True, write: bool = True) -> Report | None:
+    """The user's report still open to new messages, or a new one (untouched: create=False).
+    write=False: nothing is written yet (a new one is not even in the session): the caller
+    writes it once, e.g. already linked."""
     report = session.scalar(
         select(Report).where(Report.source == ReportSource.LINE,
                              Report.line_user_id == item.user_id,
@@ -610,12 +654,14 @@ def _line_report(session: Session, item: LineInput, window_minutes: float,
         report = Report(source=ReportSource.LINE, line_user_id=item.user_id,
                         category=Category.OTHER, description="", status=ReportStatus.RECEIVED,
                         created_at=item.at)
-        session.add(report)
+        if write:
+            session.add(report)
     # NOTE: a photo downloaded late (a retried job) keeps its own time but never pulls the
     # report's window back behind messages that came after it.
     if report.last_message_at is None or item.at > report.last_message_at:
         report.last_message_at = item.at
-    session.flush()
+    if write:
+        session.flush()
     return report
 
 
@@ -625,10 +671,14 @@ def current_line_report(*, session: Session, user_id: str, at: datetime,
     return _line_report(session, LineInput("text", user_id, at), window_minutes, create=False)
 
 
-def report_place(*, session: Session, report: Report | None) -> tuple[str | None, int | None]:
-    """The province and incident of a report: who may see the messages sent about it."""
+def report_place(*, session: Session, report: Report | None,
+                 incident: Incident | None = None) -> tuple[str | None, int | None]:
+    """The province and incident of a report: who may see the messages sent about it
+    (`incident`: the one it was just linked to, already known)."""
     if report is None or report.incident_id is None:
         return None, None
+    if incident is not None and incident.id == report.incident_id:
+        return incident.province_code, incident.id
     province = session.scalar(select(Incident.province_code).where(
         Incident.id == report.incident_id))
     return province, report.incident_id
@@ -654,8 +704,11 @@ def handle_line(
                 return LineOutcome(message=LINE_BAD_PHOTO_FIRST)
             return LineOutcome(report=current, message=LINE_BAD_PHOTO,
                                params={"number": report_number(current)})
-    report = _line_report(session, item, window_minutes)
-    out = LineOutcome(report=report, params={"number": report_number(report)})
+    # NOTE: each message writes its report once: a new report (a user's first message) is
+    # inserted once, with its text or already located and linked; a known one updated once.
+    # A photo needs the report in the session first (its attachment row follows it).
+    report = _line_report(session, item, window_minutes, write=item.kind == "image")
+    out = LineOutcome(report=report)
     if item.kind == "text" and item.text:
         joined = f"{report.description}\n{item.text}" if report.description else item.text
         report.description = joined[:4000]
@@ -666,16 +719,19 @@ def handle_line(
             _check_position(item.lat, item.lon)
         except ValidationFailed:
             out.message, out.ask_location = LINE_OUTSIDE, True
-            return out
-        report.lat, report.lon = item.lat, item.lon
-    session.flush()
+        else:
+            report.lat, report.lon = item.lat, item.lon
     # NOTE: only a located report is linked (joining needs the place: same province, near).
-    if report.incident_id is None and report.lat is not None:
-        link_report(session=session, report=report, settings=settings, now=item.at)
-    if report.incident_id is None:
-        out.message, out.ask_location = LINE_NEED_LOCATION, True
+    if out.message is None and report.incident_id is None and report.lat is not None:
+        out.incident, _created = _link(session, report, settings, item.at)
     else:
-        out.message = LINE_RECEIVED
+        _write_report(session, report)
+    out.params = {"number": report_number(report)}
+    if out.message is None:
+        if report.incident_id is None:
+            out.message, out.ask_location = LINE_NEED_LOCATION, True
+        else:
+            out.message = LINE_RECEIVED
     return out
 
 

@@ -264,11 +264,16 @@ def test_incident_reports_event_carries_the_count_to_its_province_only(api, sess
     http.post("/api/v1/reports", json=report_body(), headers=key)
     http.post("/api/v1/reports", json=report_body(lat_lon=(16.8160, 100.2600)), headers=key)
     session.expire_all()
-    rows = session.scalars(select(RealtimeEvent).where(RealtimeEvent.name == "incident.reports")
-                           .order_by(RealtimeEvent.seq)).all()
+    rows = session.scalars(select(RealtimeEvent).where(
+        RealtimeEvent.name.in_(["incident.created", "incident.reports"]))
+        .order_by(RealtimeEvent.seq)).all()
+    # NOTE: the first report opens the incident: one event, incident.created, says it holds
+    # one report (no incident.reports after it); the second, joining, is incident.reports.
+    assert [r.name for r in rows] == ["incident.created", "incident.reports"]
     assert [r.payload["data"]["report_count"] for r in rows] == [1, 2]
     assert all(sorted(r.rooms) == ["national", "province:65"] for r in rows)
     assert set(rows[-1].payload["data"]) == {"incident_id", "ref", "report_count"}
+    assert rows[0].payload["data"]["id"] == rows[1].payload["data"]["incident_id"]
 
 
 def test_an_oversized_upload_is_refused_before_it_is_read(app, api, session):
