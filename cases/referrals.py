@@ -183,6 +183,96 @@ def send_referral(*, session: Session, case_id: int, data: ReferralIn, by: User,
     return referral, token
 
 
+def settings_from_app() -> ReferralSettings | None:
+    """The referral settings of the running app (None outside one): for the referrals made by
+    a domain event rather than a case desk route."""
+    from flask import current_app, has_app_context, has_request_context, request
+
+    if not has_app_context():
+        return None
+    cfg = current_app.config
+    base = cfg.get("PUBLIC_BASE_URL") or (request.host_url.rstrip("/")
+                                          if has_request_context() else "http://localhost")
+    return ReferralSettings(secret=cfg["SECRET_KEY"], link_days=cfg["REFERRAL_LINK_DAYS"],
+                            deadlines=ReminderSettings.from_config(cfg), link_base=base)
+
+
+def on_call_referred(*, session: Session, call, agency_id: int, incident, by: User | None
+                     ) -> Referral:
+    """Domain event `call.referred` (a referral recorded at intake, telephony/service.py): the
+    person's open case takes the referral (and a line about the call), else a case is opened
+    for follow-up as for a call closed at intake (with the incident the call opened, if any).
+    The referral carries only the case number, problem and area (no consent was recorded at
+    intake); the agency's link goes out as for any referral."""
+    from cases.service import open_case_from_call, person_open_case
+
+    province = (incident.province_code if incident is not None else None) or call.province_code
+    case = person_open_case(session=session, number=call.number, province_code=province,
+                            exclude_call_id=call.id)
+    now = utcnow()
+    if case is None:
+        case = open_case_from_call(session=session, call=call, by=by, incident=incident)
+    else:
+        case.timeline.append(CaseTimelineEntry(
+            at=now, actor_id=by.id if by else None, source="case", kind="intake_call",
+            note=call.summary, detail={"call_id": call.id,
+                                       "incident_id": incident.id if incident else None}))
+    return record_intake_referral(session=session, case=case, agency_id=agency_id, call=call,
+                                  by=by, now=now)
+
+
+def record_intake_referral(*, session: Session, case: Case, agency_id: int, call,
+                           by: User | None, now: datetime) -> Referral:
+    """The referral a call-taker recorded at intake, in its case: sent, with deadlines, its
+    link to the agency (when the app's settings are at hand) and a line on the timeline."""
+    from admin.models import CategorySetting
+    from dispatch.enums import Category
+
+    agency = session.get(Agency, agency_id)
+    if agency is None:
+        raise ValidationFailed({"agency_id": (N_("Unknown agency."), {})})
+    settings = settings_from_app()
+    steps = settings.steps() if settings else ReminderSettings.from_config({})
+    try:
+        setting = session.get(CategorySetting, case.category) or CategorySetting.default(
+            Category(case.category))
+        service = setting.name_th
+    except ValueError:
+        service = case.category
+    nonce = secrets.token_urlsafe(24)
+    referral = Referral(
+        agency_id=agency.id, service=f"{service}: ส่งต่อจากการรับแจ้งสายด่วน 1300"[:300],
+        status=ReferralStatus.SENT, shared={**_shared(case, set()), "at_intake": True},
+        nonce_hash=nonce_hash(nonce) if settings else None,
+        link_expires_at=now + timedelta(days=settings.link_days if settings else 14),
+        sent_at=now, sent_by_id=by.id if by else None, channel=flows.channel_for(agency))
+    reminders.referral_deadlines(referral=referral, case=case, settings=steps, now=now)
+    case.referrals.append(referral)
+    session.flush()
+    if settings is not None:
+        referral.nonce_sealed = flows.seal_nonce(nonce, secret=settings.secret,
+                                                 referral_id=referral.id)
+        # NOTE: queued in this transaction: a call that is not committed sends nothing.
+        flows.send_link(session=session, referral=referral, case=case,
+                        link_base=settings.link_base)
+    reminders.on_referral_step(session, referral=referral, case=case, settings=steps, now=now)
+    referral.events.append(ReferralEvent(at=now, kind="sent", note="intake"))
+    case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id if by else None,
+                                           source="case", kind="referral_sent",
+                                           note=agency.name_th,
+                                           detail={"referral_id": referral.id,
+                                                   "call_id": call.id, "at_intake": True}))
+    record_audit(session=session, actor_id=by.id if by else None, action="referral.sent",
+                 entity="case", entity_id=case.id,
+                 detail={"referral_id": referral.id, "agency_id": agency.id, "items": [],
+                         "channel": referral.channel.value, "call_id": call.id,
+                         "at_intake": True}, at=now)
+    session.flush()
+    events.case_updated(session=session, case=case)
+    events.referral_changed(session=session, referral=referral, case=case, now=now)
+    return referral
+
+
 def open_link(*, session: Session, token: str, settings: ReferralSettings, ip: str | None,
               for_step: bool = False) -> Referral:
     """The referral a link names, if its signature holds, it has not expired and it was not

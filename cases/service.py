@@ -74,27 +74,73 @@ _CALL_SOURCES = {"walk_in": CaseSource.WALK_IN, "letter": CaseSource.LETTER,
 
 def on_call_closed(*, session: Session, call, by: User | None) -> Case | None:
     """Domain event `call.closed`: a call referred elsewhere or needing follow-up opens a case
-    (the 1300 centre's advice-and-referral calls, which never need a team)."""
-    from telephony.enums import OPENS_CASE
+    (the 1300 centre's advice-and-referral calls, which never need a team). A call referred to
+    an agency of the directory is left to its own event, `call.referred`
+    (cases/referrals.on_call_referred), which also finds the person's open case."""
+    from telephony.enums import OPENS_CASE, CallOutcome
 
     if call.outcome not in OPENS_CASE:
         return None
+    if call.outcome is CallOutcome.REFERRED_ELSEWHERE and call.agency_id is not None:
+        return None
+    return open_case_from_call(session=session, call=call, by=by)
+
+
+def open_case_from_call(*, session: Session, call, by: User | None, incident=None) -> Case:
+    """A case in intake for a call taken at the hotline (with the incident it opened, if any:
+    the incident's problem, priority and place; its record joins the case when it is
+    resolved, `open_case_from_incident`)."""
     now = utcnow()
+    province = ((incident.province_code if incident is not None else None) or call.province_code
+                or (by.province_code if by else None) or "10")
     case = Case(
-        call_id=call.id, source=_CALL_SOURCES.get(getattr(call, "source", None), CaseSource.CALL),
+        call_id=call.id, incident_id=incident.id if incident is not None else None,
+        source=_CALL_SOURCES.get(getattr(call, "source", None), CaseSource.CALL),
         status=CaseStatus.INTAKE,
-        category=_call_category(session, call),
-        priority="P4", summary=call.summary, notes=call.advice or "",
-        province_code=call.province_code or (by.province_code if by else None) or "10",
-        address_text="", precision="none", opened_at=now, status_changed_at=now,
+        category=(incident.category.value if incident is not None
+                  else _call_category(session, call)),
+        priority=incident.priority.value if incident is not None else "P4",
+        summary=call.summary, notes=call.advice or "", province_code=province,
+        district_code=incident.district_code if incident is not None else None,
+        subdistrict_code=incident.subdistrict_code if incident is not None else None,
+        address_text=incident.address_text if incident is not None else "",
+        precision="none", opened_at=now, status_changed_at=now,
         opened_by_id=by.id if by else None,
     )
+    detail = {"call_id": call.id, "outcome": call.outcome.value,
+              "caller_name": call.caller_name or "", "agency_id": call.agency_id}
+    if incident is not None:
+        detail["incident_id"] = incident.id
     case.timeline.append(CaseTimelineEntry(
         at=now, actor_id=case.opened_by_id, source="case", kind="opened",
-        to_status=CaseStatus.INTAKE.value,
-        detail={"call_id": call.id, "outcome": call.outcome.value,
-                "caller_name": call.caller_name or "", "agency_id": call.agency_id}))
+        to_status=CaseStatus.INTAKE.value, detail=detail))
     return _opened(session, case, now, detail={"call_id": call.id})
+
+
+def person_open_case(*, session: Session, number: str | None, province_code: str | None,
+                     exclude_call_id: int | None = None) -> Case | None:
+    """The newest case still open in the province of the person on this number: opened by one
+    of their calls (closed at intake, or through the incident it opened), keyed to one of their
+    calls, or naming the number as a person's phone. None for a withheld number."""
+    if not number or not province_code:
+        return None
+    from sqlalchemy import or_
+
+    from dispatch.models import Incident
+    from telephony.models import Call, CallLink
+
+    calls = select(Call.id).where(Call.number == number)
+    if exclude_call_id is not None:
+        calls = calls.where(Call.id != exclude_call_id)
+    linked = select(CallLink.case_id).where(CallLink.call_id.in_(calls),
+                                            CallLink.case_id.is_not(None))
+    incidents = select(Incident.id).where(Incident.call_id.in_(calls))
+    phones = select(CasePerson.case_id).where(CasePerson.phone == number)
+    return session.scalar(
+        select(Case).where(Case.status != CaseStatus.CLOSED, Case.province_code == province_code,
+                           or_(Case.call_id.in_(calls), Case.incident_id.in_(incidents),
+                               Case.id.in_(linked), Case.id.in_(phones)))
+        .order_by(Case.id.desc()).limit(1))
 
 
 def _call_category(session: Session, call) -> str:
@@ -123,7 +169,9 @@ def open_case_from_incident(*, session: Session, incident, by: User | None) -> C
     """Open a case in intake carrying the incident's people, location, notes and timeline."""
     existing = session.scalar(select(Case).where(Case.incident_id == incident.id))
     if existing is not None:
-        raise Conflict(N_("Incident %(ref)s was already handed over."), ref=incident.ref)
+        if any(e.source == "incident" for e in existing.timeline):
+            raise Conflict(N_("Incident %(ref)s was already handed over."), ref=incident.ref)
+        return _incident_joins(session, existing, incident, by)
     now = utcnow()
     case = Case(
         incident_id=incident.id,
@@ -164,6 +212,31 @@ def open_case_from_incident(*, session: Session, incident, by: User | None) -> C
                           to_status=CaseStatus.INTAKE.value)
     )
     return _opened(session, case, now, detail={"incident_id": incident.id})
+
+
+def _incident_joins(session: Session, case: Case, incident, by: User | None) -> Case:
+    """The case opened at intake for an incident's call (a referral recorded with it) takes in
+    the incident's people and timeline when the incident is resolved: one case, not two."""
+    now = utcnow()
+    for p in incident.people:
+        case.people.append(CasePerson(age_group=p.age_group.value, sex=p.sex.value,
+                                      vulnerable_group=p.vulnerable_group.value))
+    for e in incident.timeline:
+        case.timeline.append(CaseTimelineEntry(
+            at=e.at, actor_id=e.actor_id, source="incident", kind=e.kind,
+            from_status=e.from_status, to_status=e.to_status, note=e.note,
+            detail=dict(e.detail or {}, team_id=e.team_id)))
+    case.notes = "\n".join(t for t in (case.notes, incident.notes) if t)
+    if case.lat is None and incident.lat is not None:
+        case.lat, case.lon, case.precision = incident.lat, incident.lon, incident.precision.value
+    case.timeline.append(CaseTimelineEntry(at=now, actor_id=by.id if by else None,
+                                           source="case", kind="incident_joined",
+                                           detail={"incident_id": incident.id}))
+    record_audit(session=session, actor_id=by.id if by else None, action="case.incident_joined",
+                 entity="case", entity_id=case.id, detail={"incident_id": incident.id}, at=now)
+    session.flush()
+    events.case_updated(session=session, case=case)
+    return case
 
 
 def open_case(*, session: Session, data: NewCaseIn, by: User) -> Case:

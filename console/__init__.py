@@ -230,6 +230,9 @@ def _subscribe_domain_events() -> None:
 
     domain_events.subscribe(domain_events.INCIDENT_RESOLVED, case_service.on_incident_resolved)
     domain_events.subscribe(domain_events.CALL_CLOSED, case_service.on_call_closed)
+    from cases import referrals as case_referrals
+
+    domain_events.subscribe(domain_events.CALL_REFERRED, case_referrals.on_call_referred)
     from dispatch import case_alarms
 
     domain_events.subscribe(domain_events.CASE_OVERDUE, case_alarms.on_case_overdue)

@@ -336,7 +336,12 @@ def export(subject: Subject, *, now: datetime) -> dict[str, Any]:
             "advice": c.advice, "outcome": _value(c.outcome), "province_code": c.province_code,
             "status": _value(c.status), "reason": _value(c.reason), "ring_at": _iso(c.ring_at),
             "answered_at": _iso(c.answered_at), "ended_at": _iso(c.ended_at),
-            "has_recording": bool(c.recording_url)} for c in subject.calls],
+            "has_recording": bool(c.recording_url),
+            "intake_answers": [{"script_version_id": a.script_version_id,
+                                "category": a.script.category, "version": a.script.version,
+                                "question_index": a.question_index,
+                                "question": a.question(), "answer": a.answer}
+                               for a in c.script_answers]} for c in subject.calls],
         "incidents": [{
             "id": i.id, "ref": i.ref, "created_at": _iso(i.created_at),
             "category": _value(i.category), "priority": _value(i.priority),
@@ -426,6 +431,8 @@ def erase(*, session: Session, subject: Subject, by_id: int | None, reason: str,
             session.execute(delete(CallEvent).where(CallEvent.call_sid == call.call_sid))
         call.number, call.caller_name, call.advice = None, "", ""
         call.summary, call.recording_url = ERASED, None
+        for answer in call.script_answers:  # the caller's own words at intake
+            answer.answer = ""
     for incident in subject.incidents:
         incident.summary, incident.notes, incident.address_text = ERASED, "", ""
         incident.lat = incident.lon = None

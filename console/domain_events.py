@@ -19,6 +19,10 @@ Handler = Callable[..., Any]
 
 INCIDENT_RESOLVED = "incident.resolved"
 CALL_CLOSED = "call.closed"
+# A referral was recorded at intake (telephony/service.py: the guided-intake panel's one click,
+# a call closed as referred elsewhere or one that also opened an incident): facts call,
+# agency_id, incident (the incident the call opened, or None), by.
+CALL_REFERRED = "call.referred"
 # A case's referral step or plan action stayed late past its grace: facts province_code,
 # case_id, step, level ('supervisor' or 'office'), now, link_base (cases/reminders.py).
 CASE_OVERDUE = "case.overdue"

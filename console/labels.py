@@ -137,6 +137,25 @@ LABELS = {
         "case_office": _l("Still late: the provincial social development office is alerted"),
         "roster_short": _l("A shift is about to start short of people"),
     },
+    # What a roster alarm says, from its stored facts, in the reader's language (the desk's
+    # banner in static/js/alarms.js, the SMS in dispatch/flows.py).
+    "duty_role": {
+        "call_taker": _l("Call-taker"),
+        "dispatcher": _l("Dispatcher"),
+        "supervisor": _l("Supervisor on duty"),
+        "team": _l("Team on call"),
+    },
+    "alarm_note": {
+        "roster_short": _l("Shift of %(date)s, %(range)s, is short of people: %(missing)s"),
+        "missing": _l("%(role)s: %(count)s"),
+    },
+    # Why an alarm went to every supervisor of the province (alarm.facts sent_to_all).
+    "alarm_sent_to_all": {
+        "nobody_on_duty": _l("No supervisor is on duty by the roster now: sent to every "
+                             "supervisor of the province"),
+        "no_phone": _l("The supervisor on duty has no phone number for SMS: sent to every "
+                       "supervisor of the province"),
+    },
     "timeline": {
         "created": _l("Recorded"),
         "offer_lapsed": _l("Offer lapsed: not acknowledged in time"),
@@ -169,6 +188,8 @@ LABELS = {
         "assigned": _l("Case assigned"),
         "consent": _l("Consent recorded"),
         "referral_sent": _l("Referred to an agency"),
+        "intake_call": _l("Another call from the person, referred at intake"),
+        "incident_joined": _l("The incident was resolved: its record joined this case"),
         "referral_acknowledged": _l("The agency received the referral"),
         "referral_accepted": _l("The agency accepted the referral"),
         "referral_declined": _l("The agency declined the referral"),

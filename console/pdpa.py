@@ -59,6 +59,7 @@ ACTION_LABELS = {
     "read.subsidy_waiting": _l("Subsidies waiting for approval"),
     "read.fact_finding_pdf": _l("Fact-finding printed (PDF)"),
     "read.caller_contact": _l("Caller's or reporter's number and name of an incident"),
+    "read.intake_answers": _l("Questions asked at intake and the caller's answers (an incident)"),
 }
 ENTITY_LABELS = {
     "incident": _l("incidents"), "call": _l("calls"), "case": _l("cases"),

@@ -182,14 +182,19 @@ def set_language():
 @desk_required("calls")
 def calls_desk():
     """Call-taker desk: log a call, close it or turn it into an incident."""
+    from admin.models import category_settings
     from cases import service as case_service
     from geo import gazetteer
     from telephony import service as call_service
 
     recent = call_service.recent_calls(session=db(), user=current_user)
     log_read("call_list", entity="call", subjects={"call": [c.id for c in recent]})
+    thai = str(get_locale() or "th").startswith("th")
     return render_template(
         "calls.html",
+        # The categories the administrators keep switched on, in their order.
+        categories=[(s.code.value, s.name_th if thai else s.name_en)
+                    for s in category_settings(db()) if s.active],
         provinces=gazetteer.provinces(),
         agencies=case_service.list_agencies(session=db(), province_code=current_user.province_code),
         recent=recent,
@@ -295,9 +300,16 @@ def incident_detail(incident_id: int):
     team_names = {t.id: t.name for t in dispatch_service.list_teams(session=db(),
                                                                       user=current_user)}
     contacts, reports = _incident_reporters(incident)
+    intake = None
+    if any(c["kind"] == "caller" for c in contacts):  # NOTE: who may read the call, as above.
+        intake = call_service.script_answers(session=db(), call_id=incident.call_id,
+                                             thai=str(get_locale() or "th").startswith("th"))
+        if intake is not None:
+            log_read("intake_answers", entity="incident", entity_id=incident.id,
+                     subjects={"call": [intake["call_id"]]})
     return render_template("incident_detail.html", incident=incident, messages=messages,
                            team_names=team_names, contacts=contacts, reports=reports,
-                           ctx=page_context())
+                           intake=intake, ctx=page_context())
 
 
 def _incident_reporters(incident) -> tuple[list[dict], list]:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint, false, true
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from console.db import Base, UTCDateTime, str_enum, utcnow
 from dispatch.enums import Source
@@ -61,6 +61,38 @@ class Call(Base):
     source_org: Mapped[str | None] = mapped_column(String(200))
     # The guided-intake script version the call-taker had on screen (admin.models.IntakeScript).
     script_version_id: Mapped[int | None] = mapped_column(ForeignKey("intake_script.id"))
+
+    # The script's questions the call-taker asked (ticked) or answered on this call.
+    script_answers: Mapped[list[CallScriptAnswer]] = relationship(
+        order_by="CallScriptAnswer.question_index", cascade="all, delete-orphan")
+
+
+class CallScriptAnswer(Base):
+    """One question of the guided-intake script version a call was taken with, asked by the
+    call-taker (ticked), with the caller's short answer when one was typed (issue 14). The
+    question's text is the version's (versions never change): `question_index` counts from 0
+    in its list of questions."""
+
+    __tablename__ = "call_script_answer"
+    __table_args__ = (UniqueConstraint("call_id", "question_index",
+                                       name="uq_call_script_answer_question"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), index=True)
+    script_version_id: Mapped[int] = mapped_column(ForeignKey("intake_script.id"))
+    question_index: Mapped[int] = mapped_column(Integer)
+    answer: Mapped[str] = mapped_column(String(300), default="", server_default="")
+
+    # The script version (admin.models.IntakeScript), for its question's text.
+    script = relationship("IntakeScript", viewonly=True)
+
+    def question(self, *, thai: bool = True) -> str:
+        """The question's text in the version it was asked from (Thai unless asked otherwise;
+        the other language when one is missing)."""
+        first, second = ((self.script.questions_th, self.script.questions_en) if thai
+                         else (self.script.questions_en, self.script.questions_th))
+        i = self.question_index
+        return first[i] if i < len(first) else second[i] if i < len(second) else ""
 
 
 class CallEvent(Base):

@@ -107,6 +107,14 @@ def https_link(raw: str | None) -> str | None:
     return url
 
 
+class ScriptAnswerIn(Schema):
+    """One question of the guided-intake script asked on the call (ticked), with the caller's
+    short answer if the call-taker typed one."""
+
+    question: int = Field(ge=0, le=199, strict=True)
+    answer: str = Field(default="", max_length=300)
+
+
 class CallIn(Schema):
     """What the call-taker types about a call."""
 
@@ -163,6 +171,15 @@ class CallIn(Schema):
     # The agency the caller was also referred to, recorded alongside an incident (a call closed
     # at intake names it in `agency_id`, below).
     referral_agency_id: int | None = Field(default=None, ge=1, le=2**31 - 1, strict=True)
+    # The questions of that script version asked (ticked) and answered, each once.
+    script_answers: list[ScriptAnswerIn] = Field(default_factory=list, max_length=200)
+
+    @field_validator("script_answers")
+    @classmethod
+    def _once_each(cls, value: list[ScriptAnswerIn]) -> list[ScriptAnswerIn]:
+        if len({a.question for a in value}) != len(value):
+            raise FieldError(N_("Each question of the script can be recorded once."))
+        return value
 
     @field_validator("answered_at")
     @classmethod

@@ -44,7 +44,14 @@ from telephony.enums import (
     FlagLevel,
     MessageKind,
 )
-from telephony.models import Call, CallerFlag, CallEvent, CallLink, OutboundMessage
+from telephony.models import (
+    Call,
+    CallerFlag,
+    CallEvent,
+    CallLink,
+    CallScriptAnswer,
+    OutboundMessage,
+)
 from telephony.providers import ProviderResult, TelephonyProvider
 from telephony.schemas import (
     CloseCallIn,
@@ -91,21 +98,67 @@ def _new_call(session: Session, data, by: User) -> Call:
     return call
 
 
-def _check_intake_refs(session: Session, data) -> None:
-    """The agency and the guided-intake script version named on the form must exist."""
-    from admin.models import IntakeScript
+def _check_intake_refs(session: Session, data, category: str | None = None) -> None:
+    """The agency and the guided-intake script version named on the form must exist; the
+    script's category (and the incident's, `category`) must be one the administrators keep
+    switched on, the same for both; the questions answered must be the version's own."""
+    from admin.models import CategorySetting, IntakeScript
 
     errors = {}
     for name in ("agency_id", "referral_agency_id"):
         agency_id = getattr(data, name, None)
         if agency_id is not None and session.get(Agency, agency_id) is None:
             errors[name] = (N_("Unknown agency."), {})
-    if data.script_version_id is not None \
-            and session.get(IntakeScript, data.script_version_id) is None:
-        errors["script_version_id"] = (N_("Unknown script version: please reload the page and "
-                                          "choose the category again."), {})
+    script = None
+    if data.script_version_id is not None:
+        script = session.get(IntakeScript, data.script_version_id)
+        if script is None:
+            errors["script_version_id"] = (N_("Unknown script version: please reload the page "
+                                              "and choose the category again."), {})
+
+    def switched_off(code: str | None) -> bool:
+        setting = session.get(CategorySetting, code) if code else None
+        return setting is not None and not setting.active
+
+    if category is not None and switched_off(category):
+        errors["incident.category"] = (N_("This category is no longer in use: choose another "
+                                          "one."), {})
+    if script is not None:
+        if switched_off(script.category):
+            errors["script_version_id"] = (N_("This category is no longer in use: choose "
+                                              "another one."), {})
+        elif category is not None and script.category != category:
+            errors["script_version_id"] = (N_("The script shown is for another category than "
+                                              "the incident's: choose the category again."), {})
+    if data.script_answers:
+        if data.script_version_id is None:
+            errors["script_answers"] = (N_("Questions can be recorded only with the script "
+                                           "they come from: choose the category again."), {})
+        elif script is not None:
+            asked = max(len(script.questions_th), len(script.questions_en))
+            if any(a.question >= asked for a in data.script_answers):
+                errors["script_answers"] = (N_("Unknown question of this script version: "
+                                               "please reload the page and choose the "
+                                               "category again."), {})
     if errors:
         raise ValidationFailed(errors)
+
+
+def _keep_answers(call: Call, data) -> None:
+    """The questions of the script version asked (and answered) on the call."""
+    for item in data.script_answers:
+        call.script_answers.append(CallScriptAnswer(
+            script_version_id=data.script_version_id, question_index=item.question,
+            answer=item.answer))
+
+
+def _announce_referral(session: Session, call: Call, by: User, agency_id: int | None,
+                       incident=None) -> None:
+    """A referral recorded at intake: case management follows it up (a case, and the referral
+    in it), subscribed by the app factory."""
+    if agency_id is not None:
+        domain_events.announce(session, domain_events.CALL_REFERRED, call=call,
+                               agency_id=agency_id, incident=incident, by=by)
 
 
 def close_at_intake(*, session: Session, data: CloseCallIn, by: User) -> Call:
@@ -115,6 +168,7 @@ def close_at_intake(*, session: Session, data: CloseCallIn, by: User) -> Call:
     call.outcome = data.outcome
     call.agency_id = data.agency_id
     call.script_version_id = data.script_version_id
+    _keep_answers(call, data)
     call.province_code = data.province_code or call.province_code or by.province_code
     call.closed_at = utcnow() if call.call_sid else call.created_at
     session.add(call)
@@ -124,6 +178,8 @@ def close_at_intake(*, session: Session, data: CloseCallIn, by: User) -> Call:
     events.call_logged(session=session, call=call)
     # NOTE: case management opens a case for calls referred elsewhere or needing follow-up.
     domain_events.announce(session, domain_events.CALL_CLOSED, call=call, by=by)
+    if call.outcome is CallOutcome.REFERRED_ELSEWHERE:
+        _announce_referral(session, call, by, call.agency_id)
     return call
 
 
@@ -132,11 +188,12 @@ def log_call_with_incident(
 ) -> tuple[Call, Incident]:
     """Log a call and open its incident in one transaction (with the agency the caller was
     also referred to, if any)."""
-    _check_intake_refs(session, data)
+    _check_intake_refs(session, data, category=data.incident.category.value)
     call = _new_call(session, data, by)
     call.outcome = CallOutcome.INCIDENT_CREATED
     call.agency_id = data.referral_agency_id
     call.script_version_id = data.script_version_id
+    _keep_answers(call, data)
     session.add(call)
     session.flush()
     try:
@@ -152,7 +209,22 @@ def log_call_with_incident(
                  entity_id=call.id, detail={"incident_id": incident.id})
     session.flush()
     events.call_logged(session=session, call=call)
+    _announce_referral(session, call, by, call.agency_id, incident=incident)
     return call, incident
+
+
+def script_answers(*, session: Session, call_id: int | None, thai: bool) -> dict | None:
+    """The guided-intake questions asked on a call (with the caller's short answers), as the
+    incident page shows them: the script's category and version, and each question in the
+    page's language (Thai when the English is missing). None when none were recorded. The
+    caller reads it only where the call itself may be read."""
+    call = session.get(Call, call_id) if call_id is not None else None
+    if call is None or not call.script_answers:
+        return None
+    script = call.script_answers[0].script
+    return {"call_id": call.id, "category": script.category, "version": script.version,
+            "answers": [{"question": a.question(thai=thai), "index": a.question_index,
+                         "answer": a.answer} for a in call.script_answers]}
 
 
 def recent_calls(*, session: Session, user: User, limit: int = 20) -> list[Call]:

@@ -2,7 +2,8 @@
    the panel's own for calls closed at intake) the current script (questions as a checklist,
    rights and benefits to explain) and the directory's agencies serving the caller's area, with
    tel: links and hours; one click records a referral at intake. The saved call carries the
-   script version shown (window.CallFormExtras) and the agency. Uses console.js (api, el). */
+   script version shown (window.CallFormExtras), the questions asked with any short answers,
+   and the agency. Uses console.js (api, el). */
 "use strict";
 (() => {
   const panel = document.getElementById("guided-intake");
@@ -50,14 +51,23 @@
   }
 
   function showScript(script) {
+    // NOTE: the area changed but not the script: keep what was ticked and typed.
+    if (script && script.id === state.scriptId && !$("gi-script").hidden) return;
     state.scriptId = script ? script.id : null;
     $("gi-script").hidden = !script;
     if (!script) { status(GT.no_script); return; }
     $("gi-version").textContent = fmt(GT.version, { n: script.version });
     $("gi-version").dataset.scriptId = script.id;
-    $("gi-questions").replaceChildren(...script.questions.map((text, i) => el("li", {},
-      el("label", {}, el("input", { type: "checkbox", "data-testid": `gi-question-${i}` }),
-         el("span", {}, text)))));
+    // Each question: ticked when asked; a short answer may be typed (typing ticks it).
+    $("gi-questions").replaceChildren(...script.questions.map((text, i) => {
+      const box = el("input", { type: "checkbox", "data-question": i,
+                                "data-testid": `gi-question-${i}` });
+      const answer = el("input", { type: "text", maxlength: 300, class: "gi-answer",
+                                   "data-answer": i, "aria-label": fmt(GT.answer_of, { q: text }),
+                                   placeholder: GT.answer, "data-testid": `gi-answer-${i}` });
+      answer.addEventListener("input", () => { if (answer.value.trim()) box.checked = true; });
+      return el("li", {}, el("label", {}, box, el("span", {}, text)), answer);
+    }));
     $("gi-rights").replaceChildren(...script.rights.map((text) => el("li", {}, text)));
   }
 
@@ -177,7 +187,18 @@
 
   window.CallFormExtras = window.CallFormExtras || [];
   window.CallFormExtras.push((body) => {
-    if (state.scriptId) body.script_version_id = state.scriptId;
+    if (state.scriptId) {
+      body.script_version_id = state.scriptId;
+      // The questions asked (ticked, or answered) with the short answers typed.
+      const asked = [];
+      for (const box of $("gi-questions").querySelectorAll("input[data-question]")) {
+        const i = Number(box.dataset.question);
+        const answer = $("gi-questions").querySelector(`input[data-answer="${i}"]`);
+        const text = answer ? answer.value.trim() : "";
+        if (box.checked || text) asked.push({ question: i, answer: text });
+      }
+      if (asked.length) body.script_answers = asked;
+    }
     if (state.referral && body.action === "incident") body.referral_agency_id = state.referral.id;
   });
 

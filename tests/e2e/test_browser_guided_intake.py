@@ -1,7 +1,8 @@
 """In Chromium, in Thai: the call-taker chooses a category and the guided-intake panel shows its
 script (questions as a checklist, rights and benefits to explain) and the agencies serving the
 caller's area with their phones and hours; one click refers the caller to an agency, and the
-saved call keeps the agency and the script version, and opens a case for follow-up. The
+saved call keeps the agency, the script version and the questions asked with their short
+answers, and opens a case for follow-up with the referral in it, shown on the case desk. The
 administrator's script page saves a new version that the desk then shows."""
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def test_guided_intake_with_a_referral(browser, live_server, served_db):  # noqa
     assert "เงินสงเคราะห์" in calls.inner_text("[data-testid=gi-rights]")
     assert "1" in calls.inner_text("[data-testid=gi-version]")
     calls.check("[data-testid=gi-question-0]")
+    # A short answer to the second question ticks it too.
+    calls.fill("[data-testid=gi-answer-1]", "ลูก 2 คน อายุ 3 และ 6 ขวบ")
+    assert calls.is_checked("[data-testid=gi-question-1]")
     # The caller's district is also on the panel (the place fields hide when closing at intake).
     calls.wait_for_function("() => document.querySelector('[data-testid=gi-district]').value "
                             "=== '6501'")
@@ -80,9 +84,23 @@ def test_guided_intake_with_a_referral(browser, live_server, served_db):  # noqa
         call = session.scalar(select(Call).where(Call.number == "+66891112233"))
         assert (call.outcome.value, call.agency_id, call.script_version_id) == (
             "referred_elsewhere", office_id, script_id)
-        assert session.scalar(select(Case.id).where(Case.call_id == call.id)) is not None
+        asked = [(a.script_version_id, a.question_index, a.answer) for a in call.script_answers]
+        assert asked == [(script_id, 0, ""), (script_id, 1, "ลูก 2 คน อายุ 3 และ 6 ขวบ")]
+        case = session.scalar(select(Case).where(Case.call_id == call.id))
+        assert case is not None and [r.agency_id for r in case.referrals] == [office_id]
+        case_id, case_ref = case.id, case.ref
     finally:
         session.close()
+
+    # The case is opened for follow-up: on the case desk, with the referral to the agency.
+    desk = open_desk(browser, live_server, "caseworker", "/desk/cases")
+    row = desk.locator(f"tr[data-case-id='{case_id}']")
+    row.wait_for()
+    assert case_ref in row.inner_text()
+    row.locator("a").click()
+    desk.wait_for_selector("[data-testid=referrals]")
+    referrals = desk.inner_text("[data-testid=referrals]")
+    assert office_name in referrals
 
     # The administrator saves a new version; the desk shows it for the next call.
     admin = open_desk(browser, live_server, "admin", "/desk/calls")
