@@ -191,7 +191,7 @@ function teamCell(inc) {
   if (!free.size) return el("span", { class: "muted" }, T.no_team);
   const suggested = (suggestions.get(inc.id) || []).filter((s) => free.has(s.team.id));
   const ago = (iso) => Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 60000));
-  const why = (s) => [s.team.name, fill(DT.km, { km: s.distance_km }),
+  const why = (s) => [s.team.name, s.on_call ? DT.on_call : null, fill(DT.km, { km: s.distance_km }),
     fill(DT.eta, { minutes: Math.round(s.eta_minutes) }), s.skill ? label("skill", s.skill) : null,
     plural(DT.seen, ago(s.last_seen))].filter(Boolean).join(" · ");
   const others = el("optgroup", { label: T.other_teams });
@@ -230,7 +230,8 @@ function buildRow(inc) {
       "data-testid": `place-unknown-${inc.id}` }, DT.place_unknown), el("br")] : null,
     placeName(inc), el("br"), el("small", {}, label("precision", inc.precision))),
     el("td", { "data-testid": `status-${inc.id}` }, label("status", inc.status)),
-    el("td", { class: "wait", dataset: { since: inc.created_at, until: inc.dispatched_at || "" } }),
+    el("td", { class: "wait", dataset: { since: inc.created_at, until: inc.dispatched_at || "" } },
+      el("span", { class: "wait-time" })),
     el("td", { class: "team-cell" }, teamCell(inc), inc.status !== "on_scene" ? el("button", { class: "link cancel-incident",
       "data-testid": `cancel-${inc.id}`, onclick: () => cancelIncident(inc) }, T.cancel) : null));
 }
@@ -324,10 +325,13 @@ function renderAll() {
   teamRows.reset(teams.values());
 }
 
+/* A row's waiting time, ticking every second: written into its own fixed-size box (CSS
+   .wait-time: size and layout contained), so a new time never lays out the 1,000-row table. */
 function tickCell(cell, now) {
   const end = cell.dataset.until ? Date.parse(cell.dataset.until) : now;
   const text = fmtWait((end - Date.parse(cell.dataset.since)) / 1000);
-  if (cell.textContent !== text) cell.textContent = text;
+  const box = cell.firstChild;
+  if (box.textContent !== text) box.textContent = text;
   cell.classList.toggle("stopped", Boolean(cell.dataset.until));
 }
 

@@ -155,7 +155,8 @@ rows.reset([]);
 out.empty = texts();
 rows.set({ id: 2, name: "ทีม ข", status: "available" });
 out.first = texts();
-rows.reset([{ id: 1, name: "ทีม ก", status: "available" }, { id: 2, name: "ทีม ข", status: "en_route" },
+rows.reset([{ id: 1, name: "ทีม ก", status: "available" },
+            { id: 2, name: "ทีม ข", status: "en_route" },
             { id: 3, name: "ทีม ค", status: "available" }]);
 const kept = list.children[0], last = list.children[2];
 rows.set({ id: 2, name: "ทีม ข", status: "on_scene" });
@@ -194,3 +195,14 @@ def test_the_call_takers_team_list_is_kept_in_place_too():
     assert "function renderTeamList" not in console
     on_event = calls[calls.index("onEvent(name, data) {"):]
     assert "teamRows.set(data)" in on_event[:on_event.index("\n  },")]
+
+
+def test_the_alarm_banner_changes_one_item_per_alarm_event():
+    """alarms.js keeps its banner in KeyedRows: a raised or handled alarm changes only its own
+    item (a bad day's banner holds hundreds); the whole banner is drawn only on a (re)load."""
+    js = Path(__file__).resolve().parents[2] / "static" / "js"
+    alarms = (js / "alarms.js").read_text(encoding="utf-8")
+    assert "new KeyedRows(" in alarms and ".replaceChildren" not in alarms
+    on_event = alarms[alarms.index('addEventListener("live:alarm.changed"'):]
+    on_event = on_event[:on_event.index("\n});")]
+    assert "drawAlarm(a)" in on_event and "renderAlarms" not in on_event
