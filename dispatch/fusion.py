@@ -36,10 +36,17 @@ REASONS = ("same_caller", "same_place", "same_category")
 
 @dataclass(frozen=True)
 class FusionSettings:
-    """How near and how close in time two incidents must be to count as the same place."""
+    """How near and how close in time two incidents (or a report and an open incident) must be
+    to count as the same place: one setting for the board's suggestions and for a citizen
+    report joining an open incident (ess/service.py), ESS_DEDUPE_METERS / ESS_DEDUPE_MINUTES."""
 
     meters: float = 300.0
     minutes: float = 30.0
+
+    @classmethod
+    def from_config(cls, config) -> FusionSettings:
+        """The settings of an app's config (or any mapping with the two keys)."""
+        return cls(meters=config["ESS_DEDUPE_METERS"], minutes=config["ESS_DEDUPE_MINUTES"])
 
 
 @dataclass(frozen=True)

@@ -207,6 +207,7 @@ def image_job(ctx: JobContext, payload: dict) -> None:
     from flask_babel import force_locale
 
     from console.web import translate
+    from dispatch.fusion import FusionSettings
     from ess import service as ess_service
 
     try:
@@ -219,8 +220,7 @@ def image_job(ctx: JobContext, payload: dict) -> None:
                                  image=image)
     outcome = ess_service.handle_line(
         session=ctx.session, item=item,
-        settings=ess_service.DedupeSettings(meters=config["ESS_DEDUPE_METERS"],
-                                            minutes=config["ESS_DEDUPE_MINUTES"]),
+        settings=FusionSettings.from_config(config),
         window_minutes=config["ESS_LINE_WINDOW_MINUTES"],
         attachment_dir=Path(config["ESS_ATTACHMENT_DIR"]),
         max_photo_bytes=config["ESS_MAX_PHOTO_BYTES"],

@@ -23,6 +23,7 @@ from console.limits import loads_json, request_json
 from console.privacy import derived_key, seal, unseal
 from console.validation import parse
 from console.web import db, desk_required, error_response, translate
+from dispatch.fusion import FusionSettings
 from ess import flows as ess_flows
 from ess import service as ess_service
 from ess.enums import ReportSource
@@ -151,9 +152,8 @@ def _client_id(key: str | None) -> int | None:
     return client_id
 
 
-def _settings() -> ess_service.DedupeSettings:
-    return ess_service.DedupeSettings(meters=current_app.config["ESS_DEDUPE_METERS"],
-                                      minutes=current_app.config["ESS_DEDUPE_MINUTES"])
+def _settings() -> FusionSettings:
+    return FusionSettings.from_config(current_app.config)
 
 
 def _read_submission() -> tuple[dict, list[bytes]]:

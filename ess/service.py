@@ -50,14 +50,6 @@ PUBLIC_STATUS: dict[IncidentStatus, str] = {
 
 
 @dataclass(frozen=True)
-class DedupeSettings:
-    """How near and how recent an open incident must be for a report to join it."""
-
-    meters: float = 300.0
-    minutes: float = 30.0
-
-
-@dataclass(frozen=True)
 class Photo:
     """An uploaded photo, already checked."""
 
@@ -199,7 +191,7 @@ def report_province(report: Report) -> str | None:
         return None
 
 
-def find_open_incident(*, session: Session, report: Report, settings: DedupeSettings,
+def find_open_incident(*, session: Session, report: Report, settings: fusion.FusionSettings,
                        now: datetime) -> Incident | None:
     """The open incident a located report joins: in the province the report falls in, within
     ESS_DEDUPE_METERS of it and opened within ESS_DEDUPE_MINUTES, and either already holding a
@@ -289,14 +281,14 @@ def _incident_for(session: Session, report: Report, *, by: User | None = None,
                                 for k, v in exc.errors.items()}) from None
 
 
-def link_report(*, session: Session, report: Report, settings: DedupeSettings,
+def link_report(*, session: Session, report: Report, settings: fusion.FusionSettings,
                 now: datetime | None = None) -> bool:
     """Attach a located report to an open incident or open one; True when one was opened.
     A new incident of a reporter who has another open one is marked "same reporter"."""
     return _link(session, report, settings, now or utcnow())[1]
 
 
-def _link(session: Session, report: Report, settings: DedupeSettings,
+def _link(session: Session, report: Report, settings: fusion.FusionSettings,
           now: datetime) -> tuple[Incident, bool]:
     """link_report, answering the incident too. A report not yet stored (the app's, a LINE
     user's first message with its place) is written here once, already linked."""
@@ -354,7 +346,7 @@ def _write_report(session: Session, report: Report) -> None:
 
 
 def submit_report(
-    *, session: Session, data: ReportIn, source: ReportSource, settings: DedupeSettings,
+    *, session: Session, data: ReportIn, source: ReportSource, settings: fusion.FusionSettings,
     attachment_dir: Path, photos: list[Photo] = (), client: ApiClient | None = None,
     line_user_id: str | None = None, client_id: int | None = None,
 ) -> Submitted:
@@ -685,7 +677,7 @@ def report_place(*, session: Session, report: Report | None,
 
 
 def handle_line(
-    *, session: Session, item: LineInput, settings: DedupeSettings, window_minutes: float,
+    *, session: Session, item: LineInput, settings: fusion.FusionSettings, window_minutes: float,
     attachment_dir: Path, max_photo_bytes: int, max_photo_pixels: int,
 ) -> LineOutcome:
     """Messages within the window build one report; a location links it to an incident.
