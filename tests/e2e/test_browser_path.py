@@ -111,7 +111,7 @@ def test_call_to_case_live_on_every_screen(browser, live_server, tmp_path):
     row = dispatch.locator("tr[data-status=new]", has_text=ref)
     row.wait_for()
     incident_id = row.get_attribute("data-id")
-    first_wait = dispatch.inner_text(f"tr[data-id='{incident_id}'] td.wait")
+    first_wait = dispatch.text_content(f"tr[data-id='{incident_id}'] td.wait")
     dispatch.wait_for_function(
         f"() => document.querySelector(\"tr[data-id='{incident_id}'] td.wait\").textContent !== "
         f"{first_wait!r}")
