@@ -1,6 +1,7 @@
 """Alarms the case workflow asks for (domain event `case.overdue`): a referral step or a plan
-action still late after its grace reaches the province's supervisors, then the provincial
-office (สนง.พมจ.), on the same alarm banner and by the same SMS as dispatch's own alarms."""
+action still late after its grace reaches the supervisor on duty (else the province's
+supervisors: dispatch.service.alarm_recipients), then the provincial office (สนง.พมจ.), on the
+same alarm banner and by the same SMS as dispatch's own alarms."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def office_contact(session: Session, province_code: str) -> tuple[str, str | Non
 
 def on_case_overdue(*, session: Session, province_code: str, case_id: int, step: str,
                     level: str, now: datetime, link_base: str) -> Alarm:
-    """Raise the case alarm of this level and queue its SMS to the province's supervisors."""
+    """Raise the case alarm of this level and queue its SMS to the supervisor on duty (else
+    the province's supervisors)."""
     name, phone = ("", None)
     kind = AlarmKind.CASE_OVERDUE
     if level == "office":

@@ -230,7 +230,7 @@ class EscalationAction(StrEnum):
     """One rung of a province's escalation ladder."""
 
     TEAM = "team"  # offer to the next suggested team
-    SUPERVISOR = "supervisor"  # alarm + SMS to the province's supervisors
+    SUPERVISOR = "supervisor"  # alarm + SMS to the supervisor on duty (else all the province's)
     PROVINCIAL_OFFICE = "provincial_office"  # the provincial social development office (พมจ.)
     OUTSIDE_RESPONDER = "outside_responder"  # police 191, EMS 1669, ...
 

@@ -8,12 +8,22 @@ waits on the SMS provider.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from console.db import utcnow
 from console.errors import N_
-from console.labels import PRIORITY_WORDS, label, place_names
+from console.labels import (
+    PRIORITY_WORDS,
+    format_be_date,
+    format_clock_range,
+    label,
+    place_names,
+)
 from console.models import User
+from dispatch import service as dispatch_service
 from dispatch.enums import AlarmKind, IncidentStatus
 from dispatch.models import Alarm, Incident, Team
 from jobs.service import JobContext, JobFailed, Skip, enqueue, task
@@ -44,12 +54,14 @@ def notify_assignment(*, session: Session, incident_id: int, link_base: str) -> 
 
 
 def notify_alarm(*, session: Session, alarm_id: int, link_base: str) -> int:
-    """Queue the SMS to the supervisors of the alarm's province (SOS, missed check-in, ...)."""
+    """Queue the alarm's SMS to whom dispatch.service.alarm_recipients picks: the supervisors
+    on duty, else every supervisor of the province (the alarm then says so: its facts)."""
     alarm = session.get(Alarm, alarm_id)
     if alarm is None or alarm.handled_at is not None:
         return 0
-    people = telephony_service.province_supervisors(session=session,
-                                                    province_code=alarm.province_code)
+    people = dispatch_service.alarm_recipients(
+        session=session, province_code=alarm.province_code,
+        at=alarm.raised_at or utcnow()).people
     for person in people:
         enqueue(session, ALARM_SMS, {"alarm_id": alarm.id, "user_id": person.id,
                                      "link_base": link_base},
@@ -88,6 +100,28 @@ def after_timers(*, session: Session, fired: list[str], link_base: str) -> None:
     for item in fired:
         _kind, _, raw_id = item.partition(":")
         after_offer_change(session=session, incident_id=int(raw_id), link_base=link_base)
+
+
+def alarm_note(alarm: Alarm, *, lang: str | None = None) -> str:
+    """What a roster alarm says, from its stored facts, in `lang` (else the user's language):
+    'เวร 3 ธ.ค. 2569 16.30–08.30 น. ขาดผู้รับแจ้ง 1 คน' / 'Shift of 3 Dec 2569 BE,
+    16:30–08:30, is short of people: Call-taker: 1' (static/js/alarms.js writes the same on
+    the desks); an alarm without facts (older ones): its note as written. Needs an app context."""
+    from flask_babel import force_locale, get_locale
+
+    facts = alarm.facts or {}
+    if not (alarm.kind is AlarmKind.ROSTER_SHORT and facts.get("starts_at")
+            and facts.get("ends_at")):
+        return alarm.note or ""
+    lang = lang or str(get_locale() or "th")
+    with force_locale(lang):
+        missing = (" " if lang.startswith("th") else ", ").join(
+            label("alarm_note", "missing") % {"role": label("duty_role", role), "count": count}
+            for role, count in (facts.get("short") or {}).items())
+        return label("alarm_note", "roster_short") % {
+            "date": format_be_date(datetime.fromisoformat(facts["starts_at"]), lang=lang),
+            "range": format_clock_range(facts["starts_at"], facts["ends_at"], lang=lang),
+            "missing": missing}
 
 
 # --- the jobs -------------------------------------------------------------------------------
@@ -135,10 +169,12 @@ def alarm_sms_job(ctx: JobContext, payload: dict) -> None:
     with force_locale(locale):
         kind = label("alarm", alarm.kind)
         if alarm.kind is AlarmKind.ROSTER_SHORT:
-            kind = f"{kind}: {alarm.note}"
+            kind = f"{kind}: {alarm_note(alarm, lang=locale)}"
         if alarm.kind is AlarmKind.ESCALATED:
             kind = " ".join(x for x in (kind + ":", label("escalation_action", alarm.note),
                                         alarm.contact_name, alarm.contact_phone) if x)
+        if (alarm.facts or {}).get("sent_to_all"):
+            kind = f"{kind} ({label('alarm_sent_to_all', alarm.facts['sent_to_all'])})"
     body = telephony_service.alarm_sms_text(
         kind_label=kind, team_name=team.name if team else "-",
         incident_ref=incident.ref if incident else None, link_base=payload["link_base"],

@@ -255,6 +255,11 @@ class Alarm(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     # Case alarms (a late referral step or plan action): the case, for the desk's link.
     case_id: Mapped[int | None] = mapped_column(ForeignKey("welfare_case.id"), index=True)
+    # What the alarm is read from, in each reader's language (issue 14): a short shift's
+    # shift_id, starts_at, ends_at (ISO) and short ({duty role: how many missing}); and
+    # sent_to_all ('nobody_on_duty' or 'no_phone') when it went to every supervisor of the
+    # province. None on older alarms: their note is shown as it was written.
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class EscalationStep(Base):

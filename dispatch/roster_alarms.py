@@ -1,7 +1,7 @@
 """What dispatch does about the duty roster's facts (domain events from roster/flows.py): a
-shift about to start short of people raises an alarm to the province's supervisors, on the
-same banner and by the same SMS as dispatch's own alarms; teams on call for a shift that
-starts become available (unless busy or taken out of service)."""
+shift about to start short of people raises an alarm to the supervisor on duty (else the
+province's supervisors), on the same banner and by the same SMS as dispatch's own alarms;
+teams on call for a shift that starts become available (unless busy or taken out of service)."""
 
 from __future__ import annotations
 
@@ -34,11 +34,16 @@ def _in_service(session: Session, team_id: int) -> bool:
     return active is not False
 
 
-def on_roster_short(*, session: Session, province_code: str, shift_id: int, note: str,
+def on_roster_short(*, session: Session, province_code: str, shift_id: int,
+                    starts_at: datetime, ends_at: datetime, short: dict[str, int],
                     now: datetime, link_base: str, **_facts) -> Alarm:
-    """Raise the short-staffed shift's alarm and queue its SMS to the province's supervisors."""
+    """Raise the short-staffed shift's alarm with its facts (each reader reads it in their
+    language: dispatch/flows.alarm_note, static/js/alarms.js) and queue its SMS to the
+    supervisor on duty (else the province's supervisors)."""
+    facts = {"shift_id": shift_id, "starts_at": starts_at.isoformat(),
+             "ends_at": ends_at.isoformat(), "short": dict(short)}
     alarm = _raise_alarm(session, kind=AlarmKind.ROSTER_SHORT, province_code=province_code,
-                         now=now, note=note)
+                         now=now, facts=facts)
     flows.notify_alarm(session=session, alarm_id=alarm.id, link_base=link_base)
     return alarm
 

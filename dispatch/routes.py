@@ -190,7 +190,8 @@ def report_position():
 @bp.get("/incidents/<int(max=2147483647):incident_id>/recommendations")
 @desk_required("dispatch")
 def recommendations(incident_id: int):
-    """The nearest suitable available teams for an incident, each with the reasons."""
+    """The nearest suitable available teams for an incident (teams on call for the shift under
+    way first), each with the reasons."""
     cfg = current_app.config
     suggestions = service.recommend_teams(
         session=db(), incident_id=incident_id, user=current_user,
@@ -202,7 +203,7 @@ def recommendations(incident_id: int):
     return jsonify([
         {"team": events.team_payload(s.team), "distance_km": round(s.distance_km, 2),
          "eta_minutes": round(s.eta_minutes, 1), "skill": s.skill,
-         "last_seen": s.last_seen.isoformat()}
+         "last_seen": s.last_seen.isoformat(), "on_call": s.on_call}
         for s in suggestions
     ])
 
@@ -288,7 +289,7 @@ def sos():
 @desk_required("dispatch")
 def alarms():
     """Alarms nobody has handled yet, SOS first."""
-    items = [events.alarm_payload(a) for a in service.open_alarms(session=db(), user=current_user)]
+    items = events.alarm_payloads(service.open_alarms(session=db(), user=current_user))
     log_read("alarms", entity="alarm", subjects={"alarm": [a["id"] for a in items]})
     return jsonify(items)
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from cases.models import Case
-from console import domain_events
+from console import domain_events, duty
 from console.db import BANGKOK, utcnow
 from console.enums import DESK_STAFF, Role
 from console.errors import (
@@ -472,7 +472,9 @@ def list_open_incidents(*, session: Session, user: User) -> list[Incident]:
     stmt = (
         select(Incident)
         .where(Incident.status.in_([s.value for s in OPEN_STATUSES]))
-        .options(selectinload(Incident.people), selectinload(Incident.team))
+        # NOTE: the payload names the reporter's other incident: one read for all, not one each.
+        .options(selectinload(Incident.people), selectinload(Incident.team),
+                 selectinload(Incident.same_reporter))
         .order_by(_PRIORITY_ORDER, Incident.created_at, Incident.id)
     )
     return list(session.scalars(_scoped(stmt, user, Incident.province_code)))
@@ -537,6 +539,7 @@ class Suggestion:
     eta_minutes: float
     skill: str | None
     last_seen: datetime
+    on_call: bool = False  # on call for the shift under way by the duty roster
 
 
 def position_key(team_id: int) -> str:
@@ -606,7 +609,8 @@ def recommend_teams(
     travel: geo_service.TravelSettings, max_age_minutes: float, limit: int = 5,
     max_km: float = 300.0, now: datetime | None = None,
 ) -> list[Suggestion]:
-    """Available teams of the incident's province with the needed skill, nearest ETA first."""
+    """Available teams of the incident's province with the needed skill: those on call for the
+    shift under way first, each group nearest first (off-duty teams are never suggested)."""
     incident = get_incident(session=session, incident_id=incident_id, user=user)
     return _recommend(session=session, incident=incident, index=index, travel=travel,
                       max_age_minutes=max_age_minutes, limit=limit, max_km=max_km,
@@ -631,11 +635,20 @@ def _recommend(
     }
     if not candidates:
         return []
-    hits = index.nearest(
-        incident.lat, incident.lon, k=limit,
-        fresh_after=(now - timedelta(minutes=max_age_minutes)).timestamp(),
-        where=candidates.__contains__, max_km=max_km,
-    )
+    # The teams on call for the shift under way (the roster's resolver, one query) come first,
+    # nearest first; then the province's other available teams, nearest first.
+    on_call = duty.teams_on_call(session, incident.province_code, now)
+    first = {k for k, t in candidates.items() if t.id in on_call}
+    groups = [first, candidates.keys() - first] if first else [candidates.keys()]
+    hits = []
+    for group in groups:
+        if len(hits) >= limit or not group:
+            continue
+        hits += index.nearest(
+            incident.lat, incident.lon, k=limit - len(hits),
+            fresh_after=(now - timedelta(minutes=max_age_minutes)).timestamp(),
+            where=group.__contains__, max_km=max_km,
+        )
     area = geo_service.area_type(incident.province_code, incident.district_code)
     return [
         Suggestion(
@@ -644,6 +657,7 @@ def _recommend(
             eta_minutes=geo_service.travel_minutes(hit.distance_km, area, travel),
             skill=skill,
             last_seen=datetime.fromtimestamp(hit.seen_at, tz=UTC),
+            on_call=hit.id in first,
         )
         for hit in hits
     ]
@@ -769,15 +783,48 @@ def claim_due_timers(*, session: Session, now: datetime, limit: int = 50) -> lis
     return claimed
 
 
+@dataclass(frozen=True)
+class AlarmRecipients:
+    """Whom a province's alarms go to now, and why: `fallback` is None when they are the
+    supervisors on duty, else why every supervisor of the province gets them: 'nobody_on_duty'
+    (the roster has no supervisor on duty now) or 'no_phone' (those on duty have no phone)."""
+
+    people: list[User]
+    fallback: str | None
+
+
+def alarm_recipients(*, session: Session, province_code: str, at: datetime
+                     ) -> AlarmRecipients:
+    """The one place that picks who gets a province's alarms by SMS (SOS, missed check-in,
+    lapsed offers, escalation, case and roster alarms): the supervisors on duty at `at` by the
+    roster's resolver, active and with a phone; only when there are none, every active
+    supervisor of the province with a phone. Two small queries, whatever the roster's size."""
+    on_duty = duty.supervisors(session, province_code, at)
+    reachable = (User.active.is_(True), User.phone.is_not(None))
+    if on_duty:
+        found = {u.id: u for u in session.scalars(select(User).where(
+            User.id.in_(on_duty), *reachable))}
+        if found:
+            return AlarmRecipients([found[uid] for uid in on_duty if uid in found], None)
+    everyone = list(session.scalars(select(User).where(
+        User.role == Role.SUPERVISOR, User.province_code == province_code, *reachable)
+        .order_by(User.id)))
+    return AlarmRecipients(everyone, "no_phone" if on_duty else "nobody_on_duty")
+
+
 def _raise_alarm(session: Session, *, kind: AlarmKind, province_code: str, now: datetime,
                  team_id: int | None = None, incident_id: int | None = None,
                  by: User | None = None, lat: float | None = None, lon: float | None = None,
                  note: str = "", contact_name: str = "", contact_phone: str | None = None,
-                 case_id: int | None = None) -> Alarm:
+                 case_id: int | None = None, facts: dict | None = None) -> Alarm:
+    fallback = alarm_recipients(session=session, province_code=province_code, at=now).fallback
+    if fallback is not None:
+        # NOTE: decided before the event leaves, so the banner says it from the start.
+        facts = {**(facts or {}), "sent_to_all": fallback}
     alarm = Alarm(kind=kind, province_code=province_code, team_id=team_id,
                   incident_id=incident_id, raised_at=now, raised_by_id=by.id if by else None,
                   lat=lat, lon=lon, note=note, contact_name=contact_name,
-                  contact_phone=contact_phone, case_id=case_id)
+                  contact_phone=contact_phone, case_id=case_id, facts=facts)
     session.add(alarm)
     session.flush()
     record_audit(session=session, actor_id=by.id if by else None, action=f"alarm.{kind.value}",
@@ -1026,7 +1073,8 @@ def open_alarms(*, session: Session, user: User) -> list[Alarm]:
 
 
 def choose_next_team(index, travel: geo_service.TravelSettings, max_age_minutes: float):
-    """The escalation's choice: the best recommended team not yet refused for this incident."""
+    """The escalation's choice: the best recommended team not yet refused for this incident
+    (a team on call for the shift under way before any other)."""
 
     def choose(session: Session, incident: Incident, exclude: frozenset[int], now: datetime):
         best = _recommend(session=session, incident=incident, index=index, travel=travel,

@@ -1,7 +1,8 @@
 """What the roster does as time passes, from the console's timer loop: before a shift starts
-short of people on a role, tell the province's supervisors (domain event `roster.short`, once
-per shift); when a shift starts, say so with its teams on call (`roster.shift_started`, once),
-so dispatch makes them available. Who reacts is wired by the app factory."""
+short of people on a role, say so with its facts (domain event `roster.short`, once per shift;
+dispatch alarms the supervisor on duty, and each reader reads it in their language); when a
+shift starts, say so with its teams on call (`roster.shift_started`, once), so dispatch makes
+them available. Who reacts is wired by the app factory."""
 
 from __future__ import annotations
 
@@ -16,8 +17,6 @@ from sqlalchemy.orm import Session
 from console import domain_events
 from console.db import utcnow
 from console.errors import ValidationFailed
-from console.labels import format_be_date
-from roster.enums import DutyRole
 from roster.models import DutyAssignment, DutyShift, StaffingLevel
 from roster.service import (
     clock,
@@ -31,8 +30,6 @@ from roster.service import (
 )
 
 log = logging.getLogger("console.roster")
-ROLE_TH = {DutyRole.CALL_TAKER: "ผู้รับแจ้ง", DutyRole.DISPATCHER: "ผู้สั่งการ",
-           DutyRole.SUPERVISOR: "หัวหน้าเวร"}
 CHECK_EVERY_SECONDS = 30.0
 _last_pass = {"at": 0.0}
 
@@ -45,13 +42,6 @@ def _setting(app, name: str, default: int) -> int:
         return max(int(value), 0)
     except (TypeError, ValueError):
         return default
-
-
-def short_note(shift: DutyShift, short: dict[DutyRole, int]) -> str:
-    """The alarm's note, as the centre writes it: 'เวร 3 ธ.ค. 2569 16.30–08.30 น. ขาด…'."""
-    span = f"{clock(minute_of(shift.starts_at))}–{clock(minute_of(shift.ends_at))} น."
-    missing = " ".join(f"{ROLE_TH[r]} {n} คน" for r, n in short.items())
-    return f"เวร {format_be_date(local_day(shift.starts_at), lang='th')} {span} ขาด{missing}"
 
 
 def check_upcoming(*, session: Session, now: datetime, lead: timedelta, link_base: str
@@ -97,7 +87,7 @@ def check_upcoming(*, session: Session, now: datetime, lead: timedelta, link_bas
                                    shift_id=shift.id, starts_at=shift.starts_at,
                                    ends_at=shift.ends_at, short={r.value: n for r, n in
                                                                  short.items()},
-                                   note=short_note(shift, short), now=now, link_base=link_base)
+                                   now=now, link_base=link_base)
             announced.append(shift.id)
     return announced
 

@@ -62,3 +62,25 @@ def test_a_second_wave_pop_says_why_it_reached_this_desk(browser, live_server): 
     notice = calls.wait_for_selector("[data-testid=pop-second-wave]")
     assert notice.inner_text() == "ผู้รับแจ้งที่อยู่เวรยังไม่รับสายนี้ จึงส่งถึงท่านหลังผู้โทรรอ 35 วินาที"
     assert calls.locator("[data-testid=pop-second-wave]").count() == 1
+
+
+def test_the_alarm_banner_writes_a_short_shift_from_its_facts(browser, live_server):  # noqa: F811
+    """A roster alarm keeps its facts, not a sentence (dispatch/roster_alarms.py): the banner
+    writes it in the page's language, and says when it went to every supervisor because nobody
+    was on duty as supervisor."""
+    page = open_desk(browser, live_server, "supervisor", "/desk/supervisor")
+    page.wait_for_selector("body[data-live='1']")
+    alarm = {"id": 990001, "kind": "roster_short", "province_code": "65", "team_id": None,
+             "incident_id": None, "incident_ref": None, "raised_at": "2026-12-03T09:00:00+00:00",
+             "lat": None, "lon": None, "note": "", "handled_at": None, "contact_name": "",
+             "contact_phone": None, "case_id": None, "team_name": None, "handled_by_name": None,
+             "facts": {"shift_id": 1, "starts_at": "2026-12-03T09:30:00+00:00",
+                       "ends_at": "2026-12-04T01:30:00+00:00",
+                       "short": {"call_taker": 1, "dispatcher": 2},
+                       "sent_to_all": "nobody_on_duty"}}
+    page.evaluate("(a) => window.dispatchEvent(new CustomEvent('live:alarm.changed', "
+                  "{ detail: a }))", alarm)
+    banner = page.wait_for_selector("[data-testid=alarm-990001]")
+    assert "เวร 3 ธ.ค. 2569 16.30–08.30 น. ขาดผู้รับแจ้ง 1 คน ผู้สั่งการ 2 คน" in banner.inner_text()
+    assert page.inner_text("[data-testid=alarm-to-all-990001]") == (
+        "ขณะนี้ไม่มีหัวหน้าเวรที่อยู่เวรตามตารางเวร จึงแจ้งหัวหน้าเวรทุกคนของจังหวัด")

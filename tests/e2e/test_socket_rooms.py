@@ -229,7 +229,7 @@ def test_alarms_reach_their_province_desks_and_the_team_only(app, everyone):
         assert set(alarm[0]["data"]) == {"id", "kind", "province_code", "team_id", "incident_id",
                                          "raised_at", "lat", "lon", "note", "handled_at",
                                          "contact_name", "contact_phone", "incident_ref",
-                                         "case_id", "team_name", "handled_by_name"}
+                                         "case_id", "team_name", "handled_by_name", "facts"}
         assert alarm[0]["data"]["kind"] == "sos"
     for name in ("team2", "caseworker", "cm.dispatcher", "cm.team1"):
         assert got[name] == [], name

@@ -1,6 +1,7 @@
 """Roster alarms and teams on call (issue 14): a shift about to start below its staffing
-minimum raises one alarm to the province's supervisors (through the roster.short domain event,
-like case_overdue); teams on call become available when their shift starts."""
+minimum raises one alarm to the supervisor on duty, else the province's supervisors (through
+the roster.short domain event, like case_overdue); teams on call become available when their
+shift starts."""
 
 from __future__ import annotations
 
@@ -47,7 +48,12 @@ def test_a_short_shift_alarms_the_supervisors_once_before_it_starts(app, session
     [shift_id] = _check(session)
     [alarm] = _alarms(session)
     assert alarm.province_code == "65" and alarm.handled_at is None
-    assert alarm.note == "เวร 3 ธ.ค. 2569 16.30–08.30 น. ขาดผู้รับแจ้ง 1 คน"
+    # Its facts are kept, and read in the reader's language (Thai here, as the centre writes).
+    assert alarm.facts["shift_id"] == shift_id and alarm.facts["short"] == {"call_taker": 1}
+    with app.app_context():
+        from dispatch.flows import alarm_note
+
+        assert alarm_note(alarm, lang="th") == "เวร 3 ธ.ค. 2569 16.30–08.30 น. ขาดผู้รับแจ้ง 1 คน"
     sms = session.scalars(select(OutboundJob).where(OutboundJob.kind == "sms.alarm")).all()
     assert sms and all(j.payload["alarm_id"] == alarm.id for j in sms)
     session.commit()
