@@ -810,15 +810,6 @@ def alarm_sms_text(*, kind_label: str, team_name: str, incident_ref: str | None,
     return text
 
 
-def province_supervisors(*, session: Session, province_code: str) -> list[User]:
-    """The active supervisors of a province who have a phone (they get alarm SMS)."""
-    from console.enums import Role
-
-    return list(session.scalars(select(User).where(
-        User.role == Role.SUPERVISOR, User.province_code == province_code,
-        User.active.is_(True), User.phone.is_not(None)).order_by(User.id)))
-
-
 def team_members_to_text(*, session: Session, team_id: int) -> list[User]:
     """The active members of a team who have a phone (they get the offer SMS)."""
     return list(session.scalars(select(User).where(User.team_id == team_id,

@@ -14,6 +14,7 @@ from console.db import utcnow
 from console.models import User
 from roster import service as roster
 from roster.enums import DutyRole
+from tests.integration.test_migrations import empty_url  # noqa: F401
 
 
 def _user(session, username: str) -> User:
@@ -256,3 +257,32 @@ def test_the_short_shift_note_is_read_in_english_and_thai(app, login_as, session
     assert "เวร 3 ธ.ค. 2569 16.30–08.30 น. ขาดผู้สั่งการ 1 คน" in bodies[sup.id]
     assert ("Shift of 3 Dec 2569 BE, 16:30–08:30, is short of people: Dispatcher: 1"
             in bodies[_user(session, "pmj").id])
+
+
+# --- the migration: older alarms stay readable both ways --------------------------------------
+
+def test_the_alarm_facts_migration_keeps_every_alarm_readable(empty_url):  # noqa: F811
+    from sqlalchemy import text
+
+    from console.db import make_engine
+    from tests.integration.test_migrations import _alembic
+
+    _alembic(empty_url, "upgrade", "f9c0d1e2f3a4")
+    engine = make_engine(empty_url)
+    insert = ("INSERT INTO alarm (id, kind, province_code, raised_at, note, contact_name, facts) "
+              "VALUES (:id, 'roster_short', '65', CURRENT_TIMESTAMP, :note, '', :facts)")
+    facts = ('{"shift_id": 1, "starts_at": "2026-12-03T09:30:00+00:00", '
+             '"ends_at": "2026-12-04T01:30:00+00:00", "short": {"call_taker": 1, '
+             '"dispatcher": 2}, "sent_to_all": "nobody_on_duty"}')
+    with engine.begin() as conn:
+        conn.execute(text(insert), {"id": 1, "note": "", "facts": facts})
+        conn.execute(text(insert), {"id": 2, "note": "เวรเดิม", "facts": None})
+    # Down: the alarm with facts gets the Thai note the centre wrote before; the old one keeps it.
+    _alembic(empty_url, "downgrade", "f8b9c0d1e2f3")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT note FROM alarm ORDER BY id")).scalars().all() == [
+            "เวร 3 ธ.ค. 2569 16.30–08.30 น. ขาดผู้รับแจ้ง 1 คน ผู้สั่งการ 2 คน", "เวรเดิม"]
+    _alembic(empty_url, "upgrade", "heads")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT facts FROM alarm")).scalars().all() == [None, None]
+    engine.dispose()
