@@ -426,9 +426,12 @@ def caller_context(*, session: Session, number: str | None, exclude_call_id: int
                                Incident.status.in_(OPEN_STATUSES)).order_by(Incident.id)))
     linked_cases = select(CallLink.case_id).join(Call, Call.id == CallLink.call_id).where(
         Call.number == number, CallLink.case_id.is_not(None))
+    # NOTE: a case opened by a call itself (closed at intake, or a referral recorded there)
+    # has no incident: it is the caller's through Case.call_id.
     ctx.open_cases = list(session.scalars(
-        select(Case).join(Incident, Incident.id == Case.incident_id)
-        .where(or_(Incident.call_id.in_(call_ids), Case.id.in_(linked_cases)),
+        select(Case).outerjoin(Incident, Incident.id == Case.incident_id)
+        .where(or_(Incident.call_id.in_(call_ids), Case.call_id.in_(call_ids),
+                   Case.id.in_(linked_cases)),
                Case.status != CaseStatus.CLOSED).order_by(Case.id)))
     ctx.flags = active_flags(session=session, number=number, now=now)
     return ctx

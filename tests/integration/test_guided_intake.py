@@ -417,6 +417,13 @@ def test_a_referral_at_intake_opens_a_case_with_the_referral_through_a_domain_ev
     mine = login_as("oscc").get("/api/agency/referrals").json
     assert referral.id in [r["id"] for r in mine]
 
+    # Their next call's screen pop shows that case as the caller's open case (a case opened
+    # by a call has no incident: it is theirs through the call).
+    from telephony.service import caller_context
+
+    ctx = caller_context(session=session, number="+66877771212")
+    assert [c.id for c in ctx.open_cases] == [case.id]
+
     # The same person calls again and is referred elsewhere: the referral joins their open
     # case (no second case), with a line about the call.
     resp = taker.post("/api/calls", json={
