@@ -241,6 +241,12 @@ def _subscribe_domain_events() -> None:
     domain_events.subscribe(domain_events.ROSTER_SHORT, roster_alarms.on_roster_short)
     domain_events.subscribe(domain_events.SHIFT_STARTED, roster_alarms.on_shift_started)
     domain_events.subscribe(domain_events.SHIFT_ENDING, roster_alarms.on_shift_ending)
+    # Who is on duty now: dispatch asks console.duty (alarms to the supervisor on duty, teams
+    # on call first), the roster answers; wired here, where the packages meet.
+    from console import duty
+    from roster import service as roster_service
+
+    duty.provide(roster_service.on_duty)
 
 
 def session_lifetimes(config) -> Any:

@@ -2,8 +2,8 @@
 supervisor on duty, suggestions that put teams on call first).
 
 The roster's one resolver (roster.service.on_duty: Bangkok time, overnight shifts, approved
-swaps and absences) is provided here when the roster is loaded (the app factory loads it with
-its blueprint); until then, or for a province without a roster, nobody is on duty and callers
+swaps and absences) is provided here by the app factory (console/__init__.py, beside the
+domain events' subscriptions); for a province without a roster nobody is on duty and callers
 do as before.
 """
 

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from console import duty
 from console.db import utcnow
 from console.enums import Role
 from console.errors import N_, Conflict, Forbidden, NotFound, ValidationFailed
@@ -130,12 +129,6 @@ def on_duty(session: Session, province_code: str, at: datetime,
                             starts_at=shift.starts_at, ends_at=shift.ends_at,
                             replaces_id=replaces))
     return found
-
-
-# NOTE: the roster provides its resolver to the packages that must not import it (dispatch:
-# alarms to the supervisor on duty, teams on call first) as soon as it is loaded, as job tasks
-# register themselves; the app factory loads it with its blueprint in every process.
-duty.provide(on_duty)
 
 
 def has_roster(session: Session, province_code: str | None, at: datetime) -> bool:
