@@ -26,7 +26,7 @@ from console.service import audit_values
 from dispatch import events
 from dispatch.enums import IncidentStatus, Precision, Source
 from dispatch.models import Incident, TimelineEntry
-from dispatch.schemas import IncidentIn
+from dispatch.schemas import IncidentIn, LocationIn
 from geo import service as geo_service
 
 _INCIDENT = Incident.__table__
@@ -97,19 +97,25 @@ def _postgresql_statement():
     return _STATEMENT[0]
 
 
+def resolve_place(loc: LocationIn):
+    """An incident's place from its location input (the gazetteer: codes, centre, precision);
+    a bad place is a field error under 'location.'. Shared by every way an incident opens."""
+    try:
+        return geo_service.resolve_location(
+            lat=loc.lat, lon=loc.lon, province_code=loc.province_code,
+            district_code=loc.district_code, subdistrict_code=loc.subdistrict_code,
+        )
+    except ValidationFailed as exc:
+        raise prefixed(exc, "location.") from None
+
+
 def open_incident(*, session: Session, data: IncidentIn, source: Source, summary: str,
                   same_reporter: Incident | None = None, report_count: int = 1) -> Incident:
     """A new incident for a citizen report (no call, no user): the place resolved, the incident,
     its "created" timeline and audit rows written, and incident.created (with `report_count`)
     queued for its province's desks after the commit."""
     loc = data.location
-    try:
-        place = geo_service.resolve_location(
-            lat=loc.lat, lon=loc.lon, province_code=loc.province_code,
-            district_code=loc.district_code, subdistrict_code=loc.subdistrict_code,
-        )
-    except ValidationFailed as exc:
-        raise prefixed(exc, "location.") from None
+    place = resolve_place(loc)
     now = utcnow()
     values = dict.fromkeys(_COLUMNS)
     values.update(

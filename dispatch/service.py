@@ -21,7 +21,6 @@ from console.errors import (
     IllegalTransition,
     NotFound,
     ValidationFailed,
-    prefixed,
 )
 from console.models import User
 from console.service import record_audit
@@ -44,6 +43,7 @@ from dispatch.enums import (
     TeamStatus,
     TimerKind,
 )
+from dispatch.intake import resolve_place
 from dispatch.models import (
     Alarm,
     Assignment,
@@ -296,13 +296,7 @@ def _new_incident(
 ) -> Incident:
     """Shared by intake and citizen reports: resolve the place, insert, timeline, event."""
     loc = data.location
-    try:
-        place = geo_service.resolve_location(
-            lat=loc.lat, lon=loc.lon, province_code=loc.province_code,
-            district_code=loc.district_code, subdistrict_code=loc.subdistrict_code,
-        )
-    except ValidationFailed as exc:
-        raise prefixed(exc, "location.") from None
+    place = resolve_place(loc)
     now = utcnow()
     incident = Incident(
         source=source,
