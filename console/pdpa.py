@@ -60,6 +60,7 @@ ACTION_LABELS = {
     "read.fact_finding_pdf": _l("Fact-finding printed (PDF)"),
     "read.caller_contact": _l("Caller's or reporter's number and name of an incident"),
     "read.intake_answers": _l("Questions asked at intake and the caller's answers (an incident)"),
+    "read.case_intake_answers": _l("Questions asked at intake and the caller's answers (a case)"),
 }
 ENTITY_LABELS = {
     "incident": _l("incidents"), "call": _l("calls"), "case": _l("cases"),

@@ -461,6 +461,7 @@ def case_detail(case_id: int):
     from cases import handovers as case_handovers
 
     handover = case_handovers.pending_for(db(), case)
+    intake = _case_intake_answers(case)
     return render_template("case_detail.html", case=case, moves=moves, workers=workers,
                            assignee=assignee, handover=handover,
                            handover_to_name=next((u.display_name for u in workers if handover
@@ -475,7 +476,26 @@ def case_detail(case_id: int):
                            past_week=case_service.past_referral_week(case, utcnow()),
                            volunteers=case_tasks.volunteers(session=db(),
                                                             province_code=case.province_code),
-                           ctx=page_context())
+                           intake=intake, ctx=page_context())
+
+
+def _case_intake_answers(case) -> dict | None:
+    """The questions asked at intake on the call that opened the case (itself, or through its
+    incident): the case worker follows up on what the caller was asked and said. The read goes
+    to the access log."""
+    from sqlalchemy import select
+
+    from dispatch.models import Incident
+    from telephony import service as call_service
+
+    call_id = case.call_id or (db().scalar(select(Incident.call_id).where(
+        Incident.id == case.incident_id)) if case.incident_id is not None else None)
+    intake = call_service.script_answers(session=db(), call_id=call_id,
+                                         thai=str(get_locale() or "th").startswith("th"))
+    if intake is not None:
+        log_read("case_intake_answers", entity="case", entity_id=case.id,
+                 subjects={"call": [intake["call_id"]]})
+    return intake
 
 
 @bp.get("/api/session")

@@ -417,6 +417,13 @@ def test_a_referral_at_intake_opens_a_case_with_the_referral_through_a_domain_ev
     mine = login_as("oscc").get("/api/agency/referrals").json
     assert referral.id in [r["id"] for r in mine]
 
+    # The case page shows the case worker what the caller was asked and said (read logged).
+    page = login_as("caseworker").get(f"/desk/cases/{case.id}").get_data(as_text=True)
+    shown = page[page.index('data-testid="intake-answers"'):]
+    assert "ลูก 2 คน" in shown[:shown.index("</ol>")]
+    assert session.scalar(select(AuditLog).where(AuditLog.action == "read.case_intake_answers",
+                                                 AuditLog.entity_id == case.id)) is not None
+
     # Their next call's screen pop shows that case as the caller's open case (a case opened
     # by a call has no incident: it is theirs through the call).
     from telephony.service import caller_context
