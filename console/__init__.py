@@ -313,6 +313,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder=str(BASE_DIR / "static"),
         template_folder=str(BASE_DIR / "console" / "templates"),
     )
+    # NOTE: JSON answers carry Thai as UTF-8, not \uXXXX escapes (6 bytes a character against
+    # 3): the board's /api/state on a bad day is about half the size; the sockets do the same.
+    app.json.ensure_ascii = False
     app.config.update(load_config())
     if overrides:
         app.config.update(overrides)
