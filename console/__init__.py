@@ -246,7 +246,7 @@ def _subscribe_domain_events() -> None:
     from console import duty
     from roster import service as roster_service
 
-    duty.provide(roster_service.on_duty)
+    duty.provide(roster_service.on_duty, roster_service.has_roster)
 
 
 def session_lifetimes(config) -> Any:

@@ -18,15 +18,28 @@ from sqlalchemy.orm import Session
 # resolver(session, province_code, at) -> the people and teams on duty, each with .role
 # ('call_taker', 'dispatcher', 'supervisor' or 'team'), .user_id and .team_id.
 Resolver = Callable[[Session, str, datetime], Iterable[Any]]
+# covers(session, province_code, at) -> whether some shift of the province's roster holds `at`.
+Covers = Callable[[Session, str, datetime], bool]
 _resolver: list[Resolver] = []
+_covers: list[Covers] = []
 
 SUPERVISOR = "supervisor"
 TEAM = "team"
 
 
-def provide(resolver: Resolver) -> None:
-    """The roster hands over its resolver (the last one provided counts)."""
+def provide(resolver: Resolver, covers: Covers) -> None:
+    """The roster hands over its resolver and its "does a shift hold this instant" test (the
+    last ones provided count)."""
     _resolver[:] = [resolver]
+    _covers[:] = [covers]
+
+
+def rostered(session: Session, province_code: str | None, at: datetime) -> bool:
+    """Whether the province's roster covers the instant (a province that keeps no roster, or
+    none for now, works as before rosters: everyone gets everything, without a notice)."""
+    if not _covers or not province_code:
+        return False
+    return bool(_covers[0](session, province_code, at))
 
 
 def on_duty(session: Session, province_code: str | None, at: datetime) -> list[Any]:

@@ -780,8 +780,9 @@ def claim_due_timers(*, session: Session, now: datetime, limit: int = 50) -> lis
 @dataclass(frozen=True)
 class AlarmRecipients:
     """Whom a province's alarms go to now, and why: `fallback` is None when they are the
-    supervisors on duty, else why every supervisor of the province gets them: 'nobody_on_duty'
-    (the roster has no supervisor on duty now) or 'no_phone' (those on duty have no phone)."""
+    supervisors on duty or the province's roster does not cover the instant (as before rosters),
+    else why every supervisor of the province gets them: 'nobody_on_duty' (the roster covers
+    the instant with no supervisor on duty) or 'no_phone' (those on duty have no phone)."""
 
     people: list[User]
     fallback: str | None
@@ -803,7 +804,12 @@ def alarm_recipients(*, session: Session, province_code: str, at: datetime
     everyone = list(session.scalars(select(User).where(
         User.role == Role.SUPERVISOR, User.province_code == province_code, *reachable)
         .order_by(User.id)))
-    return AlarmRecipients(everyone, "no_phone" if on_duty else "nobody_on_duty")
+    if on_duty:
+        return AlarmRecipients(everyone, "no_phone")
+    # NOTE: a province without a roster for now is not "short of a supervisor": no notice on
+    # every alarm, as screen pops go to every call-taker there without one.
+    return AlarmRecipients(everyone, "nobody_on_duty"
+                           if duty.rostered(session, province_code, at) else None)
 
 
 def _raise_alarm(session: Session, *, kind: AlarmKind, province_code: str, now: datetime,
