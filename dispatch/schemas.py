@@ -120,12 +120,7 @@ class NotDuplicateIn(Schema):
     """Two incidents suggested as likely duplicates are not the same matter."""
 
     other_id: int = Field(ge=1, le=2**31 - 1, strict=True)
-    reason: str = Field(default="", max_length=500)
-
-    @field_validator("reason", mode="before")
-    @classmethod
-    def _trim(cls, value: object) -> object:
-        return value.strip() if isinstance(value, str) else value
+    reason: str = Field(default="", max_length=500)  # trimmed by Schema
 
 
 class AvailabilityIn(Schema):

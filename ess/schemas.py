@@ -60,9 +60,4 @@ class SplitMergeIn(Schema):
     """A dispatcher splits an incident merged into this one off again (optional reason)."""
 
     merged_id: int = Field(ge=1, le=2**31 - 1, strict=True)
-    reason: str = Field(default="", max_length=500)
-
-    @field_validator("reason", mode="before")
-    @classmethod
-    def _trim(cls, value: object) -> object:
-        return value.strip() if isinstance(value, str) else value
+    reason: str = Field(default="", max_length=500)  # trimmed by Schema
