@@ -13,6 +13,7 @@ need no second event for the report that opened it.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import bindparam, insert, text, update
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -22,7 +23,7 @@ from console.db import BANGKOK, utcnow
 from console.errors import ValidationFailed, prefixed
 from console.models import AuditLog
 from console.rooms import desk_rooms
-from console.service import audit_values
+from console.service import CLIENT_IP, audit_values
 from dispatch import events
 from dispatch.enums import IncidentStatus, Precision, Source
 from dispatch.models import Incident, TimelineEntry
@@ -63,14 +64,10 @@ def timeline_rows(session: Session, incident_id: int, *, kind: str, at: datetime
         entity_id=incident_id, detail={"from": None, "to": to_status, "team_id": None}, at=at))
 
 
-_STATEMENT: list = []
-
-
+@cache
 def _postgresql_statement():
     """The incident (its id taken from the sequence first, so its ref is written with it, not
     updated after), its timeline row and its audit row: one statement, one round trip."""
-    if _STATEMENT:
-        return _STATEMENT[0]
     columns = ", ".join(_COLUMNS)
     binds = ", ".join(f":{name}" for name in _COLUMNS)
     sql = f"""
@@ -93,8 +90,7 @@ def _postgresql_statement():
     types += [bindparam("at", type_=_TIMELINE.c.at.type),
               bindparam("tl_detail", type_=_TIMELINE.c.detail.type),
               bindparam("au_detail", type_=_AUDIT.c.detail.type)]
-    _STATEMENT.append(text(sql).bindparams(*types))
-    return _STATEMENT[0]
+    return text(sql).bindparams(*types)
 
 
 def resolve_place(loc: LocationIn):
@@ -135,8 +131,7 @@ def open_incident(*, session: Session, data: IncidentIn, source: Source, summary
         incident_id, ref = conn.execute(_postgresql_statement(), {
             **values, "ref_prefix": prefix, "at": now, "to_status": created,
             "tl_detail": detail, "au_detail": {"from": None, "to": created, "team_id": None},
-            "ip": audit_values(session=session, actor_id=None, action="", entity="",
-                               entity_id=None)["ip"]}).one()
+            "ip": session.info.get(CLIENT_IP)}).one()
     else:
         incident_id = conn.execute(insert(_INCIDENT).returning(_INCIDENT.c.id),
                                    values).scalar_one()
